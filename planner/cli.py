@@ -1,0 +1,62 @@
+"""The `planner` command line (typer + rich). Exit codes: 0 ok, 2 user error, 3 infeasible."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+import typer
+
+from planner.cli_solve import register as register_solve
+from planner.errors import PlannerError
+
+app = typer.Typer(
+    name="planner",
+    help="Plan and run multi-model AI requests under explicit budgets.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks for errors."),
+) -> None:
+    """Plan and run multi-model AI requests under explicit budgets."""
+
+
+register_solve(app)
+
+#: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
+USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the console script; never lets a traceback through unless --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        result = app(args=args, prog_name="planner", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        print("interrupted", file=sys.stderr)
+        return 130
+    except USER_ERRORS as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # a bug: still no traceback unless asked
+        if debug:
+            traceback.print_exc()
+        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report "
+              "it)", file=sys.stderr)
+        return 1
+    return int(result) if isinstance(result, int) else 0

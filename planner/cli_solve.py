@@ -1,0 +1,201 @@
+"""`planner solve`, `planner inspect` and `planner schema`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from planner.errors import ProblemError
+from planner.io import write_atomic
+from planner.plan import Plan
+from planner.problem import Problem, format_validation_error, load_problem, read_data_file
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
+
+
+def parse_weights(text: str) -> dict[str, float]:
+    """Parse ``energy=0.7,latency=0.3`` into a dict; unknown keys are errors."""
+    weights: dict[str, float] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        if "=" not in part:
+            raise ProblemError(f"--weights: expected key=value pairs like energy=0.7,latency=0.3,"
+                               f" got {part!r}")
+        key, value = (s.strip() for s in part.split("=", 1))
+        if key not in ("energy", "latency", "cost"):
+            raise ProblemError(f"--weights: unknown weight {key!r}; use energy, latency or cost")
+        try:
+            weights[key] = float(value)
+        except ValueError as exc:
+            raise ProblemError(f"--weights: {key}={value!r} is not a number") from exc
+    weights.setdefault("energy", 0.0)
+    weights.setdefault("latency", 0.0)
+    return weights
+
+
+def apply_overrides(
+    problem: Problem,
+    energy_budget: float | None,
+    latency_budget: float | None,
+    min_accuracy: float | None,
+    memory_budget: float | None,
+    weights: str | None,
+    execution: str | None,
+) -> Problem:
+    budgets = {
+        k: v
+        for k, v in {"energy_j": energy_budget, "latency_ms": latency_budget,
+                     "min_accuracy": min_accuracy, "memory_mb": memory_budget}.items()
+        if v is not None
+    }
+    if execution is not None and execution not in ("parallel", "sequential"):
+        raise ProblemError(f"--execution must be parallel or sequential, got {execution!r}")
+    return problem.with_overrides(
+        budgets=budgets or None,
+        weights=parse_weights(weights) if weights else None,
+        execution=execution,  # type: ignore[arg-type]
+    )
+
+
+def fmt(value: float | None, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{value:.{digits}g}"
+
+
+def render_plan(plan: Plan, console: Console) -> None:
+    """Human view: a table per node of the considered models, then totals vs budgets."""
+    head = {"optimal": "green", "feasible": "yellow"}.get(plan.status, "red")
+    console.print(f"[bold {head}]{plan.status.upper()}[/]: {plan.message}")
+    if plan.problem.name:
+        console.print(f"problem: {plan.problem.name}")
+    for node in plan.nodes:
+        crit = " (critical path)" if node.id in plan.critical_path else ""
+        table = Table(title=f"{node.id}: {node.task}{crit}", title_justify="left",
+                      show_edge=False, pad_edge=False)
+        for col in ("", "model", "accuracy", "latency ms", "energy J", "memory MB", "why"):
+            table.add_column(col, justify="right" if col in ("accuracy", "latency ms",
+                                                             "energy J", "memory MB") else "left")
+        for c in node.candidates:
+            mark = "[bold green]*[/]" if c.chosen else ""
+            table.add_row(mark, c.model, fmt(c.accuracy), fmt(c.latency_ms), fmt(c.energy_j),
+                          fmt(c.memory_mb), c.reason)
+        console.print(table)
+    totals = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
+    for col in ("metric", "plan", "budget", "slack", "binds"):
+        totals.add_column(col)
+    t = plan.totals
+    values = {"energy_j": t.energy_j if t else None, "latency_ms": t.latency_ms if t else None,
+              "min_accuracy": t.accuracy if t else None, "memory_mb": t.memory_mb if t else None,
+              "cost_usd": t.cost_usd if t else None}
+    checks = {b.name: b for b in plan.budgets}
+    for name, value in values.items():
+        check = checks.get(name)
+        if check is None and name == "cost_usd" and not value:
+            continue
+        label = "accuracy" if name == "min_accuracy" else name
+        binds = "" if check is None or check.binding is None else ("yes" if check.binding
+                                                                     else "no")
+        totals.add_row(label, fmt(value), fmt(check.limit) if check else "-",
+                       fmt(check.slack) if check else "-", binds)
+    console.print(totals)
+    s = plan.solver
+    time_ms = f"{s.solve_time_ms:.1f} ms" if s.solve_time_ms is not None else "-"
+    gap = "" if s.gap is None else f", gap {s.gap:.2%}"
+    extra = f", shortcut: {s.shortcut}" if s.shortcut else ""
+    console.print(f"solver: {s.backend}, {time_ms}{gap}, presolve removed "
+                  f"{s.presolve_removed} candidate(s){extra}; execution {plan.execution}; "
+                  f"objective {fmt(plan.objective, 6)}")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def solve(
+        problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
+        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
+        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
+        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
+        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
+        weights: str | None = typer.Option(None, "--weights",
+                                           help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution",
+                                             help="parallel or sequential."),
+        backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
+        time_limit: float | None = typer.Option(None, "--time-limit",
+                                                help="Seconds (default 60)."),
+        gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
+        as_json: bool = typer.Option(False, "--json", help="Print the Plan as JSON."),
+        output: Path | None = typer.Option(None, "-o", "--output", help="Write the Plan here."),
+        no_timings: bool = typer.Option(False, "--no-timings",
+                                        help="Omit solve time so output is byte-stable."),
+    ) -> int:
+        """Solve a problem file: pick one model per node within the budgets."""
+        from planner.solve import solve as run_solve
+
+        problem = apply_overrides(load_problem(problem_file), energy_budget, latency_budget,
+                                  min_accuracy, memory_budget, weights, execution)
+        plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap,
+                         analyze=True)
+        text = plan.to_json(timings=not no_timings)
+        if output is not None:
+            write_atomic(output, text)
+        if as_json:
+            typer.echo(text, nl=False)
+        else:
+            render_plan(plan, out)
+            if output is not None:
+                out.print(f"plan written to {output}")
+        if plan.status == "infeasible":
+            return 3
+        return 0 if plan.has_plan else 1
+
+    @app.command()
+    def inspect(
+        plan_file: Path = typer.Argument(..., help="Plan JSON written by `planner solve -o`."),
+        png: Path | None = typer.Option(None, "--png", help="Draw the plan graph as PNG."),
+        svg: Path | None = typer.Option(None, "--svg", help="Draw the plan graph as SVG."),
+        dot: Path | None = typer.Option(None, "--dot", help="Write Graphviz DOT."),
+    ) -> None:
+        """Show a plan's graph in the terminal, and draw it."""
+        from planner.draw import draw_plan, plan_to_dot, render_graph
+
+        plan = load_plan(plan_file)
+        render_graph(plan, out)
+        for path, kind in ((png, "png"), (svg, "svg")):
+            if path is not None:
+                draw_plan(plan, path, kind)
+                out.print(f"wrote {path}")
+        if dot is not None:
+            write_atomic(dot, plan_to_dot(plan))
+            out.print(f"wrote {dot}")
+
+    @app.command()
+    def schema(
+        kind: str = typer.Argument("problem", help="problem, plan or catalog."),
+    ) -> None:
+        """Print the JSON Schema of a file format."""
+        from profiles import Catalog
+
+        models: dict[str, type] = {"problem": Problem, "plan": Plan, "catalog": Catalog}
+        if kind not in models:
+            raise ProblemError(f"unknown schema {kind!r}; choose problem, plan or catalog")
+        typer.echo(json.dumps(models[kind].model_json_schema(), indent=2))  # type: ignore[attr-defined]
+
+
+def load_plan(path: Path) -> Plan:
+    data = read_data_file(path)
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemError(format_validation_error(exc, f"{path} (a plan file)")) from exc
+
+

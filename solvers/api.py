@@ -1,0 +1,109 @@
+"""`solve_selection`: presolve, exact shortcuts, a backend, then an independent check."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+
+from solvers.brute import solve_brute
+from solvers.cbc import solve_milp_cbc
+from solvers.formulation import build_milp
+from solvers.highs import highs_available, solve_milp_highs
+from solvers.model import SelectionProblem, evaluate, objective_value, violations
+from solvers.presolve import PresolveResult, presolve
+from solvers.status import SolveResult, SolverError, Status
+
+BACKENDS = ("cbc", "highs", "brute")
+DEFAULT_TIME_LIMIT_S = 60.0
+
+
+def available_backends() -> list[str]:
+    return [b for b in BACKENDS if b != "highs" or highs_available()]
+
+
+@dataclass(frozen=True)
+class SolveOutcome:
+    """The backend's result mapped to the original problem, plus presolve's reasons."""
+
+    result: SolveResult
+    presolve: PresolveResult | None
+    shortcut: str | None = None
+
+
+def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
+    """Per-node best choice when the objective is a sum over nodes; None otherwise."""
+    w = problem.weights
+    if problem.parallel and w.latency > 0:
+        return None
+    assert problem.scales is not None
+    e_ref, l_ref, c_ref = problem.scales
+    choice = []
+    for cands in problem.candidates:
+        scores = [
+            w.energy * c.energy_j / e_ref + w.latency * c.latency_ms / l_ref
+            + w.cost * c.cost_usd / c_ref
+            for c in cands
+        ]
+        choice.append(min(range(len(cands)), key=lambda i: (scores[i], i)))
+    return tuple(choice)
+
+
+def solve_selection(
+    problem: SelectionProblem,
+    backend: str = "cbc",
+    time_limit_s: float | None = None,
+    gap_rel: float | None = None,
+    use_presolve: bool = True,
+    threads: int | None = None,
+) -> SolveOutcome:
+    """Solve ``problem`` exactly with ``backend``; the returned choice indexes the original
+    candidates. A plan the backend returns is re-evaluated and checked against every budget:
+    one that breaks a budget becomes an ``error`` (the solver misbehaved)."""
+    if backend not in BACKENDS:
+        raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
+    if limit <= 0:
+        raise SolverError("the time limit must be positive")
+    start = time.perf_counter()
+    pre = presolve(problem) if use_presolve else None
+    work = pre.problem if pre is not None else problem
+    if pre is not None and pre.empty_node is not None:
+        result = SolveResult(Status.INFEASIBLE, backend,
+                             solve_time_s=time.perf_counter() - start,
+                             message="presolve: a node has no candidate meeting the budgets")
+        return SolveOutcome(result, pre, "presolve")
+
+    shortcut: str | None = None
+    result: SolveResult | None = None
+    if backend != "brute":
+        quick = _separable_optimum(work)
+        if quick is not None and not violations(work, quick):
+            totals = evaluate(work, quick)
+            obj = objective_value(work, totals)
+            result = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
+            shortcut = "unconstrained optimum meets every budget"
+    if result is None:
+        if backend == "brute":
+            result = solve_brute(work)
+        else:
+            milp = build_milp(work)
+            solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
+            result = solve(milp, limit, gap_rel, threads)
+    elapsed = time.perf_counter() - start
+    if result.choice is None:
+        return SolveOutcome(replace(result, solve_time_s=elapsed), pre, shortcut)
+    choice = pre.lift(result.choice) if pre is not None else result.choice
+    broken = violations(problem, choice)
+    if broken:
+        bad = SolveResult(Status.ERROR, backend, solve_time_s=elapsed,
+                          message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
+                          "the solver misbehaved (try another --backend)")
+        return SolveOutcome(bad, pre, shortcut)
+    objective = objective_value(problem, evaluate(problem, choice))
+    gap = result.gap
+    if result.bound is not None:
+        gap = max(0.0, objective - result.bound) / max(abs(objective), 1e-10)
+        if gap < 1e-9:
+            gap = 0.0
+    final = replace(result, choice=choice, objective=objective, gap=gap, solve_time_s=elapsed)
+    return SolveOutcome(final, pre, shortcut)

@@ -1,0 +1,92 @@
+"""Brute-force oracle: enumerate every assignment (small problems only; vectorised)."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
+from solvers.status import SolveResult, Status, SolverError
+
+#: Largest number of assignments the oracle will enumerate.
+MAX_ASSIGNMENTS = 2_000_000
+
+
+def _ok(total: np.ndarray, limit: float) -> np.ndarray:
+    return total <= limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit)
+
+
+def solve_brute(problem: SelectionProblem) -> SolveResult:
+    """Exact by enumeration; ties go to the lexicographically smallest assignment."""
+    start = time.perf_counter()
+    sizes = [len(c) for c in problem.candidates]
+    count = math.prod(sizes)
+    if count > MAX_ASSIGNMENTS:
+        raise SolverError(
+            f"the brute-force oracle enumerates every assignment; this problem has {count:,} "
+            f"(limit {MAX_ASSIGNMENTS:,}); use --backend cbc or highs"
+        )
+    # grid[v] = candidate index of node v in each assignment, lexicographic order
+    grid = np.indices(sizes).reshape(len(sizes), -1)
+    n = problem.n_nodes
+
+    def attr(v: int, name: str) -> np.ndarray:
+        values = np.array([getattr(c, name) for c in problem.candidates[v]], dtype=float)
+        return values[grid[v]]
+
+    energy = sum((attr(v, "energy_j") for v in range(n)), np.zeros(count))
+    cost = sum((attr(v, "cost_usd") for v in range(n)), np.zeros(count))
+    log_acc = sum((np.log(attr(v, "accuracy")) for v in range(n)), np.zeros(count))
+    lat = [attr(v, "latency_ms") for v in range(n)]
+    if problem.parallel:
+        preds = problem.predecessors()
+        finish: list[np.ndarray] = []
+        for v in range(n):
+            start_v = np.zeros(count)
+            for u in preds[v]:
+                start_v = np.maximum(start_v, finish[u])
+            finish.append(start_v + lat[v])
+        latency = np.max(np.vstack(finish), axis=0)
+    else:
+        latency = sum(lat, np.zeros(count))
+    mem_by_key = problem.memory_by_key
+    memory = np.zeros(count)
+    for key, mem in sorted(mem_by_key.items()):
+        loaded = np.zeros(count, dtype=bool)
+        for v in range(n):
+            has = np.array([c.key == key for c in problem.candidates[v]])
+            loaded |= has[grid[v]]
+        memory += loaded * mem
+
+    feasible = np.ones(count, dtype=bool)
+    b = problem.budgets
+    if b.energy_j is not None:
+        feasible &= _ok(energy, b.energy_j)
+    if b.cost_usd is not None:
+        feasible &= _ok(cost, b.cost_usd)
+    if b.latency_ms is not None:
+        feasible &= _ok(latency, b.latency_ms)
+    if b.memory_mb is not None:
+        feasible &= _ok(memory, b.memory_mb)
+    if b.min_accuracy is not None:
+        feasible &= log_acc >= math.log(b.min_accuracy) - BUDGET_ATOL
+    if problem.node_min_accuracy is not None:
+        for v, floor in enumerate(problem.node_min_accuracy):
+            if floor is not None:
+                feasible &= attr(v, "accuracy") >= floor
+    elapsed = time.perf_counter() - start
+    if not feasible.any():
+        return SolveResult(Status.INFEASIBLE, "brute", solve_time_s=elapsed)
+    assert problem.scales is not None
+    e_ref, l_ref, c_ref = problem.scales
+    w = problem.weights
+    obj = w.energy * energy / e_ref + w.latency * latency / l_ref + w.cost * cost / c_ref
+    obj = np.where(feasible, obj, np.inf)
+    best = float(obj.min())
+    winners = np.nonzero(obj <= best + 1e-12)[0]
+    k = int(winners[0])
+    choice = tuple(int(grid[v][k]) for v in range(n))
+    return SolveResult(Status.OPTIMAL, "brute", choice, best, best, 0.0,
+                       time.perf_counter() - start)

@@ -1,0 +1,176 @@
+"""Exact presolve: drop candidates that cannot be in any optimal plan, and say why.
+
+Two rules, both exact (every optimal plan of the original problem survives, up to ties):
+
+1. **Breaks a budget alone.** A candidate whose own value, added to the best possible
+   values of every other node, already breaks a budget (energy, cost, accuracy, latency
+   along its longest path, its model's memory, a per-node accuracy floor) is in no
+   feasible plan. Repeated until nothing changes, since each removal tightens the bounds.
+2. **Dominated.** Candidate ``j`` dominates ``i`` at the same node when it is at least as
+   accurate and no worse on energy, latency, cost and memory (ties keep the first row).
+   With a memory budget, swapping ``i`` for ``j`` frees ``i``'s memory only if no other
+   node can use ``i``'s model, so then ``i`` is dropped only when its model key is private
+   to this node (or ``j`` is the same model): a shared model is never pruned by dominance.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from solvers.model import BUDGET_ATOL, SelectionProblem, within
+
+
+@dataclass(frozen=True)
+class PresolveResult:
+    problem: SelectionProblem
+    #: kept[v] = original candidate indices kept at node v, in order
+    kept: tuple[tuple[int, ...], ...]
+    #: reasons[v][i] = why original candidate i of node v was dropped (absent when kept)
+    reasons: tuple[dict[int, str], ...]
+    #: a node left with no candidate (the problem is then infeasible), else None
+    empty_node: int | None = None
+
+    def lift(self, choice: tuple[int, ...]) -> tuple[int, ...]:
+        """Map a choice in the reduced problem back to original candidate indices."""
+        return tuple(self.kept[v][i] for v, i in enumerate(choice))
+
+
+def _longest_before_after(problem: SelectionProblem, fastest: list[float]) -> tuple[list[float],
+                                                                                     list[float]]:
+    n = problem.n_nodes
+    preds, succs = problem.predecessors(), problem.successors()
+    head = [0.0] * n  # longest fastest path strictly before v
+    for v in range(n):
+        head[v] = max((head[u] + fastest[u] for u in preds[v]), default=0.0)
+    tail = [0.0] * n
+    for v in reversed(range(n)):
+        tail[v] = max((fastest[s] + tail[s] for s in succs[v]), default=0.0)
+    return head, tail
+
+
+def presolve(problem: SelectionProblem) -> PresolveResult:
+    """Apply the module's rules; returns the reduced problem and the reasons."""
+    n = problem.n_nodes
+    alive: list[list[int]] = [list(range(len(c))) for c in problem.candidates]
+    reasons: list[dict[int, str]] = [{} for _ in range(n)]
+    b = problem.budgets
+    mem_by_key = problem.memory_by_key
+    cands = problem.candidates
+
+    if problem.node_min_accuracy is not None:
+        for v in range(n):
+            floor = problem.node_min_accuracy[v]
+            if floor is None:
+                continue
+            for i in list(alive[v]):
+                if cands[v][i].accuracy < floor:
+                    alive[v].remove(i)
+                    reasons[v][i] = f"below this node's accuracy floor {floor:g}"
+    if b.memory_mb is not None:
+        for v in range(n):
+            for i in list(alive[v]):
+                if not within(mem_by_key[cands[v][i].key], b.memory_mb):
+                    alive[v].remove(i)
+                    reasons[v][i] = "breaks the memory budget alone"
+
+    changed = True
+    while changed and all(alive):
+        changed = False
+        if b.energy_j is not None:
+            changed |= _drop_sum(problem, alive, reasons, "energy_j", b.energy_j, "energy")
+        if b.cost_usd is not None:
+            changed |= _drop_sum(problem, alive, reasons, "cost_usd", b.cost_usd, "cost")
+        if b.min_accuracy is not None:
+            best = [max(math.log(cands[v][i].accuracy) for i in alive[v]) for v in range(n)]
+            total = math.fsum(best)
+            floor = math.log(b.min_accuracy) - BUDGET_ATOL
+            for v in range(n):
+                rest = total - best[v]
+                for i in list(alive[v]):
+                    if math.log(cands[v][i].accuracy) + rest < floor:
+                        alive[v].remove(i)
+                        reasons[v][i] = "breaks the accuracy budget alone"
+                        changed = True
+            if not all(alive):
+                break
+        if b.latency_ms is not None:
+            fastest = [min(cands[v][i].latency_ms for i in alive[v]) for v in range(n)]
+            if problem.parallel:
+                head, tail = _longest_before_after(problem, fastest)
+                rest = [head[v] + tail[v] for v in range(n)]
+            else:
+                total = math.fsum(fastest)
+                rest = [total - fastest[v] for v in range(n)]
+            for v in range(n):
+                for i in list(alive[v]):
+                    if not within(cands[v][i].latency_ms + rest[v], b.latency_ms):
+                        alive[v].remove(i)
+                        reasons[v][i] = "breaks the latency budget alone"
+                        changed = True
+
+    empty = next((v for v in range(n) if not alive[v]), None)
+    if empty is None:
+        _drop_dominated(problem, alive, reasons)
+    kept = tuple(tuple(a) for a in alive)
+    reduced = replace(
+        problem,
+        candidates=tuple(tuple(cands[v][i] for i in kept[v]) for v in range(n)),
+    ) if empty is None else problem
+    return PresolveResult(reduced, kept, tuple(reasons), empty)
+
+
+def _drop_sum(problem: SelectionProblem, alive: list[list[int]], reasons: list[dict[int, str]],
+              attr: str, limit: float, label: str) -> bool:
+    cands = problem.candidates
+    best = [min(getattr(cands[v][i], attr) for i in alive[v]) for v in range(problem.n_nodes)]
+    total = math.fsum(best)
+    changed = False
+    for v in range(problem.n_nodes):
+        rest = total - best[v]
+        for i in list(alive[v]):
+            if not within(getattr(cands[v][i], attr) + rest, limit):
+                alive[v].remove(i)
+                reasons[v][i] = f"breaks the {label} budget alone"
+                changed = True
+    return changed
+
+
+def _drop_dominated(problem: SelectionProblem, alive: list[list[int]],
+                    reasons: list[dict[int, str]]) -> None:
+    cands = problem.candidates
+    memory_budgeted = problem.budgets.memory_mb is not None
+    nodes_of_key: dict[str, set[int]] = {}
+    if memory_budgeted:
+        for v in range(problem.n_nodes):
+            for i in alive[v]:
+                nodes_of_key.setdefault(cands[v][i].key, set()).add(v)
+    mem_by_key = problem.memory_by_key
+    for v in range(problem.n_nodes):
+        idx = alive[v]
+        if len(idx) < 2:
+            continue
+        # columns: smaller is better (accuracy negated)
+        m = np.array([[-cands[v][i].accuracy, cands[v][i].energy_j, cands[v][i].latency_ms,
+                       cands[v][i].cost_usd, mem_by_key[cands[v][i].key]] for i in idx])
+        le = np.all(m[:, None, :] <= m[None, :, :], axis=2)  # le[j, i]: j no worse than i
+        lt = np.any(m[:, None, :] < m[None, :, :], axis=2)
+        order = np.arange(len(idx))
+        dominates = le & (lt | (order[:, None] < order[None, :]))
+        np.fill_diagonal(dominates, False)
+        drop: list[int] = []
+        for col, i in enumerate(idx):
+            rows = np.nonzero(dominates[:, col])[0]
+            if memory_budgeted:
+                key = cands[v][i].key
+                private = nodes_of_key.get(key, set()) <= {v}
+                rows = np.array([r for r in rows if private or cands[v][idx[r]].key == key],
+                                dtype=int)
+            # a dominator that is itself dropped is dominated by a survivor (transitivity)
+            if len(rows):
+                j = idx[int(rows[0])]
+                drop.append(i)
+                reasons[v][i] = f"dominated by {cands[v][j].key}"
+        alive[v] = [i for i in idx if i not in drop]

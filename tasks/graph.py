@@ -1,0 +1,156 @@
+"""`TaskGraph`: validated, immutable DAG of typed sub-tasks with a deterministic order.
+
+A node is ``{"id", "task", "args"}``. ``args`` are data: a string argument of the exact
+form ``"<node-id>"`` (or containing it) references the output of that node and implies a
+dependency edge ``node-id -> this node``. Explicit ``edges`` are ``[source, target]`` pairs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import networkx as nx
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from tasks.errors import GraphError
+
+_REF = re.compile(r"<([^<>\s]+)>")
+_ID = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+
+
+def _iter_strings(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _iter_strings(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _iter_strings(item)
+
+
+def node_references(args: Any) -> list[str]:
+    """Node ids referenced as ``<node-id>`` anywhere inside ``args`` (sorted, unique)."""
+    refs: set[str] = set()
+    for text in _iter_strings(args):
+        refs.update(_REF.findall(text))
+    return sorted(refs)
+
+
+class TaskNode(BaseModel):
+    """One sub-task: a unique ``id``, a task type name, and its arguments."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(description="Unique node id (letters, digits, '_', '-', '.', ':').")
+    task: str = Field(description="Task type, e.g. 'Image Classification'.")
+    args: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Arguments; '<node-id>' inside a string refers to that node's output.",
+    )
+
+    @field_validator("id")
+    @classmethod
+    def _check_id(cls, value: str) -> str:
+        if not _ID.match(value):
+            raise ValueError(
+                f"node id {value!r} must be non-empty and use only letters, digits, '_', '-', "
+                "'.' or ':'"
+            )
+        return value
+
+    @field_validator("task")
+    @classmethod
+    def _check_task(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("task type must be a non-empty string")
+        return value
+
+
+class TaskGraph(BaseModel):
+    """A directed acyclic graph of `TaskNode`s.
+
+    Validation: unique ids, edges between known nodes, no self-loops, no duplicate edges,
+    references ``<id>`` to known nodes, and no cycle (the error names one).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    nodes: tuple[TaskNode, ...] = Field(min_length=1, description="The sub-tasks.")
+    edges: tuple[tuple[str, str], ...] = Field(
+        default=(), description="Dependencies as [source, target] pairs."
+    )
+
+    @model_validator(mode="after")
+    def _validate(self) -> TaskGraph:
+        ids: set[str] = set()
+        for node in self.nodes:
+            if node.id in ids:
+                raise ValueError(f"duplicate node id {node.id!r}: node ids must be unique")
+            ids.add(node.id)
+        seen: set[tuple[str, str]] = set()
+        for src, dst in self.edges:
+            for end in (src, dst):
+                if end not in ids:
+                    raise ValueError(
+                        f"edge [{src!r}, {dst!r}] refers to unknown node {end!r}; "
+                        f"known nodes: {', '.join(sorted(ids))}"
+                    )
+            if src == dst:
+                raise ValueError(f"self-loop on node {src!r}: a node cannot depend on itself")
+            if (src, dst) in seen:
+                raise ValueError(f"duplicate edge [{src!r}, {dst!r}]")
+            seen.add((src, dst))
+        for node in self.nodes:
+            for ref in node_references(node.args):
+                if ref not in ids:
+                    raise ValueError(
+                        f"node {node.id!r} refers to '<{ref}>', which is not a node of the graph"
+                    )
+                if ref == node.id:
+                    raise ValueError(f"node {node.id!r} refers to its own output '<{ref}>'")
+        graph = self._build_nx()
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            return self
+        path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
+        raise ValueError(f"the graph has a cycle: {path}; remove one of these edges")
+
+    def _build_nx(self) -> nx.DiGraph:
+        graph: nx.DiGraph = nx.DiGraph()
+        for node in self.nodes:
+            graph.add_node(node.id, task=node.task)
+        graph.add_edges_from(self.dependency_edges())
+        return graph
+
+    def dependency_edges(self) -> list[tuple[str, str]]:
+        """Explicit edges plus those implied by ``<id>`` references, sorted, unique."""
+        edges = set(self.edges)
+        for node in self.nodes:
+            for ref in node_references(node.args):
+                edges.add((ref, node.id))
+        return sorted(edges)
+
+    def to_networkx(self) -> nx.DiGraph:
+        """A fresh `networkx.DiGraph` (node attribute ``task``); mutating it is harmless."""
+        return self._build_nx()
+
+    def node(self, node_id: str) -> TaskNode:
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(node_id)
+
+    def topological_order(self) -> list[str]:
+        """Deterministic topological order (lexicographic among ready nodes)."""
+        return list(nx.lexicographical_topological_sort(self._build_nx()))
+
+    def predecessors(self) -> dict[str, list[str]]:
+        graph = self._build_nx()
+        return {n: sorted(graph.predecessors(n)) for n in graph.nodes}
+
+    def task_types(self) -> list[str]:
+        return sorted({node.task for node in self.nodes})
