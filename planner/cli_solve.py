@@ -51,7 +51,7 @@ def apply_overrides(
     weights: str | None,
     execution: str | None,
 ) -> Problem:
-    budgets = {
+    budgets: dict[str, float | None] = {
         k: v
         for k, v in {"energy_j": energy_budget, "latency_ms": latency_budget,
                      "min_accuracy": min_accuracy, "memory_mb": memory_budget}.items()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -67,7 +68,7 @@ def draw_plan(plan: Plan, path: Path, fmt: str) -> Path:
     cmap = plt.get_cmap("tab20")
     colour = {m: cmap(i % 20) for i, m in enumerate(models)}
     crit = plan.critical_path
-    crit_edges = set(zip(crit, crit[1:], strict=False))
+    crit_edges = set(itertools.pairwise(crit))
     width = max(6.0, 3.2 * (max(nx.get_node_attributes(graph, "layer").values()) + 1))
     height = max(3.5, 1.6 * max(len(layer) for layer in nx.topological_generations(graph)))
     fig, ax = plt.subplots(figsize=(width, height))
@@ -101,7 +102,7 @@ def draw_plan(plan: Plan, path: Path, fmt: str) -> Path:
 def plan_to_dot(plan: Plan) -> str:
     """Graphviz DOT text of the plan (critical path in red)."""
     crit = plan.critical_path
-    crit_edges = set(zip(crit, crit[1:], strict=False))
+    crit_edges = set(itertools.pairwise(crit))
     lines = ["digraph plan {", "  rankdir=LR;", "  node [shape=box, fontsize=10];"]
     for node in plan.nodes:
         colour = ', color="red", penwidth=2' if node.id in crit else ""

@@ -161,9 +161,9 @@ class Problem(BaseModel):
                 raise ValueError(f"models: model {m.id!r} is listed twice for task {m.task!r}")
             seen.add((m.id, m.task))
         ids = {n.id for n in self.graph.nodes}
-        for node in self.budgets.node_min_accuracy:
-            if node not in ids:
-                raise ValueError(f"budgets.node_min_accuracy names unknown node {node!r}")
+        for node_id in self.budgets.node_min_accuracy:
+            if node_id not in ids:
+                raise ValueError(f"budgets.node_min_accuracy names unknown node {node_id!r}")
         return self
 
     @property

@@ -188,7 +188,7 @@ def solve(
     status = result.status.value
     message = _message(result.status, result.message, totals, problem)
     return Plan(
-        status=status,  # type: ignore[arg-type]
+        status=status,
         message=message,
         objective=result.objective,
         assignment={n.id: n.model for n in nodes if n.model is not None},

@@ -11,7 +11,7 @@ from solvers.formulation import build_milp
 from solvers.highs import highs_available, solve_milp_highs
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
-from solvers.status import SolveResult, SolverError, Status
+from solvers.status import SolverError, SolveResult, Status
 
 BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
@@ -74,21 +74,22 @@ def solve_selection(
         return SolveOutcome(result, pre, "presolve")
 
     shortcut: str | None = None
-    result: SolveResult | None = None
+    found: SolveResult | None = None
     if backend != "brute":
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
             totals = evaluate(work, quick)
             obj = objective_value(work, totals)
-            result = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
+            found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if result is None:
+    if found is None:
         if backend == "brute":
-            result = solve_brute(work)
+            found = solve_brute(work)
         else:
             milp = build_milp(work)
             solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
-            result = solve(milp, limit, gap_rel, threads)
+            found = solve(milp, limit, gap_rel, threads)
+    result = found
     elapsed = time.perf_counter() - start
     if result.choice is None:
         return SolveOutcome(replace(result, solve_time_s=elapsed), pre, shortcut)

@@ -7,13 +7,14 @@ import os
 import re
 import tempfile
 import time
+from typing import Any
 
 from solvers.formulation import Milp
-from solvers.status import SolveResult, SolverError, Status
+from solvers.status import SolverError, SolveResult, Status
 
 
-def _affine(pulp: object, coeffs: dict[int, float], xs: list[object]) -> object:
-    return pulp.LpAffineExpression([(xs[j], c) for j, c in coeffs.items()])  # type: ignore[attr-defined]
+def _affine(pulp: Any, coeffs: dict[int, float], xs: list[Any]) -> Any:
+    return pulp.LpAffineExpression([(xs[j], c) for j, c in coeffs.items()])
 
 
 def _parse_bound(log: str) -> float | None:
@@ -25,6 +26,19 @@ def _parse_bound(log: str) -> float | None:
             except ValueError:
                 return None
     return None
+
+
+def cbc_command(pulp: Any, time_limit_s: float, gap_rel: float | None, log_path: str,
+                threads: int | None) -> Any:
+    """CBC from the ``cbcbox`` package (``pulp[cbc]``, the PuLP 4 way) when installed, else
+    the binary bundled with PuLP 3."""
+    options = dict(msg=False, timeLimit=time_limit_s, gapRel=gap_rel, logPath=log_path,
+                   threads=threads)
+    try:
+        import cbcbox
+    except ImportError:
+        return pulp.PULP_CBC_CMD(**options)
+    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **options)
 
 
 def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
@@ -53,8 +67,7 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
     fd, log_path = tempfile.mkstemp(prefix="planner-cbc-", suffix=".log")
     os.close(fd)
     try:
-        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=gap_rel,
-                                   logPath=log_path, threads=threads)
+        solver = cbc_command(pulp, time_limit_s, gap_rel, log_path, threads)
         if not solver.available():
             raise SolverError(
                 "the CBC binary that PuLP ships is missing or not executable; reinstall PuLP "
@@ -84,7 +97,7 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
         return SolveResult(Status.ERROR, "cbc", solve_time_s=elapsed,
                            message="CBC returned no values")
     choice = _choice_from_values(milp, [float(v) for v in values if v is not None])
-    objective = math.fsum(c * values[j] for j, c in enumerate(milp.c) if c)  # type: ignore[operator]
+    objective = math.fsum(c * float(values[j] or 0.0) for j, c in enumerate(milp.c) if c)
     if sol == pulp.LpSolutionOptimal:
         stopped_on_gap = gap_rel is not None and "gap" in log.lower()
         bound = _parse_bound(log) if stopped_on_gap else objective

@@ -10,8 +10,7 @@ from typing import Any
 
 from solvers.cbc import _choice_from_values, _rel_gap
 from solvers.formulation import Milp
-from solvers.status import SolveResult, SolverError, Status
-
+from solvers.status import SolverError, SolveResult, Status
 
 _SILENCED = False
 

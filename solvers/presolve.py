@@ -81,8 +81,10 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
         changed = False
         if b.energy_j is not None:
             changed |= _drop_sum(problem, alive, reasons, "energy_j", b.energy_j, "energy")
-        if b.cost_usd is not None:
+        if b.cost_usd is not None and all(alive):
             changed |= _drop_sum(problem, alive, reasons, "cost_usd", b.cost_usd, "cost")
+        if not all(alive):
+            break
         if b.min_accuracy is not None:
             best = [max(math.log(cands[v][i].accuracy) for i in alive[v]) for v in range(n)]
             total = math.fsum(best)
@@ -100,13 +102,13 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
             fastest = [min(cands[v][i].latency_ms for i in alive[v]) for v in range(n)]
             if problem.parallel:
                 head, tail = _longest_before_after(problem, fastest)
-                rest = [head[v] + tail[v] for v in range(n)]
+                path_rest = [head[v] + tail[v] for v in range(n)]
             else:
-                total = math.fsum(fastest)
-                rest = [total - fastest[v] for v in range(n)]
+                lat_total = math.fsum(fastest)
+                path_rest = [lat_total - fastest[v] for v in range(n)]
             for v in range(n):
                 for i in list(alive[v]):
-                    if not within(cands[v][i].latency_ms + rest[v], b.latency_ms):
+                    if not within(cands[v][i].latency_ms + path_rest[v], b.latency_ms):
                         alive[v].remove(i)
                         reasons[v][i] = "breaks the latency budget alone"
                         changed = True

@@ -1,0 +1,121 @@
+"""Plans equal the brute-force optimum: seeded random DAGs, every backend, every budget."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from planner import solve
+from solvers import available_backends
+from tests.conftest import random_problem
+from tests.oracle import brute_force, feasible, objective, plan_metrics
+
+BACKENDS = available_backends()
+WEIGHTINGS = [{"energy": 1, "latency": 0}, {"energy": 0, "latency": 1},
+              {"energy": 0.3, "latency": 0.7}]
+BUDGET_SETS = [("energy_j",), ("latency_ms",), ("min_accuracy",), ("memory_mb",),
+               ("energy_j", "latency_ms", "min_accuracy", "memory_mb")]
+
+
+def check_against_oracle(problem, backend):  # type: ignore[no-untyped-def]
+    oracle = brute_force(problem)
+    plan = solve(problem, backend=backend)
+    if not oracle.feasible:
+        assert plan.status == "infeasible", (backend, plan.status)
+        assert plan.assignment == {}
+        return
+    assert plan.status == "optimal", (backend, plan.status, plan.message)
+    metrics = plan_metrics(problem, plan.assignment)
+    assert feasible(problem, plan.assignment, metrics)
+    assert plan.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
+    assert objective(problem, metrics) == pytest.approx(plan.objective, rel=1e-9, abs=1e-12)
+    assert plan.totals is not None
+    assert plan.totals.energy_j == pytest.approx(metrics["energy_j"])
+    assert plan.totals.latency_ms == pytest.approx(metrics["latency_ms"])
+    assert plan.totals.accuracy == pytest.approx(metrics["accuracy"])
+    assert plan.totals.memory_mb == pytest.approx(metrics["memory_mb"])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("execution", ["parallel", "sequential"])
+@pytest.mark.parametrize("weights", WEIGHTINGS, ids=["energy", "latency", "mixed"])
+@pytest.mark.parametrize("budgets", BUDGET_SETS, ids=lambda b: "+".join(b))
+def test_random_dags_match_brute_force(backend, execution, weights, budgets):  # type: ignore[no-untyped-def]
+    for seed in range(3):
+        for tightness in (0.05, 0.4):
+            problem = random_problem(seed * 7 + len(budgets), n_nodes=5, n_cands=3,
+                                     budgets=budgets, tightness=tightness, weights=weights,
+                                     execution=execution)
+            check_against_oracle(problem, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_eight_nodes_four_candidates(backend):  # type: ignore[no-untyped-def]
+    for seed in (11, 12):
+        problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
+                                 weights={"energy": 1, "latency": 0})
+        check_against_oracle(problem, backend)
+        problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
+                                 weights={"energy": 0, "latency": 1}, execution="sequential")
+        check_against_oracle(problem, backend)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_infeasible_cases(backend):  # type: ignore[no-untyped-def]
+    # tightness 0 on accuracy and energy together is (almost always) contradictory
+    seen_infeasible = 0
+    for seed in range(8):
+        problem = random_problem(seed, n_nodes=5, n_cands=3, tightness=0.0)
+        check_against_oracle(problem, backend)
+        seen_infeasible += solve(problem, backend=backend).status == "infeasible"
+    assert seen_infeasible >= 3
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_single_objective_weightings_are_exact(backend):  # type: ignore[no-untyped-def]
+    """energy=1 minimises total energy exactly; latency=1 minimises latency exactly."""
+    for seed in range(4):
+        base = random_problem(seed, n_nodes=6, n_cands=3, budgets=("min_accuracy",),
+                              tightness=0.5)
+        e_plan = solve(base.with_overrides(weights={"energy": 1, "latency": 0}), backend)
+        l_plan = solve(base.with_overrides(weights={"energy": 0, "latency": 1}), backend)
+        oracle_e = brute_force(base.with_overrides(weights={"energy": 1, "latency": 0}))
+        oracle_l = brute_force(base.with_overrides(weights={"energy": 0, "latency": 1}))
+        assert e_plan.totals is not None and l_plan.totals is not None
+        e_best = plan_metrics(base, oracle_e.assignment or {})["energy_j"]
+        l_best = plan_metrics(base, oracle_l.assignment or {})["latency_ms"]
+        assert math.isclose(e_plan.totals.energy_j, e_best, rel_tol=1e-9)
+        assert math.isclose(l_plan.totals.latency_ms, l_best, rel_tol=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_shared_model_memory_counts_once(backend):  # type: ignore[no-untyped-def]
+    """Two nodes of the same task may share one model: memory is paid once."""
+    from planner import problem_from_data
+
+    data = {
+        "graph": {"nodes": [{"id": "a", "task": "T"}, {"id": "b", "task": "T"}], "edges": []},
+        "models": [
+            {"id": "big", "task": "T", "accuracy": 0.9, "latency_ms": 10, "energy_j": 1,
+             "memory_mb": 600},
+            {"id": "small", "task": "T", "accuracy": 0.9, "latency_ms": 10, "energy_j": 2,
+             "memory_mb": 400},
+        ],
+        "budgets": {"memory_mb": 700},
+        "weights": {"energy": 1, "latency": 0},
+    }
+    plan = solve(problem_from_data(data), backend)
+    # big+big = 600 MB (loaded once) and 2 J: better than small+small (4 J) or a mix (1000 MB)
+    assert plan.assignment == {"a": "big", "b": "big"}
+    assert plan.totals is not None and plan.totals.memory_mb == 600
+
+
+def test_presolve_does_not_change_optimum():  # type: ignore[no-untyped-def]
+    for seed in range(6):
+        problem = random_problem(seed, n_nodes=6, n_cands=4, tightness=0.3)
+        with_pre = solve(problem, "cbc", presolve=True)
+        without = solve(problem, "cbc", presolve=False)
+        assert with_pre.status == without.status
+        if with_pre.objective is not None:
+            assert with_pre.objective == pytest.approx(without.objective, rel=1e-9)
