@@ -108,3 +108,48 @@ def test_overrides_revalidate(two_node_data):  # type: ignore[no-untyped-def]
     assert problem.budgets.energy_j == 50  # the original is untouched
     with pytest.raises(ProblemError, match="positive"):
         problem.with_overrides(budgets={"energy_j": -1.0})
+
+
+FILE_CASES = {
+    "empty.json": b"",
+    "not-json.json": b"graph = nodes",
+    "binary.json": b"\xff\xfe\x00\x01garbage",
+    "list.json": b"[1, 2, 3]",
+    "bad.yaml": b"graph: [unclosed",
+    "python-tag.yaml": b"!!python/object/apply:os.system ['true']",
+}
+
+
+@pytest.mark.parametrize(("name", "path", "value", "expected"), CASES,
+                         ids=[c[0] for c in CASES])
+def test_cli_refuses_malformed_file_with_exit_2(tmp_path, capsys, two_node_data, name, path,  # type: ignore[no-untyped-def]
+                                                value, expected):
+    from planner.cli import main
+
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps(broken(two_node_data, path, value)))
+    assert main(["solve", str(problem)]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("name", sorted(FILE_CASES))
+def test_cli_refuses_unreadable_files(tmp_path, capsys, name):  # type: ignore[no-untyped-def]
+    from planner.cli import main
+
+    path = tmp_path / name
+    path.write_bytes(FILE_CASES[name])
+    assert main(["solve", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and "Traceback" not in err
+
+
+def test_oversized_file_is_refused(tmp_path, monkeypatch, capsys):  # type: ignore[no-untyped-def]
+    import profiles.catalog
+    from planner.cli import main
+
+    monkeypatch.setattr(profiles.catalog, "MAX_FILE_BYTES", 100)
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps({"pad": "x" * 200}))
+    assert main(["solve", str(path)]) == 2
+    assert "are refused" in capsys.readouterr().err
