@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 
@@ -97,20 +98,56 @@ def feasible(problem: Problem, assignment: dict[str, str], metrics: dict[str, fl
 
 
 def brute_force(problem: Problem) -> OracleResult:
-    nodes = [n.id for n in problem.graph.nodes]
-    options = [sorted(m.id for m in problem.candidates if m.task == n.task)
-               for n in problem.graph.nodes]
-    best: tuple[float, dict[str, str]] | None = None
+    """Enumerate every assignment (precomputed per-node rows; plain Python arithmetic)."""
+    graph = problem.graph.to_networkx()
+    order = list(nx.topological_sort(graph))
+    pos = {v: k for k, v in enumerate(order)}
+    preds = [[pos[u] for u in graph.predecessors(v)] for v in order]
+    rows_by_task: dict[str, list[Any]] = {}
+    for m in sorted(problem.candidates, key=lambda m: m.id):
+        rows_by_task.setdefault(m.task, []).append(m)
+    options = [rows_by_task[graph.nodes[v]["task"]] for v in order]
+    mem_of: dict[str, float] = {}
+    for m in problem.candidates:
+        mem_of[m.id] = max(mem_of.get(m.id, 0.0), m.memory_mb)
+    b = problem.budgets
+    floors = [b.node_min_accuracy.get(v) for v in order]
+    w = problem.weights
+    wsum = w.energy + w.latency + w.cost
+    e_ref, l_ref, c_ref = scales(problem)
+    parallel = problem.execution == "parallel"
+    best: tuple[float, tuple[Any, ...]] | None = None
     count = 0
     for combo in itertools.product(*options):
         count += 1
-        assignment = dict(zip(nodes, combo, strict=True))
-        metrics = plan_metrics(problem, assignment)
-        if not feasible(problem, assignment, metrics):
+        if any(f is not None and m.accuracy < f for f, m in zip(floors, combo, strict=True)):
             continue
-        obj = objective(problem, metrics)
+        energy = sum(m.energy_j for m in combo)
+        cost = sum(m.cost_usd for m in combo)
+        accuracy = math.prod(m.accuracy for m in combo)
+        memory = sum(mem_of[i] for i in {m.id for m in combo})
+        if parallel:
+            finish: list[float] = []
+            for k, m in enumerate(combo):
+                finish.append(m.latency_ms + max((finish[u] for u in preds[k]), default=0.0))
+            latency = max(finish)
+        else:
+            latency = sum(m.latency_ms for m in combo)
+        if b.energy_j is not None and not _ok(energy, b.energy_j):
+            continue
+        if b.latency_ms is not None and not _ok(latency, b.latency_ms):
+            continue
+        if b.memory_mb is not None and not _ok(memory, b.memory_mb):
+            continue
+        if b.cost_usd is not None and not _ok(cost, b.cost_usd):
+            continue
+        if b.min_accuracy is not None and accuracy < b.min_accuracy * (1 - 1e-7):
+            continue
+        obj = (w.energy * energy / e_ref + w.latency * latency / l_ref
+               + w.cost * cost / c_ref) / wsum
         if best is None or obj < best[0] - 1e-12:
-            best = (obj, assignment)
+            best = (obj, combo)
     if best is None:
         return OracleResult(False, None, None, count)
-    return OracleResult(True, best[0], best[1], count)
+    assignment = {v: m.id for v, m in zip(order, best[1], strict=True)}
+    return OracleResult(True, best[0], assignment, count)

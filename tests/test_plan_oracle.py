@@ -18,8 +18,8 @@ BUDGET_SETS = [("energy_j",), ("latency_ms",), ("min_accuracy",), ("memory_mb",)
                ("energy_j", "latency_ms", "min_accuracy", "memory_mb")]
 
 
-def check_against_oracle(problem, backend):  # type: ignore[no-untyped-def]
-    oracle = brute_force(problem)
+def check_against_oracle(problem, backend, oracle=None):  # type: ignore[no-untyped-def]
+    oracle = oracle or brute_force(problem)
     plan = solve(problem, backend=backend)
     if not oracle.feasible:
         assert plan.status == "infeasible", (backend, plan.status)
@@ -50,15 +50,18 @@ def test_random_dags_match_brute_force(backend, execution, weights, budgets):  #
             check_against_oracle(problem, backend)
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_eight_nodes_four_candidates(backend):  # type: ignore[no-untyped-def]
-    for seed in (11, 12):
-        problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
-                                 weights={"energy": 1, "latency": 0})
-        check_against_oracle(problem, backend)
-        problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
-                                 weights={"energy": 0, "latency": 1}, execution="sequential")
-        check_against_oracle(problem, backend)
+@pytest.mark.parametrize("seed", [11, 12])
+@pytest.mark.parametrize("variant", ["energy-parallel", "latency-sequential"])
+def test_eight_nodes_four_candidates(seed, variant):  # type: ignore[no-untyped-def]
+    """The largest size the issue asks for: 4^8 = 65,536 assignments, every backend."""
+    weights = ({"energy": 1, "latency": 0} if variant.startswith("energy")
+               else {"energy": 0, "latency": 1})
+    problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
+                             weights=weights, execution=variant.split("-")[1])
+    oracle = brute_force(problem)
+    assert oracle.count == 4**8
+    for backend in BACKENDS:
+        check_against_oracle(problem, backend, oracle)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
