@@ -91,22 +91,46 @@ CALIBRATED_GMACS_PER_S: dict[str, tuple[float, str]] = {
 
 REFERENCES: dict[str, tuple[str, str, str]] = {
     # format: (publisher and repository, commit of the snapshot in shared/data, licence)
-    "timm": ("Ross Wightman / Hugging Face, huggingface/pytorch-image-models results/",
-             "aa4b5850c1543fa488abf260f18390eda46cf85d", "Apache-2.0"),
-    "torchvision": ("PyTorch, torchvision 0.29.1 WeightsEnum meta (torchvision/models/**)",
-                    "wheel torchvision-0.29.1-cp311-cp311-manylinux_2_28_x86_64", "BSD-3-Clause"),
-    "yolo": ("Ultralytics, ultralytics/ultralytics docs/en/models/yolo11.md performance tables",
-             "040502be523cf6063d21db424710b66de85a8d77", "AGPL-3.0"),
-    "mlenergy-v1": ("ML.ENERGY Leaderboard v1 (Chung et al.), ml-energy/leaderboard-v2 "
-                    "data/legacy/", "b10121d5", "Apache-2.0"),
-    "mlenergy-v3": ("The ML.ENERGY Benchmark v3 (Chung et al., NeurIPS D&B 2025), "
-                    "ml-energy/leaderboard public/data/tasks/",
-                    "7885788e", "Apache-2.0 (ml-energy/data)"),
+    "timm": (
+        "Ross Wightman / Hugging Face, huggingface/pytorch-image-models results/",
+        "aa4b5850c1543fa488abf260f18390eda46cf85d",
+        "Apache-2.0",
+    ),
+    "torchvision": (
+        "PyTorch, torchvision 0.29.1 WeightsEnum meta (torchvision/models/**)",
+        "wheel torchvision-0.29.1-cp311-cp311-manylinux_2_28_x86_64",
+        "BSD-3-Clause",
+    ),
+    "yolo": (
+        "Ultralytics, ultralytics/ultralytics docs/en/models/yolo11.md performance tables",
+        "040502be523cf6063d21db424710b66de85a8d77",
+        "AGPL-3.0",
+    ),
+    "mlenergy-v1": (
+        "ML.ENERGY Leaderboard v1 (Chung et al.), ml-energy/leaderboard-v2 data/legacy/",
+        "b10121d5",
+        "Apache-2.0",
+    ),
+    "mlenergy-v3": (
+        "The ML.ENERGY Benchmark v3 (Chung et al., NeurIPS D&B 2025), "
+        "ml-energy/leaderboard public/data/tasks/",
+        "7885788e",
+        "Apache-2.0 (ml-energy/data)",
+    ),
 }
 
-BYTES_PER_WEIGHT = {"bfloat16": 2.0, "float16": 2.0, "fp16": 2.0, "bf16": 2.0, "fp8": 1.0,
-                    "float8": 1.0, "float32": 4.0, "fp32": 4.0, "int8": 1.0,
-                    "mxfp4": 4.25 / 8}  # MXFP4: 4-bit values + one 8-bit scale per 32
+BYTES_PER_WEIGHT = {
+    "bfloat16": 2.0,
+    "float16": 2.0,
+    "fp16": 2.0,
+    "bf16": 2.0,
+    "fp8": 1.0,
+    "float8": 1.0,
+    "float32": 4.0,
+    "fp32": 4.0,
+    "int8": 1.0,
+    "mxfp4": 4.25 / 8,
+}  # MXFP4: 4-bit values + one 8-bit scale per 32
 
 
 class PublishedTableError(ValueError):
@@ -166,8 +190,10 @@ def _check_file(path: Path) -> None:
         raise PublishedTableError(f"{path} is a directory; give the table file itself")
     size = path.stat().st_size
     if size > MAX_TABLE_BYTES:
-        raise PublishedTableError(f"{path} is {size / 1e6:.1f} MB; published tables over "
-                                  f"{MAX_TABLE_BYTES // 1024 // 1024} MiB are refused")
+        raise PublishedTableError(
+            f"{path} is {size / 1e6:.1f} MB; published tables over "
+            f"{MAX_TABLE_BYTES // 1024 // 1024} MiB are refused"
+        )
     if size == 0:
         raise PublishedTableError(f"{path} is empty")
 
@@ -187,11 +213,15 @@ def _read_csv(path: Path, required: Iterable[str], what: str) -> list[dict[str, 
     missing = [c for c in required if c not in header]
     if missing:
         guess = detect_format(path)
-        hint = (f" It looks like a {guess} table: check the format argument."
-                if guess and guess != what.split()[0] else "")
+        hint = (
+            f" It looks like a {guess} table: check the format argument."
+            if guess and guess != what.split()[0]
+            else ""
+        )
         raise PublishedTableError(
             f"{path} is not a {what}: missing column(s) {', '.join(missing)} "
-            f"(header: {', '.join(header[:12]) or 'none'}).{hint}")
+            f"(header: {', '.join(header[:12]) or 'none'}).{hint}"
+        )
     rows = list(reader)
     if not rows:
         raise PublishedTableError(f"{path} has a header but no data rows")
@@ -203,8 +233,9 @@ def _read_json(path: Path) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PublishedTableError(f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, "
-                                  f"column {exc.colno}") from exc
+        raise PublishedTableError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        ) from exc
 
 
 def _num(row: dict[str, Any], key: str, where: str) -> float:
@@ -267,8 +298,14 @@ def _check_watts(watts: float | None) -> None:
 # --------------------------------------------------------------------------- timm
 
 _TIMM_RESULTS = ("model", "img_size", "top1", "top5", "param_count")
-_TIMM_BENCH = ("model", "infer_img_size", "infer_samples_per_sec", "infer_step_time",
-               "infer_batch_size", "param_count")
+_TIMM_BENCH = (
+    "model",
+    "infer_img_size",
+    "infer_samples_per_sec",
+    "infer_step_time",
+    "infer_batch_size",
+    "param_count",
+)
 
 
 def _timm_benchmark_path(results: Path, hardware: str) -> Path:
@@ -281,7 +318,8 @@ def _timm_benchmark_path(results: Path, hardware: str) -> Path:
         listed = ", ".join(p.name for p in candidates) or "none"
         raise PublishedTableError(
             f"cannot pick the timm {hardware} benchmark next to {results} (found: {listed}); "
-            "name it with --benchmark FILE")
+            "name it with --benchmark FILE"
+        )
     return found[0]
 
 
@@ -293,7 +331,8 @@ def _timm_hardware(bench: Path) -> tuple[str, str]:
     if device is None:
         raise PublishedTableError(
             f"{bench.name}: unknown benchmark device (known: {', '.join(DEVICE_WATTS)}); "
-            "the energy estimate needs its power: give --watts W")
+            "the energy estimate needs its power: give --watts W"
+        )
     desc = [DEVICE_WATTS[device][0]]
     for part in parts:
         if m := re.fullmatch(r"pt(\d)(\d)(\d+)", part):
@@ -331,54 +370,76 @@ def _import_timm(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]
         where = f"{path}:{i}"
         arch = r["model"].split(".", 1)[0]
         size = int(_num(r, "img_size", where))
-        b = by_key.get((arch, size))
-        if b is None:
+        match = by_key.get((arch, size))
+        if match is None:
             skipped.append(f"{r['model']}@{size}: no {bench_path.name} row for {arch} at {size} px")
             continue
         bwhere = f"{bench_path} ({arch}, {size} px)"
-        step_ms = _num(b, "infer_step_time", bwhere)
-        batch = int(_num(b, "infer_batch_size", bwhere))
+        step_ms = _num(match, "infer_step_time", bwhere)
+        batch = int(_num(match, "infer_batch_size", bwhere))
         if step_ms <= 0 or batch <= 0:
             raise PublishedTableError(f"{bwhere}: infer_step_time and infer_batch_size must be > 0")
         latency = step_ms / batch
         params_m = _num(r, "param_count", where)
         model_id = f"timm/{r['model']}" + (f"@{size}" if r["model"] in dup else "")
-        lat_note = ("batch 1: infer_step_time is the per-image latency" if batch == 1 else
-                    f"amortised per image: infer_step_time / infer_batch_size at batch {batch} "
-                    "(a single request at batch 1 waits longer)")
+        lat_note = (
+            "batch 1: infer_step_time is the per-image latency"
+            if batch == 1
+            else f"amortised per image: infer_step_time / infer_batch_size at batch {batch} "
+            "(a single request at batch 1 waits longer)"
+        )
         hw = f"{hw_desc}, batch {batch}"
-        rows.append(_Row(
-            id=model_id, source_task="image_classification",
-            accuracy=_percent(_num(r, metric, where), where, metric),
-            latency_ms=_sig(latency), energy_j=_sig(latency / 1000.0 * watts),
-            memory_mb=_sig(params_m * 4.0),
-            provenance={
-                "hardware": hw,
-                "metric": f"{metric} accuracy (%/100), {size} px, crop_pct {r.get('crop_pct')}",
-                "dataset": "ImageNet-1k validation (50,000 images)",
-                "energy_source": "estimate",
-                "energy_note": f"latency x {watts:g} W ({dev_name} {watts_what}); not measured",
-                "latency_note": lat_note,
-                "memory_note": f"param_count {params_m:g} M x 4 bytes (fp32 weights); "
-                               "activations not included",
-                "reference": opt.reference or _reference("timm", path, [bench_path]),
-            }))
+        rows.append(
+            _Row(
+                id=model_id,
+                source_task="image_classification",
+                accuracy=_percent(_num(r, metric, where), where, metric),
+                latency_ms=_sig(latency),
+                energy_j=_sig(latency / 1000.0 * watts),
+                memory_mb=_sig(params_m * 4.0),
+                provenance={
+                    "hardware": hw,
+                    "metric": f"{metric} accuracy (%/100), {size} px, crop_pct {r.get('crop_pct')}",
+                    "dataset": "ImageNet-1k validation (50,000 images)",
+                    "energy_source": "estimate",
+                    "energy_note": f"latency x {watts:g} W ({dev_name} {watts_what}); not measured",
+                    "latency_note": lat_note,
+                    "memory_note": f"param_count {params_m:g} M x 4 bytes (fp32 weights); "
+                    "activations not included",
+                    "reference": opt.reference or _reference("timm", path, [bench_path]),
+                },
+            )
+        )
     return rows, skipped
 
 
 # --------------------------------------------------------------------------- torchvision
 
-_TV_COLS = ("weights", "builder", "task", "dataset", "metric", "value", "gflops", "params",
-            "size_mb")
-_TV_DEFAULT_METRIC = {"image_classification": "acc@1", "object_detection": "box_map",
-                      "semantic_segmentation": "miou", "video_classification": "acc@1"}
+_TV_COLS = (
+    "weights",
+    "builder",
+    "task",
+    "dataset",
+    "metric",
+    "value",
+    "gflops",
+    "params",
+    "size_mb",
+)
+_TV_DEFAULT_METRIC = {
+    "image_classification": "acc@1",
+    "object_detection": "box_map",
+    "semantic_segmentation": "miou",
+    "video_classification": "acc@1",
+}
 
 
 def _import_torchvision(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]:
     hardware = (opt.hardware or "cpu").lower()
     if hardware not in CALIBRATED_GMACS_PER_S:
         raise PublishedTableError(
-            f"--hardware for torchvision must be cpu or gpu, got {opt.hardware!r}")
+            f"--hardware for torchvision must be cpu or gpu, got {opt.hardware!r}"
+        )
     rate, device = CALIBRATED_GMACS_PER_S[hardware]
     dev_name, watts, watts_what = _device(device, opt.watts)
     table = _read_csv(path, _TV_COLS, "torchvision weights-metadata table")
@@ -390,10 +451,14 @@ def _import_torchvision(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
     for weights, entries in by_weights.items():
         task = entries[0][1]["task"]
         if task not in TASK_MAP["torchvision"]:
-            why = ("optical flow is scored by end-point error (lower is better), not an "
-                   "accuracy" if task == "optical_flow" else
-                   "quantized weights run int8 kernels that the GFLOPS latency estimate does "
-                   "not model" if task.endswith("_quantized") else "unknown task")
+            why = (
+                "optical flow is scored by end-point error (lower is better), not an accuracy"
+                if task == "optical_flow"
+                else "quantized weights run int8 kernels that the GFLOPS latency estimate does "
+                "not model"
+                if task.endswith("_quantized")
+                else "unknown task"
+            )
             skipped.append(f"{weights}: task {task} not imported: {why}")
             continue
         if entries[0][1]["builder"].startswith("keypointrcnn"):
@@ -402,50 +467,68 @@ def _import_torchvision(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
         metric = opt.metric or _TV_DEFAULT_METRIC[task]
         found = [(i, r) for i, r in entries if r["metric"] == metric]
         if not found:
-            skipped.append(f"{weights}: no {metric} row (has "
-                           f"{', '.join(r['metric'] for _, r in entries)})")
+            skipped.append(
+                f"{weights}: no {metric} row (has {', '.join(r['metric'] for _, r in entries)})"
+            )
             continue
         i, r = found[0]
         where = f"{path}:{i}"
         try:
             value = _num(r, "value", where)
         except PublishedTableError:
-            skipped.append(f"{weights}: {metric} is not a number in the table "
-                           f"({r['value'][:40]!r})")
+            skipped.append(
+                f"{weights}: {metric} is not a number in the table ({r['value'][:40]!r})"
+            )
             continue
         gflops = _num(r, "gflops", where)
         latency = gflops / rate * 1000.0
-        rows.append(_Row(
-            id=f"torchvision/{weights}", source_task=task,
-            accuracy=_percent(value, where, metric),
-            latency_ms=_sig(latency), energy_j=_sig(latency / 1000.0 * watts),
-            memory_mb=_sig(_num(r, "size_mb", where)),
-            provenance={
-                "hardware": f"not measured: latency estimated for {dev_name} "
-                            f"({'fp32, batch 1' if hardware == 'cpu' else 'AMP, large batch'})",
-                "metric": f"{metric} (%/100)" + (" = COCO AP@[.5:.95]" if "map" in metric
-                                                 else ""),
-                "dataset": r["dataset"],
-                "energy_source": "estimate",
-                "energy_note": f"estimated latency x {watts:g} W ({dev_name} {watts_what})",
-                "latency_note": f"estimate: published {gflops:g} GFLOPS (GMAC count) / "
-                                f"{rate:g} GMAC/s, the median throughput of timm's "
-                                f"{dev_name} benchmark; torchvision publishes no latency",
-                "memory_note": "published checkpoint size (_file_size, MB)",
-                "reference": opt.reference or _reference("torchvision", path),
-            }))
+        rows.append(
+            _Row(
+                id=f"torchvision/{weights}",
+                source_task=task,
+                accuracy=_percent(value, where, metric),
+                latency_ms=_sig(latency),
+                energy_j=_sig(latency / 1000.0 * watts),
+                memory_mb=_sig(_num(r, "size_mb", where)),
+                provenance={
+                    "hardware": f"not measured: latency estimated for {dev_name} "
+                    f"({'fp32, batch 1' if hardware == 'cpu' else 'AMP, large batch'})",
+                    "metric": f"{metric} (%/100)"
+                    + (" = COCO AP@[.5:.95]" if "map" in metric else ""),
+                    "dataset": r["dataset"],
+                    "energy_source": "estimate",
+                    "energy_note": f"estimated latency x {watts:g} W ({dev_name} {watts_what})",
+                    "latency_note": f"estimate: published {gflops:g} GFLOPS (GMAC count) / "
+                    f"{rate:g} GMAC/s, the median throughput of timm's "
+                    f"{dev_name} benchmark; torchvision publishes no latency",
+                    "memory_note": "published checkpoint size (_file_size, MB)",
+                    "reference": opt.reference or _reference("torchvision", path),
+                },
+            )
+        )
     return rows, skipped
 
 
 # --------------------------------------------------------------------------- YOLO11
 
-_YOLO_COLS = ("model", "task", "dataset", "img_size", "metric", "value", "cpu_onnx_ms",
-              "t4_tensorrt10_ms", "params_m")
-_YOLO_DEFAULT_METRIC = {"object_detection": "mAP50-95(box)",
-                        "instance_segmentation": "mAP50-95(mask)",
-                        "image_classification": "acc_top1",
-                        "pose_estimation": "mAP50-95(pose)",
-                        "oriented_object_detection": "mAP50(box)"}
+_YOLO_COLS = (
+    "model",
+    "task",
+    "dataset",
+    "img_size",
+    "metric",
+    "value",
+    "cpu_onnx_ms",
+    "t4_tensorrt10_ms",
+    "params_m",
+)
+_YOLO_DEFAULT_METRIC = {
+    "object_detection": "mAP50-95(box)",
+    "instance_segmentation": "mAP50-95(mask)",
+    "image_classification": "acc_top1",
+    "pose_estimation": "mAP50-95(pose)",
+    "oriented_object_detection": "mAP50(box)",
+}
 
 
 def _import_yolo(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]:
@@ -455,7 +538,7 @@ def _import_yolo(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]
     table = _read_csv(path, _YOLO_COLS, "Ultralytics YOLO performance table")
     if hardware == "cpu":
         col, device = "cpu_onnx_ms", "xeon_8275cl"
-        hw = ("CPU of an Amazon EC2 P4d instance (Intel Xeon Platinum 8275CL), ONNX, batch 1")
+        hw = "CPU of an Amazon EC2 P4d instance (Intel Xeon Platinum 8275CL), ONNX, batch 1"
     else:
         col, device = "t4_tensorrt10_ms", "t4"
         hw = "NVIDIA T4, TensorRT 10, batch 1"
@@ -481,22 +564,28 @@ def _import_yolo(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]
         if latency <= 0:
             raise PublishedTableError(f"{where}: {col} must be > 0")
         params_m = _num(r, "params_m", where)
-        rows.append(_Row(
-            id=f"ultralytics/{model}", source_task=task,
-            accuracy=_percent(_num(r, "value", where), where, metric),
-            latency_ms=_sig(latency), energy_j=_sig(latency / 1000.0 * watts),
-            memory_mb=_sig(params_m * 4.0),
-            provenance={
-                "hardware": f"{hw}, {r['img_size']} px",
-                "metric": f"{metric} (%/100)",
-                "dataset": r["dataset"] + (" val2017" if r["dataset"].startswith("COCO") else ""),
-                "energy_source": "estimate",
-                "energy_note": f"published latency x {watts:g} W ({dev_name} {watts_what}); "
-                               "not measured",
-                "latency_note": f"published '{col}' (mean over the validation images)",
-                "memory_note": f"params {params_m:g} M x 4 bytes (fp32 weights)",
-                "reference": opt.reference or _reference("yolo", path),
-            }))
+        rows.append(
+            _Row(
+                id=f"ultralytics/{model}",
+                source_task=task,
+                accuracy=_percent(_num(r, "value", where), where, metric),
+                latency_ms=_sig(latency),
+                energy_j=_sig(latency / 1000.0 * watts),
+                memory_mb=_sig(params_m * 4.0),
+                provenance={
+                    "hardware": f"{hw}, {r['img_size']} px",
+                    "metric": f"{metric} (%/100)",
+                    "dataset": r["dataset"]
+                    + (" val2017" if r["dataset"].startswith("COCO") else ""),
+                    "energy_source": "estimate",
+                    "energy_note": f"published latency x {watts:g} W ({dev_name} {watts_what}); "
+                    "not measured",
+                    "latency_note": f"published '{col}' (mean over the validation images)",
+                    "memory_note": f"params {params_m:g} M x 4 bytes (fp32 weights)",
+                    "reference": opt.reference or _reference("yolo", path),
+                },
+            )
+        )
     return rows, skipped
 
 
@@ -513,7 +602,8 @@ def _import_mlenergy(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[s
         return _import_mlenergy_v3(path, opt)
     raise PublishedTableError(
         f"{path}: expected an ML.ENERGY v1 '<GPU>_<task>_benchmark.csv' or a v3 task JSON "
-        "such as 'lm-arena-chat.json'")
+        "such as 'lm-arena-chat.json'"
+    )
 
 
 def _import_mlenergy_v1(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]:
@@ -521,27 +611,39 @@ def _import_mlenergy_v1(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
     if not m or m[2] not in TASK_MAP["mlenergy"]:
         raise PublishedTableError(
             f"{path.name}: ML.ENERGY v1 files are named <GPU>_<task>_benchmark.csv with task "
-            "chat, chat-concise, instruct or instruct-concise")
+            "chat, chat-concise, instruct or instruct-concise"
+        )
     gpu, task = m[1], m[2]
     if opt.hardware and opt.hardware.lower() not in ("gpu", gpu.lower()):
-        raise PublishedTableError(f"{path.name} was measured on {gpu}, not {opt.hardware}; "
-                                  f"use the {opt.hardware}_{task}_benchmark.csv file")
+        raise PublishedTableError(
+            f"{path.name} was measured on {gpu}, not {opt.hardware}; "
+            f"use the {opt.hardware}_{task}_benchmark.csv file"
+        )
     if opt.batch is not None:
         raise PublishedTableError("--batch applies only to ML.ENERGY v3 task files")
     metric = opt.metric or "mean"
     if metric not in (*_V1_METRICS, "mean"):
-        raise PublishedTableError(f"--metric for ML.ENERGY v1 must be one of "
-                                  f"{', '.join([*_V1_METRICS, 'mean'])}, got {metric!r}")
+        raise PublishedTableError(
+            f"--metric for ML.ENERGY v1 must be one of "
+            f"{', '.join([*_V1_METRICS, 'mean'])}, got {metric!r}"
+        )
     table = _read_csv(path, _V1_COLS, "ML.ENERGY v1 benchmark table")
     scores_path = opt.scores or path.parent / "score.csv"
-    scores = {r["model"]: r for r in _read_csv(scores_path, ("model", *_V1_METRICS),
-                                                   "ML.ENERGY v1 score table (score.csv)")}
+    scores = {
+        r["model"]: r
+        for r in _read_csv(
+            scores_path, ("model", *_V1_METRICS), "ML.ENERGY v1 score table (score.csv)"
+        )
+    }
     meta_path = path.parent / "models.json"
     meta = _read_json(meta_path) if meta_path.exists() else {}
     if not isinstance(meta, dict):
         raise PublishedTableError(f"{meta_path}: expected an object keyed by model")
-    metric_desc = ("mean of ARC-challenge, HellaSwag and TruthfulQA-MC2 accuracy (%/100)"
-                   if metric == "mean" else f"{_V1_METRICS[metric]} accuracy (%/100)")
+    metric_desc = (
+        "mean of ARC-challenge, HellaSwag and TruthfulQA-MC2 accuracy (%/100)"
+        if metric == "mean"
+        else f"{_V1_METRICS[metric]} accuracy (%/100)"
+    )
     rows: list[_Row] = []
     skipped: list[str] = []
     for i, r in enumerate(table, start=2):
@@ -566,45 +668,67 @@ def _import_mlenergy_v1(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
             raise PublishedTableError(f"{meta_path}: params of {model} is not a number") from exc
         latency_s = _num(r, "latency", where)
         energy = _num(r, "energy", where)
-        rows.append(_Row(
-            id=model, source_task=task,
-            accuracy=_percent(acc, swhere, metric), latency_ms=_sig(latency_s * 1000.0),
-            energy_j=_sig(energy), memory_mb=_sig(params * 2000.0),
-            provenance={
-                "hardware": f"NVIDIA {gpu} (ML.ENERGY v1 '{task}' workload)",
-                "metric": metric_desc + ", lm-evaluation-harness",
-                "dataset": "ARC-challenge / HellaSwag / TruthfulQA (score.csv)",
-                "energy_source": "published",
-                "energy_note": "energy per response measured by ML.ENERGY with Zeus (GPU)",
-                "latency_note": f"published latency per response "
-                                f"({_num(r, 'response_length', where):.0f} tokens on average)",
-                "memory_note": f"{params:g} B parameters x 2 bytes (16-bit weights assumed; "
-                               "params rounded in models.json)",
-                "reference": opt.reference or _reference(
-                    "mlenergy-v1", path, [scores_path] + ([meta_path] if meta else [])),
-            }))
+        rows.append(
+            _Row(
+                id=model,
+                source_task=task,
+                accuracy=_percent(acc, swhere, metric),
+                latency_ms=_sig(latency_s * 1000.0),
+                energy_j=_sig(energy),
+                memory_mb=_sig(params * 2000.0),
+                provenance={
+                    "hardware": f"NVIDIA {gpu} (ML.ENERGY v1 '{task}' workload)",
+                    "metric": metric_desc + ", lm-evaluation-harness",
+                    "dataset": "ARC-challenge / HellaSwag / TruthfulQA (score.csv)",
+                    "energy_source": "published",
+                    "energy_note": "energy per response measured by ML.ENERGY with Zeus (GPU)",
+                    "latency_note": f"published latency per response "
+                    f"({_num(r, 'response_length', where):.0f} tokens on average)",
+                    "memory_note": f"{params:g} B parameters x 2 bytes (16-bit weights assumed; "
+                    "params rounded in models.json)",
+                    "reference": opt.reference
+                    or _reference(
+                        "mlenergy-v1", path, [scores_path] + ([meta_path] if meta else [])
+                    ),
+                },
+            )
+        )
     return rows, skipped
 
 
 def _v3_key(c: dict[str, Any]) -> tuple[Any, ...]:
     batch = c.get("max_num_seqs", c.get("batch_size", 0))
-    return (batch, c.get("num_gpus", 0), c.get("tensor_parallel", 0),
-            c.get("expert_parallel", 0), c.get("ulysses_degree", 0), c.get("ring_degree", 0),
-            c.get("energy_per_request_joules", c.get("energy_per_image_joules",
-                                                     c.get("energy_per_video_joules", 0))))
+    return (
+        batch,
+        c.get("num_gpus", 0),
+        c.get("tensor_parallel", 0),
+        c.get("expert_parallel", 0),
+        c.get("ulysses_degree", 0),
+        c.get("ring_degree", 0),
+        c.get(
+            "energy_per_request_joules",
+            c.get("energy_per_image_joules", c.get("energy_per_video_joules", 0)),
+        ),
+    )
 
 
 def _import_mlenergy_v3(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]:
     data = _read_json(path)
     if not isinstance(data, dict) or not isinstance(data.get("configurations"), list):
-        guess = " (this looks like index.json; pass a task file)" if isinstance(
-            data, dict) and "architectures" in data else ""
-        raise PublishedTableError(f"{path} is not an ML.ENERGY v3 task file: expected "
-                                  f"{{task, configurations: [...]}}{guess}")
+        guess = (
+            " (this looks like index.json; pass a task file)"
+            if isinstance(data, dict) and "architectures" in data
+            else ""
+        )
+        raise PublishedTableError(
+            f"{path} is not an ML.ENERGY v3 task file: expected "
+            f"{{task, configurations: [...]}}{guess}"
+        )
     task = data.get("task")
     if task not in TASK_MAP["mlenergy"]:
-        raise PublishedTableError(f"{path}: unknown ML.ENERGY task {task!r} (known: "
-                                  f"{', '.join(TASK_MAP['mlenergy'])})")
+        raise PublishedTableError(
+            f"{path}: unknown ML.ENERGY task {task!r} (known: {', '.join(TASK_MAP['mlenergy'])})"
+        )
     if opt.metric is not None:
         raise PublishedTableError("--metric does not apply: ML.ENERGY v3 publishes no accuracy")
     gpu = (opt.hardware or "H100").upper()
@@ -625,8 +749,10 @@ def _import_mlenergy_v3(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
         configs.setdefault(str(c["model_id"]), []).append(c)
     if not configs:
         batch_txt = f" at batch {opt.batch}" if opt.batch is not None else ""
-        raise PublishedTableError(f"{path}: no configuration on {gpu}{batch_txt} (GPUs in the "
-                                  f"file: {', '.join(sorted(gpus))}); use --hardware/--batch")
+        raise PublishedTableError(
+            f"{path}: no configuration on {gpu}{batch_txt} (GPUs in the "
+            f"file: {', '.join(sorted(gpus))}); use --hardware/--batch"
+        )
     rows: list[_Row] = []
     for model in sorted(configs):
         c = min(configs[model], key=_v3_key)
@@ -642,13 +768,18 @@ def _import_mlenergy_v3(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
             batch = int(_num(c, "batch_size", where))
             latency = _num(c, "batch_latency_s", where) * 1000.0
             energy = _num(c, f"energy_per_{unit}_joules", where)
-            shape = (f"{c.get('image_width')}x{c.get('image_height')}" if unit == "image" else
-                     f"{c.get('video_width')}x{c.get('video_height')}, "
-                     f"{c.get('num_frames')} frames")
-            hw = (f"{n_gpus}x NVIDIA {gpu}, batch {batch}, {shape}, "
-                  f"{c.get('inference_steps')} steps, {precision}")
-            lat_note = (f"published batch_latency_s at batch {batch}" +
-                        ("" if batch == 1 else " (whole batch)"))
+            shape = (
+                f"{c.get('image_width')}x{c.get('image_height')}"
+                if unit == "image"
+                else f"{c.get('video_width')}x{c.get('video_height')}, {c.get('num_frames')} frames"
+            )
+            hw = (
+                f"{n_gpus}x NVIDIA {gpu}, batch {batch}, {shape}, "
+                f"{c.get('inference_steps')} steps, {precision}"
+            )
+            lat_note = f"published batch_latency_s at batch {batch}" + (
+                "" if batch == 1 else " (whole batch)"
+            )
             energy_note = f"energy per {unit} measured by ML.ENERGY with Zeus (GPU)"
         else:
             batch = int(_num(c, "max_num_seqs", where))
@@ -656,28 +787,41 @@ def _import_mlenergy_v3(path: Path, opt: ImportOptions) -> tuple[list[_Row], lis
             itl = _num(c, "median_itl_ms", where)
             latency = out_len * itl
             energy = _num(c, "energy_per_request_joules", where)
-            hw = (f"{n_gpus}x NVIDIA {gpu}, max_num_seqs {batch} "
-                  f"(avg batch {_num(c, 'avg_batch_size', where):.1f}), {precision}")
-            lat_note = (f"estimate: avg_output_len {out_len:.0f} tokens x median inter-token "
-                        f"latency {itl:.3g} ms (decode only; prefill and queueing excluded)")
-            energy_note = ("energy per request measured by ML.ENERGY with Zeus (all GPUs, "
-                           "shared across the concurrent batch)")
-        rows.append(_Row(
-            id=model, source_task=task, accuracy=PLACEHOLDER_ACCURACY,
-            latency_ms=_sig(latency), energy_j=_sig(energy), memory_mb=_sig(memory),
-            provenance={
-                "hardware": hw,
-                "metric": "none published: accuracy 1.0 is a neutral placeholder (it never "
-                          "changes the accuracy product); supply real scores to plan on quality",
-                "dataset": f"ML.ENERGY task {task!r} ({data.get('task_display_name', task)})",
-                "energy_source": "published",
-                "energy_note": energy_note,
-                "latency_note": lat_note,
-                "memory_note": f"{params_b:g} B parameters x "
-                               f"{BYTES_PER_WEIGHT[precision.lower()]:g} bytes ({precision}) "
-                               f"over {n_gpus} GPU(s); activations/KV cache not included",
-                "reference": opt.reference or _reference("mlenergy-v3", path),
-            }))
+            hw = (
+                f"{n_gpus}x NVIDIA {gpu}, max_num_seqs {batch} "
+                f"(avg batch {_num(c, 'avg_batch_size', where):.1f}), {precision}"
+            )
+            lat_note = (
+                f"estimate: avg_output_len {out_len:.0f} tokens x median inter-token "
+                f"latency {itl:.3g} ms (decode only; prefill and queueing excluded)"
+            )
+            energy_note = (
+                "energy per request measured by ML.ENERGY with Zeus (all GPUs, "
+                "shared across the concurrent batch)"
+            )
+        rows.append(
+            _Row(
+                id=model,
+                source_task=task,
+                accuracy=PLACEHOLDER_ACCURACY,
+                latency_ms=_sig(latency),
+                energy_j=_sig(energy),
+                memory_mb=_sig(memory),
+                provenance={
+                    "hardware": hw,
+                    "metric": "none published: accuracy 1.0 is a neutral placeholder (it never "
+                    "changes the accuracy product); supply real scores to plan on quality",
+                    "dataset": f"ML.ENERGY task {task!r} ({data.get('task_display_name', task)})",
+                    "energy_source": "published",
+                    "energy_note": energy_note,
+                    "latency_note": lat_note,
+                    "memory_note": f"{params_b:g} B parameters x "
+                    f"{BYTES_PER_WEIGHT[precision.lower()]:g} bytes ({precision}) "
+                    f"over {n_gpus} GPU(s); activations/KV cache not included",
+                    "reference": opt.reference or _reference("mlenergy-v3", path),
+                },
+            )
+        )
     return rows, []
 
 
@@ -691,8 +835,7 @@ _IMPORTERS: dict[str, Callable[[Path, ImportOptions], tuple[list[_Row], list[str
 }
 
 
-def import_table(fmt: str, path: str | Path, options: ImportOptions | None = None
-                 ) -> ImportResult:
+def import_table(fmt: str, path: str | Path, options: ImportOptions | None = None) -> ImportResult:
     """Read a published table in format ``fmt`` and return a catalog of published rows.
 
     ``options.tasks`` (TaskBench names) keeps the rows that can serve those tasks and labels
@@ -724,20 +867,39 @@ def import_table(fmt: str, path: str | Path, options: ImportOptions | None = Non
         if task not in servable:
             raise PublishedTableError(
                 f"{path} has no model for task {task!r}; this table serves: "
-                f"{', '.join(servable) or 'nothing'}")
+                f"{', '.join(servable) or 'nothing'}"
+            )
     profiles: list[ModelProfile] = []
     for r in rows:
-        labels = [t for t in mapping[r.source_task] if t in opt.tasks] if opt.tasks else [
-            mapping[r.source_task][0]]
+        labels = (
+            [t for t in mapping[r.source_task] if t in opt.tasks]
+            if opt.tasks
+            else [mapping[r.source_task][0]]
+        )
         for task in labels:
-            prov = Provenance(source="published", **r.provenance,
-                              source_task=r.source_task, importer=f"planner catalog import {fmt}")
-            profiles.append(ModelProfile(
-                id=r.id, task=task, accuracy=r.accuracy, latency_ms=r.latency_ms,
-                energy_j=r.energy_j, memory_mb=r.memory_mb, provenance=prov))
+            prov = Provenance(
+                source="published",
+                **r.provenance,
+                source_task=r.source_task,
+                importer=f"planner catalog import {fmt}",
+            )
+            profiles.append(
+                ModelProfile(
+                    id=r.id,
+                    task=task,
+                    accuracy=r.accuracy,
+                    latency_ms=r.latency_ms,
+                    energy_j=r.energy_j,
+                    memory_mb=r.memory_mb,
+                    provenance=prov,
+                )
+            )
     if not profiles:
-        raise PublishedTableError(f"{path}: no importable rows ({len(skipped)} skipped"
-                                  + (f", e.g. {skipped[0]}" if skipped else "") + ")")
+        raise PublishedTableError(
+            f"{path}: no importable rows ({len(skipped)} skipped"
+            + (f", e.g. {skipped[0]}" if skipped else "")
+            + ")"
+        )
     seen: set[tuple[str, str]] = set()
     for p in profiles:
         if (p.id, p.task) in seen:

@@ -30,11 +30,17 @@ T2I = DATA / "mlenergy" / "v3" / "text-to-image.json"
 VLM = DATA / "mlenergy" / "v3" / "image-chat.json"
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "profiles-public"
 
-ALL = [("timm", TIMM, ImportOptions()), ("timm", TIMM, ImportOptions(hardware="gpu")),
-       ("torchvision", TV, ImportOptions()), ("torchvision", TV, ImportOptions(hardware="gpu")),
-       ("yolo", YOLO, ImportOptions()), ("yolo", YOLO, ImportOptions(hardware="gpu")),
-       ("mlenergy", V1, ImportOptions()), ("mlenergy", T2I, ImportOptions()),
-       ("mlenergy", VLM, ImportOptions(hardware="B200"))]
+ALL = [
+    ("timm", TIMM, ImportOptions()),
+    ("timm", TIMM, ImportOptions(hardware="gpu")),
+    ("torchvision", TV, ImportOptions()),
+    ("torchvision", TV, ImportOptions(hardware="gpu")),
+    ("yolo", YOLO, ImportOptions()),
+    ("yolo", YOLO, ImportOptions(hardware="gpu")),
+    ("mlenergy", V1, ImportOptions()),
+    ("mlenergy", T2I, ImportOptions()),
+    ("mlenergy", VLM, ImportOptions(hardware="B200")),
+]
 
 
 def row(fmt: str, path: Path, model_id: str, **opts: object) -> ModelProfile:
@@ -46,7 +52,8 @@ def row(fmt: str, path: Path, model_id: str, **opts: object) -> ModelProfile:
 
 @pytest.mark.parametrize(("fmt", "path", "opts"), ALL)
 def test_every_row_is_labelled_published_with_full_provenance(
-        fmt: str, path: Path, opts: ImportOptions) -> None:
+    fmt: str, path: Path, opts: ImportOptions
+) -> None:
     catalog = import_table(fmt, path, opts).catalog
     assert catalog.models
     for m in catalog.models:
@@ -112,8 +119,12 @@ def test_timm_watts_override_and_explicit_benchmark(tmp_path: Path) -> None:
 def test_torchvision_maps_tasks_metrics_and_estimates_latency_from_gflops() -> None:
     result = import_table("torchvision", TV)
     cat = result.catalog
-    assert set(cat.tasks()) == {"Image Classification", "Image Segmentation",
-                                "Object Detection", "Video Classification"}
+    assert set(cat.tasks()) == {
+        "Image Classification",
+        "Image Segmentation",
+        "Object Detection",
+        "Video Classification",
+    }
     seg = row("torchvision", TV, "torchvision/DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1")
     assert seg.task == "Image Segmentation"
     assert seg.accuracy == pytest.approx(0.664)  # miou, not pixel_acc
@@ -126,8 +137,12 @@ def test_torchvision_maps_tasks_metrics_and_estimates_latency_from_gflops() -> N
     det = row("torchvision", TV, "torchvision/MaskRCNN_ResNet50_FPN_Weights.COCO_V1")
     assert det.accuracy == pytest.approx(0.379)  # box_map, not mask_map
     skipped = " ".join(result.skipped)
-    for why in ("KeypointRCNN", "VGG16_Weights.IMAGENET1K_FEATURES", "QuantizedWeights",
-                "Raft_Small"):
+    for why in (
+        "KeypointRCNN",
+        "VGG16_Weights.IMAGENET1K_FEATURES",
+        "QuantizedWeights",
+        "Raft_Small",
+    ):
         assert why in skipped
     top5 = row("torchvision", TV, "torchvision/ResNet50_Weights.IMAGENET1K_V2", metric="acc@5")
     assert top5.accuracy == pytest.approx(0.95434)
@@ -154,7 +169,8 @@ def test_mlenergy_v1_published_energy_accuracy_from_scores_and_two_tasks() -> No
     m = row("mlenergy", V1, "BAIR/koala-13b")
     assert m.task == "Text Generation"
     assert m.accuracy == pytest.approx(
-        (52.901023890784984 + 77.54431388169687 + 50.091065219059125) / 300, rel=1e-5)
+        (52.901023890784984 + 77.54431388169687 + 50.091065219059125) / 300, rel=1e-5
+    )
     assert m.latency_ms == pytest.approx(12143.3556952537, rel=1e-5)
     assert m.energy_j == pytest.approx(2144.8338435191445, rel=1e-5)
     assert m.memory_mb == pytest.approx(13 * 2000)
@@ -162,8 +178,9 @@ def test_mlenergy_v1_published_energy_accuracy_from_scores_and_two_tasks() -> No
     assert "Zeus" in (m.provenance.energy_note or "")
     arc = row("mlenergy", V1, "BAIR/koala-13b", metric="arc")
     assert arc.accuracy == pytest.approx(0.52901, rel=1e-4)
-    both = import_table("mlenergy", V1, ImportOptions(
-        tasks=("Conversational", "Text Generation"))).catalog
+    both = import_table(
+        "mlenergy", V1, ImportOptions(tasks=("Conversational", "Text Generation"))
+    ).catalog
     assert len(both.for_task("Conversational")) == len(both.for_task("Text Generation")) == 21
     with pytest.raises(PublishedTableError, match="measured on A100"):
         import_table("mlenergy", V1, ImportOptions(hardware="V100"))
@@ -175,9 +192,10 @@ def test_mlenergy_v3_picks_smallest_batch_on_fewest_gpus_and_labels_placeholder(
     data = json.loads(T2I.read_text())
     sana = "Efficient-Large-Model/SANA1.5_1.6B_1024px_diffusers"
     m = row("mlenergy", T2I, sana)
-    expect = min((c for c in data["configurations"]
-                  if c["model_id"] == sana and c["gpu_model"] == "H100"),
-                 key=lambda c: (c["batch_size"], c["num_gpus"]))
+    expect = min(
+        (c for c in data["configurations"] if c["model_id"] == sana and c["gpu_model"] == "H100"),
+        key=lambda c: (c["batch_size"], c["num_gpus"]),
+    )
     assert expect["batch_size"] == 1 and expect["num_gpus"] == 1
     assert m.latency_ms == pytest.approx(expect["batch_latency_s"] * 1000, rel=1e-5)
     assert m.energy_j == pytest.approx(expect["energy_per_image_joules"], rel=1e-5)
@@ -186,11 +204,17 @@ def test_mlenergy_v3_picks_smallest_batch_on_fewest_gpus_and_labels_placeholder(
     assert m.provenance is not None and "placeholder" in (m.provenance.metric or "")
     assert m.task == "Text-to-Image"
     b2 = row("mlenergy", T2I, sana, batch=2, hardware="B200")
-    assert "batch 2" in (b2.provenance.hardware if b2.provenance else "")
+    assert b2.provenance is not None
+    assert "batch 2" in (b2.provenance.hardware or "")
     vlm = row("mlenergy", VLM, "google/gemma-3-12b-it", tasks=("Image-to-Text",))
-    cfg = min((c for c in json.loads(VLM.read_text())["configurations"]
-               if c["model_id"] == "google/gemma-3-12b-it" and c["gpu_model"] == "H100"),
-              key=lambda c: (c["max_num_seqs"], c["num_gpus"]))
+    cfg = min(
+        (
+            c
+            for c in json.loads(VLM.read_text())["configurations"]
+            if c["model_id"] == "google/gemma-3-12b-it" and c["gpu_model"] == "H100"
+        ),
+        key=lambda c: (c["max_num_seqs"], c["num_gpus"]),
+    )
     assert vlm.task == "Image-to-Text"
     assert vlm.latency_ms == pytest.approx(cfg["avg_output_len"] * cfg["median_itl_ms"], rel=1e-5)
     assert vlm.energy_j == pytest.approx(cfg["energy_per_request_joules"], rel=1e-5)
@@ -201,8 +225,9 @@ def test_mlenergy_v3_picks_smallest_batch_on_fewest_gpus_and_labels_placeholder(
 
 
 def test_one_model_serving_two_tasks_is_one_id() -> None:
-    both = import_table("mlenergy", VLM, ImportOptions(
-        tasks=("Visual Question Answering", "Image-to-Text"))).catalog
+    both = import_table(
+        "mlenergy", VLM, ImportOptions(tasks=("Visual Question Answering", "Image-to-Text"))
+    ).catalog
     ids = {t: {m.id for m in both.for_task(t)} for t in both.tasks()}
     assert ids["Visual Question Answering"] == ids["Image-to-Text"]
     with pytest.raises(PublishedTableError, match="twice"):
@@ -220,15 +245,18 @@ def test_match_filters_and_json_is_deterministic() -> None:
         import_table("yolo", YOLO, ImportOptions(match="("))
 
 
-@pytest.mark.parametrize(("fmt", "path", "message"), [
-    ("timm", YOLO, "looks like a yolo table"),
-    ("yolo", TV, "looks like a torchvision table"),
-    ("torchvision", TIMM, "missing column"),
-    ("mlenergy", DATA / "mlenergy" / "v1-legacy" / "models.json", "not an ML.ENERGY v3 task"),
-    ("mlenergy", DATA / "mlenergy" / "v1-legacy" / "score.csv", "<GPU>_<task>_benchmark.csv"),
-    ("mlenergy", DATA / "nope.json", "no such file"),
-    ("keras", YOLO, "unknown format"),
-])
+@pytest.mark.parametrize(
+    ("fmt", "path", "message"),
+    [
+        ("timm", YOLO, "looks like a yolo table"),
+        ("yolo", TV, "looks like a torchvision table"),
+        ("torchvision", TIMM, "missing column"),
+        ("mlenergy", DATA / "mlenergy" / "v1-legacy" / "models.json", "not an ML.ENERGY v3 task"),
+        ("mlenergy", DATA / "mlenergy" / "v1-legacy" / "score.csv", "<GPU>_<task>_benchmark.csv"),
+        ("mlenergy", DATA / "nope.json", "no such file"),
+        ("keras", YOLO, "unknown format"),
+    ],
+)
 def test_wrong_or_missing_files_give_clear_errors(fmt: str, path: Path, message: str) -> None:
     with pytest.raises(PublishedTableError, match=message):
         import_table(fmt, path)
@@ -263,11 +291,22 @@ def test_malformed_values_name_file_line_and_column(tmp_path: Path) -> None:
         import_table("torchvision", flow)
 
 
-def test_cli_writes_a_loadable_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                       ) -> None:
+def test_cli_writes_a_loadable_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "yolo.json"
-    code = main(["catalog", "import", "yolo", str(YOLO), "--hardware", "gpu",
-                 "--task", "Object Detection", "-o", str(out)])
+    code = main(
+        [
+            "catalog",
+            "import",
+            "yolo",
+            str(YOLO),
+            "--hardware",
+            "gpu",
+            "--task",
+            "Object Detection",
+            "-o",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "5 published row(s)" in capsys.readouterr().out
     cat = load_catalog(out)
@@ -283,15 +322,19 @@ def test_cli_prints_json_to_stdout_without_output(capsys: pytest.CaptureFixture[
     assert "7 published row(s)" in captured.err
 
 
-@pytest.mark.parametrize("argv", [
-    ["catalog", "import", "timm", str(YOLO)],
-    ["catalog", "import", "yolo", str(YOLO), "--hardware", "tpu"],
-    ["catalog", "import", "yolo", str(YOLO), "--watts", "-5"],
-    ["catalog", "import", "yolo", str(YOLO), "--batch", "4"],
-    ["catalog", "import", "mlenergy", str(DATA / "missing.json")],
-])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["catalog", "import", "timm", str(YOLO)],
+        ["catalog", "import", "yolo", str(YOLO), "--hardware", "tpu"],
+        ["catalog", "import", "yolo", str(YOLO), "--watts", "-5"],
+        ["catalog", "import", "yolo", str(YOLO), "--batch", "4"],
+        ["catalog", "import", "mlenergy", str(DATA / "missing.json")],
+    ],
+)
 def test_cli_bad_input_exits_2_without_traceback(
-        argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "Traceback" not in err
@@ -300,11 +343,16 @@ def test_cli_bad_input_exits_2_without_traceback(
 @pytest.mark.skipif(not SHARED.exists(), reason="shared data folder not present")
 def test_full_public_tables_import() -> None:
     counts = {
-        "timm-gpu": len(import_table("timm", SHARED / "timm" / "results-imagenet.csv",
-                                     ImportOptions(hardware="gpu")).catalog.models),
-        "torchvision": len(import_table(
-            "torchvision", SHARED / "torchvision" / "torchvision_weights_meta.csv"
-        ).catalog.models),
+        "timm-gpu": len(
+            import_table(
+                "timm", SHARED / "timm" / "results-imagenet.csv", ImportOptions(hardware="gpu")
+            ).catalog.models
+        ),
+        "torchvision": len(
+            import_table(
+                "torchvision", SHARED / "torchvision" / "torchvision_weights_meta.csv"
+            ).catalog.models
+        ),
     }
     assert counts == {"timm-gpu": 1556, "torchvision": 141}
     for path in sorted((SHARED / "mlenergy" / "v3").glob("*.json")):

@@ -13,20 +13,44 @@ import csv
 import io
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 
-TIMM_MODELS = ("resnet50", "mobilenetv3_large_100", "efficientnet_b0", "convnext_tiny",
-               "vit_base_patch16_224", "eva_giant_patch14_560", "vit_so400m_patch14_siglip_378")
-TV_WEIGHTS_PREFIX = ("AlexNet_", "ResNet50_Weights", "MobileNet_V3_Large_Weights",
-                     "ResNet50_QuantizedWeights", "VGG16_Weights", "Raft_Small", "R3D_18",
-                     "DeepLabV3_", "FCN_", "LRASPP_", "FasterRCNN_", "FCOS_", "KeypointRCNN_",
-                     "MaskRCNN_", "RetinaNet_", "SSD300_", "SSDLite320_")
+TIMM_MODELS = (
+    "resnet50",
+    "mobilenetv3_large_100",
+    "efficientnet_b0",
+    "convnext_tiny",
+    "vit_base_patch16_224",
+    "eva_giant_patch14_560",
+    "vit_so400m_patch14_siglip_378",
+)
+TV_WEIGHTS_PREFIX = (
+    "AlexNet_",
+    "ResNet50_Weights",
+    "MobileNet_V3_Large_Weights",
+    "ResNet50_QuantizedWeights",
+    "VGG16_Weights",
+    "Raft_Small",
+    "R3D_18",
+    "DeepLabV3_",
+    "FCN_",
+    "LRASPP_",
+    "FasterRCNN_",
+    "FCOS_",
+    "KeypointRCNN_",
+    "MaskRCNN_",
+    "RetinaNet_",
+    "SSD300_",
+    "SSDLite320_",
+)
 
 
-def _csv_subset(src: Path, dst: Path, keep) -> None:  # type: ignore[no-untyped-def]
+def _csv_subset(src: Path, dst: Path, keep: Callable[[list[str]], bool]) -> None:
     lines = src.read_text(encoding="utf-8").splitlines(keepends=True)
     out = [lines[0]]
     for line in lines[1:]:
@@ -41,15 +65,17 @@ def _v3_subset(src: Path, dst: Path) -> None:
     """Keep, per (model, GPU), the single-node runs on the fewest GPUs at the two smallest
     batch sizes (the importer picks among these; the rest are not needed)."""
     data = json.loads(src.read_text(encoding="utf-8"))
-    groups: dict[tuple[str, str], list[dict]] = {}
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for c in data["configurations"]:
         groups.setdefault((c["model_id"], c["gpu_model"]), []).append(c)
-    keep: list[dict] = []
+    keep: list[dict[str, Any]] = []
     for configs in groups.values():
         fewest = min(c["num_gpus"] for c in configs)
         configs = [c for c in configs if c["num_gpus"] == fewest]
-        batches = sorted({c.get("max_num_seqs", c.get("batch_size")) for c in configs})[:2]
-        keep.extend(c for c in configs if c.get("max_num_seqs", c.get("batch_size")) in batches)
+        batches = sorted({int(c.get("max_num_seqs", c.get("batch_size", 0))) for c in configs})
+        keep.extend(
+            c for c in configs if int(c.get("max_num_seqs", c.get("batch_size", 0))) in batches[:2]
+        )
     order = {id(c): i for i, c in enumerate(data["configurations"])}
     keep.sort(key=lambda c: order[id(c)])
     data["configurations"] = keep
@@ -64,16 +90,23 @@ def main() -> None:
     src = args.data / "profiles-public"
     dst = HERE / "profiles-public"
     timm = src / "timm"
-    _csv_subset(timm / "results-imagenet.csv", dst / "timm" / "results-imagenet.csv",
-                lambda r: r[0].split(".")[0] in TIMM_MODELS)
+    _csv_subset(
+        timm / "results-imagenet.csv",
+        dst / "timm" / "results-imagenet.csv",
+        lambda r: r[0].split(".")[0] in TIMM_MODELS,
+    )
     for bench in sorted(timm.glob("benchmark-infer-*.csv")):
         _csv_subset(bench, dst / "timm" / bench.name, lambda r: r[0] in TIMM_MODELS)
-    _csv_subset(src / "torchvision" / "torchvision_weights_meta.csv",
-                dst / "torchvision" / "torchvision_weights_meta.csv",
-                lambda r: r[0].startswith(TV_WEIGHTS_PREFIX))
+    _csv_subset(
+        src / "torchvision" / "torchvision_weights_meta.csv",
+        dst / "torchvision" / "torchvision_weights_meta.csv",
+        lambda r: r[0].startswith(TV_WEIGHTS_PREFIX),
+    )
     (dst / "ultralytics").mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src / "ultralytics" / "yolo11_performance.csv",
-                    dst / "ultralytics" / "yolo11_performance.csv")
+    shutil.copyfile(
+        src / "ultralytics" / "yolo11_performance.csv",
+        dst / "ultralytics" / "yolo11_performance.csv",
+    )
     v1 = dst / "mlenergy" / "v1-legacy"
     v1.mkdir(parents=True, exist_ok=True)
     for name in ("A100_chat_benchmark.csv", "score.csv", "models.json"):
