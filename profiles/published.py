@@ -323,17 +323,22 @@ def _timm_benchmark_path(results: Path, hardware: str) -> Path:
     return found[0]
 
 
-def _timm_hardware(bench: Path) -> tuple[str, str]:
-    """(device key, description) parsed from a benchmark file name."""
+def _timm_hardware(bench: Path, watts: float | None) -> tuple[str, float, str, str]:
+    """(device name, watts, what the watts are, description) from a benchmark file name."""
     name = bench.stem
     parts = name.split("-")
     device = next((k for k in DEVICE_WATTS if k in parts or k in name), None)
-    if device is None:
+    if device is not None:
+        dev_name, power, what = _device(device, watts)
+    elif watts is not None:
+        dev_name = f"device of {bench.name}"
+        power, what = watts, "given with --watts"
+    else:
         raise PublishedTableError(
             f"{bench.name}: unknown benchmark device (known: {', '.join(DEVICE_WATTS)}); "
             "the energy estimate needs its power: give --watts W"
         )
-    desc = [DEVICE_WATTS[device][0]]
+    desc = [dev_name]
     for part in parts:
         if m := re.fullmatch(r"pt(\d)(\d)(\d+)", part):
             desc.append(f"PyTorch {m[1]}.{m[2]}.{m[3]}")
@@ -343,7 +348,7 @@ def _timm_hardware(bench: Path) -> tuple[str, str]:
             desc.append(part.upper())
         elif part == "dynamo":
             desc.append("torch.compile")
-    return device, ", ".join(desc)
+    return dev_name, power, what, ", ".join(desc)
 
 
 def _import_timm(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]:
@@ -356,8 +361,7 @@ def _import_timm(path: Path, opt: ImportOptions) -> tuple[list[_Row], list[str]]
     results = _read_csv(path, _TIMM_RESULTS, "timm results table (results-imagenet.csv)")
     bench_path = opt.benchmark or _timm_benchmark_path(path, hardware)
     bench = _read_csv(bench_path, _TIMM_BENCH, "timm benchmark table (benchmark-infer-*.csv)")
-    device, hw_desc = _timm_hardware(bench_path)
-    dev_name, watts, watts_what = _device(device, opt.watts)
+    dev_name, watts, watts_what, hw_desc = _timm_hardware(bench_path, opt.watts)
     by_key: dict[tuple[str, int], dict[str, str]] = {}
     for i, b in enumerate(bench, start=2):
         key = (b["model"], int(_num(b, "infer_img_size", f"{bench_path}:{i}")))

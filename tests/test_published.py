@@ -114,6 +114,14 @@ def test_timm_watts_override_and_explicit_benchmark(tmp_path: Path) -> None:
     bench = DATA / "timm" / "benchmark-infer-amp-nchw-pt291-cu128-4090.csv"
     cat = import_table("timm", lone, ImportOptions(benchmark=bench)).catalog
     assert len(cat.models) > 10
+    other = tmp_path / "benchmark-infer-amp-nchw-pt291-cu128-a6000.csv"
+    shutil.copyfile(bench, other)
+    with pytest.raises(PublishedTableError, match="unknown benchmark device"):
+        import_table("timm", lone, ImportOptions(benchmark=other))
+    own = import_table("timm", lone, ImportOptions(benchmark=other, watts=300.0)).catalog
+    m = next(x for x in own.models if x.id == "timm/resnet50.a1_in1k@288")
+    assert m.energy_j == pytest.approx(389.18 / 1024 / 1000 * 300, rel=1e-5)
+    assert m.provenance is not None and "300 W" in (m.provenance.energy_note or "")
 
 
 def test_torchvision_maps_tasks_metrics_and_estimates_latency_from_gflops() -> None:
