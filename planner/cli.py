@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import traceback
 
-import click
 import typer
 
 from planner.cli_catalog import register as register_catalog
@@ -36,18 +36,36 @@ register_catalog(app)
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)
 
 
+def _classes(name: str) -> tuple[type[BaseException], ...]:
+    """Exception classes called ``name`` in typer (which vendors click from 0.2x) and click."""
+    found: list[type[BaseException]] = []
+    for module in ("typer", "typer.exceptions", "typer._click.exceptions", "click.exceptions"):
+        try:
+            cls = getattr(importlib.import_module(module), name, None)
+        except ImportError:
+            continue
+        if isinstance(cls, type) and issubclass(cls, BaseException) and cls not in found:
+            found.append(cls)
+    return tuple(found)
+
+
+_EXIT = _classes("Exit")
+_ABORT: tuple[type[BaseException], ...] = (*_classes("Abort"), KeyboardInterrupt)
+_CLICK_ERROR = _classes("ClickException")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the console script; never lets a traceback through unless --debug."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
         result = app(args=args, prog_name="planner", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.ClickException as exc:
-        exc.show()
+    except _EXIT as exc:
+        return int(getattr(exc, "exit_code", 0))
+    except _CLICK_ERROR as exc:
+        exc.show()  # type: ignore[attr-defined]
         return 2
-    except (click.exceptions.Abort, KeyboardInterrupt):
+    except _ABORT:
         print("interrupted", file=sys.stderr)
         return 130
     except USER_ERRORS as exc:

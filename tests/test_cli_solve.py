@@ -158,3 +158,10 @@ def test_console_entry_point_subprocess(problem_file: Path):  # type: ignore[no-
     dbg = subprocess.run([sys.executable, "-m", "planner", "--debug", "solve", "missing.json"],
                          capture_output=True, text=True, env=env, check=False)
     assert dbg.returncode == 2 and "Traceback" in dbg.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["solve"], ["solve", "x.json", "--bogus"], ["nope"]])
+def test_usage_errors_exit_2(capsys, args):  # type: ignore[no-untyped-def]
+    code, _, err = run(capsys, *args)
+    assert code == 2
+    assert "Traceback" not in err and "internal error" not in err
