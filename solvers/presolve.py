@@ -81,8 +81,10 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
         changed = False
         if b.energy_j is not None:
             changed |= _drop_sum(problem, alive, reasons, "energy_j", b.energy_j, "energy")
-        if b.cost_usd is not None:
+        if b.cost_usd is not None and all(alive):
             changed |= _drop_sum(problem, alive, reasons, "cost_usd", b.cost_usd, "cost")
+        if not all(alive):
+            break
         if b.min_accuracy is not None:
             best = [max(math.log(cands[v][i].accuracy) for i in alive[v]) for v in range(n)]
             total = math.fsum(best)
