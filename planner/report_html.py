@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+import itertools
 import json
 import math
 from dataclasses import dataclass, field
@@ -148,7 +149,7 @@ def graph_svg(data: ReportInput) -> str:
     colours = model_colours(plan)
     crit = plan.critical_path
     crit_nodes = set(crit)
-    crit_edges = set(zip(crit, crit[1:], strict=False))
+    crit_edges = set(itertools.pairwise(crit))
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" id="plan-graph" role="img" '
         f'aria-label="plan graph" width="{width}" height="{height}" '
