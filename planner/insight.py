@@ -59,6 +59,7 @@ from solvers import (
     build_milp,
     evaluate,
     objective_value,
+    presolve,
     solve_selection,
     violations,
 )
@@ -250,7 +251,12 @@ class Solver:
         return result.choice
 
     def best(self, problem: SelectionProblem, metric: str) -> tuple[int, ...] | None:
-        return self.optimise(build_metric_milp(problem, {metric: 1.0}))
+        """A plan of ``problem`` with the least ``metric`` (after exact presolve)."""
+        pre = presolve(problem)
+        if pre.empty_node is not None:
+            return None
+        choice = self.optimise(build_metric_milp(pre.problem, {metric: 1.0}))
+        return pre.lift(choice) if choice is not None else None
 
 
 def _without(problem: SelectionProblem, name: str) -> SelectionProblem:
@@ -441,19 +447,26 @@ def pareto_front(
         if k not in (METRIC_BUDGET[x], METRIC_BUDGET[y])
     }
 
+    # Exact presolve: dominated candidates (no better on any metric) are in no front point's
+    # only plan, and candidates that break a kept budget alone are in no feasible plan.
+    pre = presolve(sel)
+    work = pre.problem
+
     def lexi(first: str, second: str, eps: float | None) -> tuple[int, ...] | None:
         """min first s.t. second <= eps, then min second s.t. first <= that optimum."""
-        mm = build_metric_milp(sel, {first: 1.0})
+        if pre.empty_node is not None:
+            return None
+        mm = build_metric_milp(work, {first: 1.0})
         if eps is not None:
             mm.add_limit(second, eps, "epsilon")
         choice = solver.optimise(mm)
         if choice is None:
             return None
-        best_first = metric_value(evaluate(sel, choice), first)
+        best_first = metric_value(evaluate(work, choice), first)
         mm.set_objective(second)
         mm.add_limit(first, best_first + _tol(best_first) * 1e-3, "lexicographic")
         again = solver.optimise(mm)
-        return again if again is not None else choice
+        return pre.lift(again if again is not None else choice)
 
     found: dict[tuple[int, ...], Totals] = {}
     complete = True
