@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from planner.errors import ProblemError
+from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
 from planner.io import write_atomic
 from planner.plan import Plan
@@ -54,7 +54,10 @@ def augment_plan(plan: Plan, alternatives: int = 0, time_limit_s: float | None =
 
     update: dict[str, object] = {}
     if plan.status == "infeasible":
-        update["explanation"] = explain_infeasible(plan.problem, time_limit_s=time_limit_s)
+        try:
+            update["explanation"] = explain_infeasible(plan.problem, time_limit_s=time_limit_s)
+        except SolveError as exc:  # the plan is still worth printing without the why
+            Console(stderr=True).print(f"warning: could not explain the infeasibility: {exc}")
     if alternatives and plan.has_plan:
         update["alternatives"] = find_alternatives(
             plan.problem, alternatives, time_limit_s=time_limit_s
