@@ -16,7 +16,7 @@ from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
 from planner.io import write_atomic
 from planner.plan import Plan
-from planner.problem import load_problem
+from planner.problem import Problem, load_problem
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -138,10 +138,33 @@ def chosen_point(
     return {**plan.totals.model_dump(), "objective": plan.objective, "assignment": plan.assignment}
 
 
+def load_problem_with(
+    path: Path,
+    energy_j: float | None,
+    latency_ms: float | None,
+    min_accuracy: float | None,
+    memory_mb: float | None,
+    weights: str | None,
+    execution: str | None,
+) -> Problem:
+    """Load a problem file and apply the same overrides as `planner solve`."""
+    from planner.cli_solve import apply_overrides
+
+    return apply_overrides(
+        load_problem(path), energy_j, latency_ms, min_accuracy, memory_mb, weights, execution
+    )
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def pareto(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
+        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
+        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
+        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
+        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
+        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
         x: str = typer.Option("energy", "--x", help="energy or latency (or memory, cost)."),
         y: str = typer.Option("accuracy", "--y", help="accuracy, latency or energy."),
         points: int | None = typer.Option(
@@ -163,7 +186,15 @@ def register(app: typer.Typer) -> None:
         from planner.insight_models import ParetoPoint
         from planner.report_html import pareto_png
 
-        problem = load_problem(problem_file)
+        problem = load_problem_with(
+            problem_file,
+            energy_budget,
+            latency_budget,
+            min_accuracy,
+            memory_budget,
+            weights,
+            execution,
+        )
         front = pareto_front(
             problem,
             metric_name(x, "--x"),
@@ -228,6 +259,12 @@ def register(app: typer.Typer) -> None:
     def alternatives(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
         k: int = typer.Option(3, "-k", "--count", help="How many next-best plans."),
+        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
+        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
+        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
+        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
+        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
         as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
         backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
@@ -235,9 +272,16 @@ def register(app: typer.Typer) -> None:
         """The optimum's K next-best distinct plans and how much worse each is."""
         from planner.insight import alternatives as find_alternatives
 
-        alts = find_alternatives(
-            load_problem(problem_file), k, backend=backend, time_limit_s=time_limit
+        problem = load_problem_with(
+            problem_file,
+            energy_budget,
+            latency_budget,
+            min_accuracy,
+            memory_budget,
+            weights,
+            execution,
         )
+        alts = find_alternatives(problem, k, backend=backend, time_limit_s=time_limit)
         if as_json:
             typer.echo(json.dumps([a.model_dump(mode="json") for a in alts], indent=2))
         else:
@@ -246,6 +290,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def whatif(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
+        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
+        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
+        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
+        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
+        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
         factors: str = typer.Option(
             "0.5,0.75,0.9,1.1,1.25,1.5", "--factors", help="Multipliers applied to each budget."
         ),
@@ -264,9 +314,16 @@ def register(app: typer.Typer) -> None:
             ) from exc
         if not values or any(not f > 0 for f in values):
             raise ProblemError(f"--factors: give positive multipliers, got {factors!r}")
-        report = what_if(
-            load_problem(problem_file), values, backend=backend, time_limit_s=time_limit
+        problem = load_problem_with(
+            problem_file,
+            energy_budget,
+            latency_budget,
+            min_accuracy,
+            memory_budget,
+            weights,
+            execution,
         )
+        report = what_if(problem, values, backend=backend, time_limit_s=time_limit)
         if as_json:
             typer.echo(report.model_dump_json(indent=2))
             return 0 if report.totals is not None else 3

@@ -79,8 +79,10 @@ def test_feasible_solve_has_no_explanation_and_lists_alternatives(
     assert plan["objective"] <= alts[0]["objective"] <= alts[1]["objective"]
     assert all(a["assignment"] != plan["assignment"] and a["changes"] for a in alts)
     assert alts[0]["extra_objective"] == pytest.approx(alts[0]["objective"] - plan["objective"])
-    code, out, _ = run(capsys, "alternatives", EXAMPLE, "-k", "1", "--json")
-    assert code == 0 and len(json.loads(out)) == 1
+    code, out, _ = run(
+        capsys, "alternatives", EXAMPLE, "-k", "2", "--min-accuracy", "0.15", "--json"
+    )
+    assert code == 0 and json.loads(out) == alts
 
 
 def test_pareto_cli_outputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -120,6 +122,11 @@ def test_pareto_cli_outputs(capsys: pytest.CaptureFixture[str], tmp_path: Path) 
     )
     sampled = json.loads(out)
     assert not sampled["complete"] and 1 <= len(sampled["points"]) <= 3
+    code, out, _ = run(capsys, "pareto", EXAMPLE, "--latency-budget", "300", "--json")
+    tight = json.loads(out)
+    assert tight["kept_budgets"]["latency_ms"] == 300.0
+    assert tight["points"] and all(p["latency_ms"] <= 300.0 for p in tight["points"])
+    assert len(tight["points"]) < len(points)
 
 
 @pytest.mark.parametrize(
