@@ -50,6 +50,7 @@ from planner.problem import BUDGET_KEYS, Problem
 from planner.solve import Compiled
 from solvers import (
     Milp,
+    PresolveResult,
     SelectionProblem,
     SolverError,
     SolveResult,
@@ -252,11 +253,24 @@ class Solver:
 
     def best(self, problem: SelectionProblem, metric: str) -> tuple[int, ...] | None:
         """A plan of ``problem`` with the least ``metric`` (after exact presolve)."""
-        pre = presolve(problem)
+        pre = safe_presolve(problem, (metric,))
         if pre.empty_node is not None:
             return None
         choice = self.optimise(build_metric_milp(pre.problem, {metric: 1.0}))
         return pre.lift(choice) if choice is not None else None
+
+
+def safe_presolve(problem: SelectionProblem, metrics: Iterable[str]) -> PresolveResult:
+    """`presolve` that is exact for optimising ``metrics``.
+
+    Its dominance rule keeps shared models only when memory is budgeted; when memory is
+    optimised instead, it is run with a memory budget that cannot bind, so a model shared
+    by several nodes (loaded once) is never dropped for a cheaper-looking private one.
+    """
+    if "memory_mb" in metrics and problem.budgets.memory_mb is None:
+        loose = 2.0 * math.fsum(problem.memory_by_key.values()) + 1.0
+        problem = replace(problem, budgets=replace(problem.budgets, memory_mb=loose))
+    return presolve(problem)
 
 
 def _without(problem: SelectionProblem, name: str) -> SelectionProblem:
@@ -449,7 +463,7 @@ def pareto_front(
 
     # Exact presolve: dominated candidates (no better on any metric) are in no front point's
     # only plan, and candidates that break a kept budget alone are in no feasible plan.
-    pre = presolve(sel)
+    pre = safe_presolve(sel, (x, y))
     work = pre.problem
 
     def lexi(first: str, second: str, eps: float | None) -> tuple[int, ...] | None:

@@ -172,6 +172,9 @@ PAIRS = [
     ("latency_ms", "accuracy"),
     ("energy_j", "latency_ms"),
     ("latency_ms", "energy_j"),
+    ("memory_mb", "accuracy"),
+    ("energy_j", "memory_mb"),
+    ("cost_usd", "latency_ms"),
 ]
 
 
