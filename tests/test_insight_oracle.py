@@ -38,7 +38,9 @@ from solvers import (
 # MILPs when the planner's presolve is not applied (reported to the solvers' owner).
 BACKENDS = ["highs"]
 pytestmark = pytest.mark.skipif(default_backend() != "highs", reason="highspy not installed")
-SEEDS = range(40)
+# 40 seeds, plus two that once failed: 223 (HiGHS presolve "Solve error"), 299 (one model
+# with two memory values: presolve used to shrink it)
+SEEDS = [*range(40), 223, 299]
 
 
 def random_problem(seed: int, max_nodes: int = 6, max_cands: int = 3) -> Problem:
