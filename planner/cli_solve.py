@@ -137,14 +137,18 @@ def register(app: typer.Typer) -> None:
         output: Path | None = typer.Option(None, "-o", "--output", help="Write the Plan here."),
         no_timings: bool = typer.Option(False, "--no-timings",
                                         help="Omit solve time so output is byte-stable."),
+        alternatives: int = typer.Option(0, "--alternatives", min=0,
+                                         help="Also list the K next-best distinct plans."),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
+        from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
 
         problem = apply_overrides(load_problem(problem_file), energy_budget, latency_budget,
                                   min_accuracy, memory_budget, weights, execution)
         plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap,
                          analyze=True)
+        plan = augment_plan(plan, alternatives=alternatives, time_limit_s=time_limit)
         text = plan.to_json(timings=not no_timings)
         if output is not None:
             write_atomic(output, text)
@@ -152,6 +156,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
         else:
             render_plan(plan, out)
+            render_insight(plan, out)
             if output is not None:
                 out.print(f"plan written to {output}")
         if plan.status == "infeasible":

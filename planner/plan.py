@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner.insight_models import Alternative, Explanation
 from planner.problem import Problem
 
 PlanStatus = Literal["optimal", "feasible", "infeasible", "time_limit", "error"]
@@ -99,6 +100,12 @@ class Plan(BaseModel):
     scales: dict[str, float] = Field(description="Reference values dividing each term.")
     solver: SolverInfo
     problem: Problem = Field(description="The problem solved (overrides applied).")
+    explanation: Explanation | None = Field(
+        default=None, description="Why no plan exists (infeasible plans from `planner solve`)."
+    )
+    alternatives: list[Alternative] | None = Field(
+        default=None, description="The next-best distinct plans (`planner solve --alternatives K`)."
+    )
 
     @property
     def has_plan(self) -> bool:

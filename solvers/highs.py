@@ -90,10 +90,16 @@ def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
     ]
     h.passModel(lp)
     h.run()
+    ms = highspy.HighsModelStatus
+    if h.getModelStatus() == ms.kSolveError:
+        # HiGHS 1.16's presolve fails ("Solve error") on some small feasible models (found by
+        # the insight oracle tests); the same model solves with presolve off.
+        h.clearSolver()
+        h.setOptionValue("presolve", "off")
+        h.run()
     elapsed = time.perf_counter() - start
     model_status = h.getModelStatus()
     info = h.getInfo()
-    ms = highspy.HighsModelStatus
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if model_status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
         return SolveResult(Status.INFEASIBLE, "highs", solve_time_s=elapsed)
