@@ -32,10 +32,13 @@ def cbc_command(pulp: Any, time_limit_s: float, gap_rel: float | None, log_path:
                 threads: int | None) -> Any:
     """CBC from the ``cbcbox`` package (``pulp[cbc]``, the PuLP 4 way) when installed, else
     the binary bundled with PuLP 3."""
-    # The objective is normalised to about [0, 1]; CBC's default objective "increment"
-    # would prune plans that differ by ~1e-4 and still report "optimal".
+    # - The objective is normalised to about [0, 1]; CBC's default objective "increment"
+    #   would prune plans that differ by ~1e-4 and still report "optimal".
+    # - With its primal heuristics on, CBC 2.10 returned a worse plan labelled optimal on
+    #   small epsilon-constraint MILPs (tests/test_insight_oracle.py, seed 30); the
+    #   heuristics only find incumbents early, so turning them off keeps exactness.
     options = dict(msg=False, timeLimit=time_limit_s, gapRel=gap_rel, logPath=log_path,
-                   threads=threads, options=["increment", "1e-10"])
+                   threads=threads, options=["increment 1e-10", "heuristics off"])
     try:
         import cbcbox
     except ImportError:

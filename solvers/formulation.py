@@ -89,6 +89,11 @@ def build_milp(problem: SelectionProblem) -> Milp:
             cols.append(milp.add_var(f"x_{v}_{i}", 0.0, 1.0, True, cost))
         milp.x_index.append(cols)
         milp.add_row({j: 1.0 for j in cols}, 1.0, 1.0, f"one_{v}")
+        floor = problem.node_min_accuracy[v] if problem.node_min_accuracy else None
+        if floor is not None:
+            for i, cand in enumerate(cands):
+                if cand.accuracy < floor:
+                    milp.ub[cols[i]] = 0.0
 
     def total_row(attr: str) -> dict[int, float]:
         row: dict[int, float] = {}

@@ -85,6 +85,8 @@ class SelectionProblem:
     parallel: bool = True
     node_min_accuracy: tuple[float | None, ...] | None = None
     scales: tuple[float, float, float] | None = None
+    #: memory of each model key, fixed at construction (see `memory_by_key`)
+    model_memory: tuple[tuple[str, float], ...] | None = None
 
     def __post_init__(self) -> None:
         if len(self.candidates) != self.n_nodes:
@@ -94,16 +96,21 @@ class SelectionProblem:
                 raise ValueError("edges must go from a lower to a higher node index")
         if self.scales is None:
             object.__setattr__(self, "scales", reference_scales(self))
+        if self.model_memory is None:
+            mem: dict[str, float] = {}
+            for cands in self.candidates:
+                for c in cands:
+                    mem[c.key] = max(mem.get(c.key, 0.0), c.memory_mb)
+            object.__setattr__(self, "model_memory", tuple(sorted(mem.items())))
         object.__setattr__(self, "weights", self.weights.normalised())
 
     @property
     def memory_by_key(self) -> dict[str, float]:
-        """Memory of each model key, counted once (the largest row if rows disagree)."""
-        mem: dict[str, float] = {}
-        for cands in self.candidates:
-            for c in cands:
-                mem[c.key] = max(mem.get(c.key, 0.0), c.memory_mb)
-        return mem
+        """Memory of each model key, counted once (the largest row if rows disagree).
+
+        Fixed when the problem is built, so presolve removing a row never shrinks it."""
+        assert self.model_memory is not None
+        return dict(self.model_memory)
 
     def predecessors(self) -> list[list[int]]:
         preds: list[list[int]] = [[] for _ in range(self.n_nodes)]

@@ -122,3 +122,36 @@ def test_presolve_does_not_change_optimum():  # type: ignore[no-untyped-def]
         assert with_pre.status == without.status
         if with_pre.objective is not None:
             assert with_pre.objective == pytest.approx(without.objective, rel=1e-9)
+
+
+@pytest.mark.parametrize("backend", [b for b in BACKENDS if b != "brute"])
+def test_without_presolve_node_floors_and_memory_hold(backend):  # type: ignore[no-untyped-def]
+    """The MILP alone (no presolve) enforces node floors; presolve never shrinks the memory of
+    a model whose rows disagree (one model id, two tasks, two memory values)."""
+    from planner import problem_from_data
+    from planner.solve import Compiled
+    from solvers import solve_selection
+
+    data = {
+        "graph": {"nodes": [{"id": "a", "task": "T"}, {"id": "b", "task": "U"}], "edges": []},
+        "models": [
+            {"id": "multi", "task": "T", "accuracy": 0.7, "latency_ms": 1, "energy_j": 1,
+             "memory_mb": 900},
+            {"id": "multi", "task": "U", "accuracy": 0.9, "latency_ms": 1, "energy_j": 1,
+             "memory_mb": 300},
+            {"id": "t-big", "task": "T", "accuracy": 0.95, "latency_ms": 1, "energy_j": 5,
+             "memory_mb": 100},
+            {"id": "u-alt", "task": "U", "accuracy": 0.5, "latency_ms": 1, "energy_j": 3,
+             "memory_mb": 100},
+        ],
+        "budgets": {"node_min_accuracy": {"a": 0.9}, "memory_mb": 999},
+        "weights": {"energy": 1, "latency": 0},
+    }
+    sel = Compiled(problem_from_data(data)).selection
+    for presolve in (True, False):
+        out = solve_selection(sel, backend, use_presolve=presolve)
+        assert out.result.status == "optimal", out.result.message
+        # a must take t-big (floor); multi at b would load 900 MB + 100 MB > 999 MB, so b
+        # takes u-alt although multi is cheaper (rows sorted by id: [multi, t-big/u-alt])
+        assert out.result.choice == (1, 1)
+        assert sel.memory_by_key["multi"] == 900
