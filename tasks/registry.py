@@ -159,8 +159,7 @@ class TaskRegistry(BaseModel):
                 raise RegistryError(f"task type {t.name!r} already exists in registry "
                                     f"{self.name!r}; pick another name")
         types = self.types + tuple(t for t in added if t not in self.types)
-        return TaskRegistry(name=self.name, types=types, links=self.links,
-                            any_order=self.any_order)
+        return _make(name=self.name, types=types, links=self.links, any_order=self.any_order)
 
     def describe(self) -> str:
         """One line per type: ``name: inputs -> outputs. description`` (for LLM prompts)."""
@@ -209,8 +208,16 @@ def registry_from_graph_desc(data: Mapping[str, Any], name: str = "custom") -> T
             if not isinstance(link, Mapping) or "source" not in link or "target" not in link:
                 raise RegistryError(f"links[{i}] must be an object with 'source' and 'target'")
             links.append((str(link["source"]), str(link["target"])))
-    return TaskRegistry(name=name, types=tuple(types), links=tuple(dict.fromkeys(links)),
-                        any_order=complete)
+    return _make(name=name, types=tuple(types), links=tuple(dict.fromkeys(links)),
+                 any_order=complete)
+
+
+def _make(**fields: Any) -> TaskRegistry:
+    try:
+        return TaskRegistry(**fields)
+    except ValidationError as exc:
+        msgs = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+        raise RegistryError(msgs) from exc
 
 
 def load_registry(path: str | Path, name: str | None = None) -> TaskRegistry:

@@ -33,9 +33,13 @@ from tasks.graph import TaskGraph, TaskNode
 from tasks.registry import TaskRegistry, TaskType, default_registry
 
 # ----------------------------------------------------------------------------- literals
+_OPEN = r"(?:(?<=^)|(?<=[\s(\[:,]))"
+_CLOSE = r"(?=[\s.,;:!?)\]]|$)"
 _QUOTED = re.compile(
-    r"""(?:(?<=^)|(?<=[\s(\[:,]))(['"\u2018\u201c])(?P<body>[^'"\u2018\u2019\u201c\u201d]{1,2000}?)"""
-    r"""(?:['"\u2019\u201d])(?=[\s.,;:!?)\]]|$)"""
+    _OPEN + r"(?:'(?P<s>(?:[^'\u2019]|(?<=\w)['\u2019](?=\w)){1,2000}?)'"
+    r"|\u2018(?P<c>(?:[^'\u2019]|(?<=\w)['\u2019](?=\w)){1,2000}?)[\u2019']"
+    r"|\"(?P<d>[^\"]{1,2000}?)\""
+    r"|\u201c(?P<e>[^\u201d\"]{1,2000}?)[\u201d\"])" + _CLOSE
 )
 _URL = re.compile(r"https?://[^\s'\"<>]+[^\s'\"<>.,;:!?)]")
 _FILE = re.compile(
@@ -69,7 +73,7 @@ def extract_literals(text: str) -> list[Literal]:
         found.append(Literal(m.group(0), "url", m.start(), m.end(), False))
         taken.append((m.start(), m.end()))
     for m in _QUOTED.finditer(text):
-        body = m.group("body").strip()
+        body = next(g for g in m.groups() if g is not None).strip()
         if not body or not free(m.start(), m.end()):
             continue
         kind = content_type(body)
@@ -109,7 +113,7 @@ _CUE = re.compile(
     re.IGNORECASE,
 )
 _SPLIT = re.compile(r"(?<=[.!?])\s+|;\s*|,\s*|\band\s+(?=(?:also|then)\b)|"
-                    r"\s(?=and (?:\w+ing|\w+e|\w+ize|give|tell|find|make|provide|help)\b)",
+                    r"\s(?=and\s)",
                     re.IGNORECASE)
 
 
@@ -150,25 +154,31 @@ _REQUEST = re.compile(
 )
 
 # ----------------------------------------------------------------------------- keywords
+_LANGS = ("spanish|french|german|english|italian|chinese|mandarin|japanese|russian|portuguese|"
+          "korean|arabic|hindi|dutch|swedish|greek|turkish|polish|hebrew|vietnamese|thai")
+
 #: Keyword rules for TaskBench's HuggingFace task types: (task, regex, weight).
 HF_RULES: tuple[tuple[str, str, float], ...] = (
     ("Token Classification", r"named entit|\bentit(?:y|ies)\b|part[- ]of[- ]speech|\bpos\b|"
-     r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns", 2.0),
-    ("Translation", r"translat|\binto (?:spanish|french|german|english|italian|chinese|"
-     r"japanese|russian|portuguese|korean|arabic|hindi|dutch)\b|\bin (?:spanish|french|german|"
-     r"italian|chinese|japanese)\b", 3.0),
+     r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns|\btokens?\b|"
+     r"people, places|places, (?:and )?dates|key (?:details|terms|names)|\bnames? of (?:the )?"
+     r"(?:people|places|persons)", 2.0),
+    ("Translation", r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b", 3.0),
     ("Summarization", r"summar|synopsis|\bsummary|\bbrief(?:ly)?\b|concise|condens|shorten|"
      r"boil(?:ing)? (?:it )?down|essence|key points|main points|\bgist\b|rundown|\bdigest\b|"
-     r"overview|recap|distill", 2.5),
+     r"overview|recap|distill|sum(?:s|ming)? (?:it |this |them )?up|summaris|short(?:er)? version|"
+     r"abridg|highlights|main ideas|takeaways|\bcrux\b|nutshell", 2.5),
     ("Question Answering", r"\banswer|\bquestions?\b|\bfind out\b|\bask\b|\bquery\b", 1.0),
     ("Conversational", r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
      r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
      r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
-     r"\brespond\b|\breply|\bconverse|\bconversational", 2.0),
+     r"\brespond\b|\breply|\bconverse|\bconversational|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
+     r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response", 2.0),
     ("Text Generation", r"generat\w* (?:a |an |some )?(?:\w+ )?(?:text|story|paragraph|"
      r"description|continuation|content|article|poem|essay|narrative)|\bwrite\b|\bcontinu|"
      r"\bexpand|\bcompose|elaborat|\bstory\b|\bpoem\b|creative|\bextend|\bnarrative\b|"
-     r"text generation|complete (?:the|this|my) (?:sentence|text)", 1.6),
+     r"text generation|complete (?:the|this|my) (?:sentence|text)|\bdraft|\bcraft\w* (?:a|an|some)\b|"
+     r"piece of writing|\babstract\b|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline", 1.6),
     ("Sentence Similarity", r"similar(?:ity)?\b|how closely|how alike|semantic(?:ally)? "
      r"(?:close|related)|compare (?:the )?(?:two )?(?:sentences|phrases|texts|statements)|"
      r"mirror each other|resembl|in common|\bmatch(?:es)? (?:with|the)|\balign"
@@ -176,7 +186,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     ("Tabular Classification", r"\btables?\b|tabular|spreadsheet", 2.5),
     ("Object Detection", r"detect|(?:identify|locat|find|spot|recogni[sz]|list|pick|count|"
      r"label|discern|point)\w*[\w ,]{0,25}\b(?:objects|items|things|elements)|\bobject detection|"
-     r"bounding box|\bhow many\b|\bcount\b|\bobjects (?:present|in (?:the|this|my) (?:image|"
+     r"bounding box|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
+     r"\bobjects (?:present|in (?:the|this|my) (?:image|"
      r"picture|photo))", 1.8),
     ("Image Classification", r"classif\w* (?:the |this |my )?(?:image|picture|photo)|"
      r"(?:image|picture|photo)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
@@ -187,7 +198,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     ("Image-to-Image", r"image-to-image|enhanc\w* (?:the |this |my )?(?:image|picture|photo)|"
      r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|"
      r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo)|"
-     r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution", 2.0),
+     r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
+     r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic", 2.0),
     ("Image-to-Text", r"caption|describ\w* (?:the |this |my |what(?:'s| is) in )?(?:\w+ )?"
      r"(?:image|picture|photo|IMAGEFILE|scene|content|it)\b|(?:a |give me a |textual |written )"
      r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
@@ -195,37 +207,41 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
      r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words", 1.8),
     ("Text-to-Image", r"(?:generat|creat|mak|produc|draw|design|render|paint)\w* (?:an? |the |"
      r"some )?(?:\w+ ){0,3}(?:image|picture|illustration|visual|artwork|drawing|graphic|"
-     r"thumbnail|poster|painting|photo)|illustrat|visuali[sz]|text-to-image|\bdepict", 2.2),
+     r"thumbnail|poster|painting|photo)|illustrat|visuali[sz]|text-to-image|\bdepict|\bvisually\b|"
+     r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)", 2.2),
     ("Text-to-Video", r"\bvideos?\b|\banimat|\bclip\b|text-to-video|\bmovie\b", 2.4),
     ("Visual Question Answering", r"(?:question|ask|answer|what|which|how|who|tell me)"
      r"[\w ,']{0,60}(?:in|about|on|from) (?:the|this|my) (?:image|picture|photo|IMAGEFILE)|"
-     r"visual question", 1.4),
+     r"visual question|(?:what|tell me|determine|answer|know)[\w ]{0,20}colou?r", 1.4),
     ("Document Question Answering", r"\bdocument|\binvoice|\breceipt|\bscanned|\bform\b|"
-     r"\bletter\b|\bcontract\b|\bmenu\b|\bpage\b|\breport\b|\bposter\b|\bflyer\b", 1.2),
+     r"\bletter\b|\bcontract\b|\bmenu\b|\bpage\b|\breport\b|\bposter\b|\bflyer\b|\bpdf\b|"
+     r"\bbill\b|\bticket\b|\bcertificate\b|\bresume\b", 1.2),
     ("Image Segmentation", r"segment|\bisolat|\bmask|\bpartition|\bseparat\w* (?:the )?"
      r"(?:objects|foreground|background|elements|regions|parts)|\bdivid\w* (?:the )?(?:image|"
      r"picture)|\bregions?\b|\boutline", 2.2),
     ("Depth Estimation", r"\bdepth|\bdistance|\bhow far\b|\b3d\b|\bthree-dimensional|"
-     r"\bcloser|\bfarther|\bproximity", 2.5),
+     r"\bcloser|\bfarther|\bproximity|depth map|\bspatial", 2.5),
     ("Text-to-Speech", r"(?:into|to|as|in) (?:an? |the )?(?:\w+ ){0,2}(?:speech|audio|voice|"
      r"sound)\b|\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
      r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
      r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\blisten to|text-to-speech|"
-     r"\btts\b|\bsay it\b|\bhear\b", 1.3),
+     r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly", 1.3),
     ("Automatic Speech Recognition", r"transcri|speech[- ]to[- ]text|(?:convert|turn|chang)\w*"
      r" (?:the |this |my |that )?(?:audio|recording|speech|voice|AUDIOFILE)[\w ]{0,25}(?:into|to)"
      r" (?:written |a )?(?:text|words)|\bwords (?:in|of) (?:the|this|my) (?:audio|recording)|"
-     r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat", 3.0),
+     r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat|\btranscript|"
+     r"\bwritten form|\bwhat (?:they|he|she|someone|people) (?:said|say)|\bsubtitles", 3.0),
     ("Audio-to-Audio", r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
      r"this |my )?(?:audio|sound|recording|voice|AUDIOFILE)|\bnoise|audio quality|sound "
      r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
-     r"\bbackground sound|\becho", 2.6),
+     r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b", 2.6),
     ("Audio Classification", r"classif\w* (?:the |this |my )?(?:audio|sound|recording|AUDIOFILE)|"
      r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
      r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
-     r"\bspeaker", 1.6),
+     r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
+     r"\bclassified audio", 1.6),
     ("Image Editing", r"\bedit|\bmodif|\balter|\btweak|\bpaint\w* (?:it|the|this)|\bdye|"
-     r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bcolou?r of (?:the|this)|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
+     r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
      r"\breplac\w* (?:the )?|\badd (?:a |an |some )?[\w ]{0,30}(?:to|into|onto) (?:the|this|my)"
      r" (?:image|picture|photo|IMAGEFILE)|\bremov\w* (?:the )?|\brecolou?r|"
      r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b|"
@@ -328,6 +344,8 @@ class OfflineDecomposer:
     similarity: SimilarityFn | None = None
     similarity_threshold: float = 0.35
     fresh_inputs_break_links: bool = True
+    multi_input_links: bool = True
+    connect: bool = True
     name: str = "offline"
 
     def __post_init__(self) -> None:
@@ -339,6 +357,9 @@ class OfflineDecomposer:
             covered = {r[0] for r in hf}
             self.rules = hf + rules_from_names(
                 [t for t in self.registry.types if t.name not in covered])
+        # with a hand-written table, similarity only rescues requests no rule matched; with
+        # rules made from tool names (weak), it also fills each clause no rule matched
+        self._semantic_clauses = not any(r in HF_RULES for r in self.rules)
         self._compiled = [(task, re.compile(rx, re.IGNORECASE), w)
                           for task, rx, w in self.rules if task in self.registry]
 
@@ -358,7 +379,8 @@ class OfflineDecomposer:
                                              score if old is None else max(score, old.score),
                                              ci)
             found = self._resolve_clause(list(best.values()), clause.text, kinds)
-            if not found and self.similarity is not None and len(clause.text.split()) >= 3:
+            if (not found and self.similarity is not None and self._semantic_clauses
+                    and len(clause.text.split()) >= 3):
                 found = self._semantic(clause, ci)
             mentions.extend(found)
         return mentions
@@ -414,6 +436,9 @@ class OfflineDecomposer:
             drop.add("Image Classification")
         if "Image-to-Text" in names and "Image Classification" in names:
             drop.add("Image Classification")
+        if "Image Classification" in names and "Audio Classification" in names:
+            drop.add("Image Classification" if "audio" in kinds and "image" not in kinds
+                     else "Audio Classification")
         if "Audio-to-Audio" in names and "Audio Classification" in names:
             drop.add("Audio Classification")
         kept = [m for m in found if m.task not in drop]
@@ -453,6 +478,10 @@ class OfflineDecomposer:
             if m.task not in seen:
                 seen.add(m.task)
                 ordered.append(m)
+        if not ordered and self.similarity is not None:
+            ordered = sorted((m for c in clauses if len(c.text.split()) >= 3
+                              for m in self._semantic(c, clauses.index(c))),
+                             key=lambda m: -m.score)[:1]
         if not ordered:
             ordered = [self._fallback(literals)]
         return self._build(ordered, clauses, literals)
@@ -479,10 +508,24 @@ class OfflineDecomposer:
             fresh = self._starts_fresh(m, ordered[i - 1], clauses, literals)
             if fresh and not cue and self.fresh_inputs_break_links:
                 continue
+            slots = list(reg.get(m.task).inputs) or ["text"]
             for j in range(i - 1, -1, -1):
-                if reg.can_feed(ordered[j].task, m.task):
-                    parents[i].append(j)
+                if not reg.can_feed(ordered[j].task, m.task):
+                    continue
+                kind = reg.feed_type(ordered[j].task, m.task)
+                if kind not in slots and not reg.any_order:
+                    continue
+                if parents[i]:
+                    # a second input only from an output nobody has used yet
+                    if not self.multi_input_links or any(j in parents[k] for k in range(j + 1, i)):
+                        continue
+                parents[i].append(j)
+                if kind in slots:
+                    slots.remove(kind)
+                if not slots or reg.any_order:
                     break
+        if self.connect:
+            self._connect(ordered, parents)
         nodes = []
         used: set[int] = set()
         for i, m in enumerate(ordered):
@@ -490,6 +533,51 @@ class OfflineDecomposer:
                                   args=self._args(i, m, ordered, parents[i], ids, literals,
                                                   used)))
         return TaskGraph(nodes=tuple(nodes))
+
+    def _connect(self, ordered: Sequence[Mention], parents: dict[int, list[int]]) -> None:
+        """Join separate pieces: a task with no input from another task takes the output of
+        a task in another piece that can feed it (earlier ones first), if no cycle results.
+        Requests that name several tasks almost always chain them."""
+        reg = self.registry
+        n = len(ordered)
+
+        def piece(k: int) -> set[int]:
+            seen, todo = {k}, [k]
+            while todo:
+                x = todo.pop()
+                near = parents[x] + [c for c in range(n) if x in parents[c]]
+                for y in near:
+                    if y not in seen:
+                        seen.add(y)
+                        todo.append(y)
+            return seen
+
+        def reaches(a: int, b: int) -> bool:  # is there a path a -> ... -> b?
+            todo, seen = [a], {a}
+            while todo:
+                x = todo.pop()
+                if x == b:
+                    return True
+                for c in range(n):
+                    if x in parents[c] and c not in seen:
+                        seen.add(c)
+                        todo.append(c)
+            return False
+
+        for i in range(1, n):
+            if parents[i]:
+                continue
+            mine = piece(i)
+            if 0 in mine:
+                continue
+            order = [j for j in range(i - 1, -1, -1)] + list(range(i + 1, n))
+            for j in order:
+                if j in mine or not reg.can_feed(ordered[j].task, ordered[i].task):
+                    continue
+                if reaches(i, j):
+                    continue
+                parents[i].append(j)
+                break
 
     def _starts_fresh(self, m: Mention, prev: Mention, clauses: Sequence[Clause],
                       literals: Sequence[Literal]) -> bool:
