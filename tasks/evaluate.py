@@ -99,8 +99,14 @@ def normalise_record(raw: Mapping[str, Any]) -> tuple[GoldRecord, list[str]]:
             fixes.append(f"task_links[{j}] is a self-link; dropped")
             continue
         links.append((ends[0], ends[1]))
-    rec = GoldRecord(id=str(rid), instruction=instruction, type=raw.get("type"),
-                     nodes=tuple(names), links=tuple(dict.fromkeys(links)), raw=dict(raw))
+    rec = GoldRecord(
+        id=str(rid),
+        instruction=instruction,
+        type=raw.get("type"),
+        nodes=tuple(names),
+        links=tuple(dict.fromkeys(links)),
+        raw=dict(raw),
+    )
     return rec, fixes
 
 
@@ -134,10 +140,13 @@ def load_records(path: str | Path, split: str = "all") -> tuple[list[GoldRecord]
             normalised[rec.id] = fixes
         records.append(rec)
     if not records and numbered:
-        raise ValueError(f"no usable TaskBench record in {path} ({len(skipped)} skipped); "
-                         "each line must be a JSON object with id, instruction, task_nodes")
-    return records, LoadReport(total=len(numbered), used=len(records), skipped=skipped,
-                               normalised=normalised)
+        raise ValueError(
+            f"no usable TaskBench record in {path} ({len(skipped)} skipped); "
+            "each line must be a JSON object with id, instruction, task_nodes"
+        )
+    return records, LoadReport(
+        total=len(numbered), used=len(records), skipped=skipped, normalised=normalised
+    )
 
 
 class Score(BaseModel):
@@ -189,8 +198,13 @@ def score(
         lfp += len(pls - gls)
         lfn += len(gls - pls)
         exact += int(Counter(gn) == Counter(pn) and gls == pls)
-    return EvalResult(requests=len(gold), node=_prf(ntp, nfp, nfn), link=_prf(ltp, lfp, lfn),
-                      exact_match=exact / len(gold) if gold else 0.0, failures=failures)
+    return EvalResult(
+        requests=len(gold),
+        node=_prf(ntp, nfp, nfn),
+        link=_prf(ltp, lfp, lfn),
+        exact_match=exact / len(gold) if gold else 0.0,
+        failures=failures,
+    )
 
 
 def evaluate(

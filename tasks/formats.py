@@ -71,7 +71,9 @@ def _match_task(name: str, registry: TaskRegistry | None) -> str:
 
 
 # --------------------------------------------------------------------------- TaskBench
-def taskbench_to_graph(record: Mapping[str, Any], registry: TaskRegistry | None = None) -> TaskGraph:
+def taskbench_to_graph(
+    record: Mapping[str, Any], registry: TaskRegistry | None = None
+) -> TaskGraph:
     """A TaskBench record (``task_nodes``, ``task_links``) as a `TaskGraph`.
 
     Raises `GraphError` naming the problem for malformed records (``task_nodes`` not a list,
@@ -80,8 +82,10 @@ def taskbench_to_graph(record: Mapping[str, Any], registry: TaskRegistry | None 
     """
     raw_nodes = record.get("task_nodes")
     if not isinstance(raw_nodes, list) or not raw_nodes:
-        raise GraphError("TaskBench record needs 'task_nodes' as a non-empty list of "
-                         "{'task', 'arguments'} objects")
+        raise GraphError(
+            "TaskBench record needs 'task_nodes' as a non-empty list of "
+            "{'task', 'arguments'} objects"
+        )
     nodes: list[TaskNode] = []
     for i, raw in enumerate(raw_nodes):
         if not isinstance(raw, Mapping) or not isinstance(raw.get("task"), str):
@@ -91,8 +95,9 @@ def taskbench_to_graph(record: Mapping[str, Any], registry: TaskRegistry | None 
         if isinstance(arguments, str):
             arguments = [arguments]
         if not isinstance(arguments, list):
-            raise GraphError(f"task_nodes[{i}].arguments must be a list, got "
-                             f"{type(arguments).__name__}")
+            raise GraphError(
+                f"task_nodes[{i}].arguments must be a list, got {type(arguments).__name__}"
+            )
         args: dict[str, Any] = {}
         used: set[str] = set()
         for j, arg in enumerate(arguments):
@@ -100,24 +105,30 @@ def taskbench_to_graph(record: Mapping[str, Any], registry: TaskRegistry | None 
                 args[_unique_key(str(arg["name"]), used)] = arg["value"]
                 continue
             if not isinstance(arg, str | int | float | bool):
-                raise GraphError(f"task_nodes[{i}].arguments[{j}] must be a literal, a "
-                                 f"'<node-k>' reference or a {{'name', 'value'}} object")
+                raise GraphError(
+                    f"task_nodes[{i}].arguments[{j}] must be a literal, a "
+                    f"'<node-k>' reference or a {{'name', 'value'}} object"
+                )
             key = f"arg{j}"
             if isinstance(arg, str):
                 m = _NODE_K.fullmatch(arg.strip())
                 if m is not None:
                     k = int(m.group(1))
                     if k >= len(raw_nodes) or k == i:
-                        raise GraphError(f"task_nodes[{i}] refers to '{arg}', which is "
-                                         f"{'itself' if k == i else 'not a node'}")
+                        raise GraphError(
+                            f"task_nodes[{i}] refers to '{arg}', which is "
+                            f"{'itself' if k == i else 'not a node'}"
+                        )
                     src = raw_nodes[k]
                     kind = None
                     if registry is not None and isinstance(src, Mapping):
                         src_task = _match_task(str(src.get("task")), registry)
                         tgt = _match_task(task, registry)
                         if src_task in registry and tgt in registry:
-                            kind = registry.feed_type(src_task, tgt) or (
-                                registry.get(src_task).outputs[:1] or (None,))[0]
+                            kind = (
+                                registry.feed_type(src_task, tgt)
+                                or (registry.get(src_task).outputs[:1] or (None,))[0]
+                            )
                     key = kind or key
                 else:
                     key = content_type(arg)
@@ -132,8 +143,10 @@ def taskbench_to_graph(record: Mapping[str, Any], registry: TaskRegistry | None 
             raise GraphError(f"task_links[{j}] must be an object with 'source' and 'target'")
         src_ids, dst_ids = by_task.get(str(link["source"])), by_task.get(str(link["target"]))
         if not src_ids or not dst_ids:
-            raise GraphError(f"task_links[{j}] joins {link['source']!r} -> {link['target']!r},"
-                             " but the record has no node with that task")
+            raise GraphError(
+                f"task_links[{j}] joins {link['source']!r} -> {link['target']!r},"
+                " but the record has no node with that task"
+            )
         if len(src_ids) == 1 and len(dst_ids) == 1 and src_ids != dst_ids:
             edges.append((src_ids[0], dst_ids[0]))
     try:
@@ -163,25 +176,31 @@ def graph_to_taskbench(
     index = _renumber(graph)
 
     def ref(text: str) -> str:
-        return re.sub(r"<([^<>\s]+)>",
-                      lambda m: f"<node-{index[m.group(1)]}>" if m.group(1) in index
-                      else m.group(0), text)
+        return re.sub(
+            r"<([^<>\s]+)>",
+            lambda m: f"<node-{index[m.group(1)]}>" if m.group(1) in index else m.group(0),
+            text,
+        )
 
     task_nodes = []
     for node_id in graph.topological_order():
         node = graph.node(node_id)
         args = _replace_refs(node.args, ref)
-        named = (registry is not None and node.task in registry
-                 and registry.get(node.task).parameters
-                 and set(args) <= {p.name for p in registry.get(node.task).parameters})
+        named = (
+            registry is not None
+            and node.task in registry
+            and registry.get(node.task).parameters
+            and set(args) <= {p.name for p in registry.get(node.task).parameters}
+        )
         if named:
             arguments: list[Any] = [{"name": k, "value": v} for k, v in args.items()]
         else:
             arguments = list(args.values())
         task_nodes.append({"task": node.task, "arguments": arguments})
-    task_links = [{"source": graph.node(s).task, "target": graph.node(t).task}
-                  for s, t in sorted(graph.dependency_edges(),
-                                     key=lambda e: (index[e[0]], index[e[1]]))]
+    task_links = [
+        {"source": graph.node(s).task, "target": graph.node(t).task}
+        for s, t in sorted(graph.dependency_edges(), key=lambda e: (index[e[0]], index[e[1]]))
+    ]
     out: dict[str, Any] = {}
     if record_id is not None:
         out["id"] = record_id
@@ -205,8 +224,9 @@ def hugginggpt_to_graph(
     task names are matched to ``registry`` ignoring case, spaces, hyphens and underscores.
     """
     if isinstance(plan, Mapping) or not isinstance(plan, Sequence) or not plan:
-        raise GraphError("a HuggingGPT plan is a non-empty JSON list of "
-                         "{'task', 'id', 'dep', 'args'} objects")
+        raise GraphError(
+            "a HuggingGPT plan is a non-empty JSON list of {'task', 'id', 'dep', 'args'} objects"
+        )
     nodes: list[TaskNode] = []
     edges: list[tuple[str, str]] = []
     for i, step in enumerate(plan):
@@ -219,8 +239,9 @@ def hugginggpt_to_graph(
         args = step.get("args", {}) or {}
         if not isinstance(args, Mapping):
             raise GraphError(f"plan[{i}].args must be an object like {{'image': 'a.jpg'}}")
-        args = _replace_refs(dict(args),
-                             lambda s: _GENERATED.sub(lambda m: f"<node-{m.group(1)}>", s))
+        args = _replace_refs(
+            dict(args), lambda s: _GENERATED.sub(lambda m: f"<node-{m.group(1)}>", s)
+        )
         deps = step.get("dep", [])
         if not isinstance(deps, list):
             raise GraphError(f"plan[{i}].dep must be a list of task ids (-1 for none)")
@@ -231,8 +252,9 @@ def hugginggpt_to_graph(
                 raise GraphError(f"plan[{i}].dep has {dep!r}, not a task id") from exc
             if d >= 0:
                 edges.append((f"node-{d}", f"node-{sid}"))
-        nodes.append(TaskNode(id=f"node-{sid}", task=_match_task(str(step["task"]), registry),
-                              args=args))
+        nodes.append(
+            TaskNode(id=f"node-{sid}", task=_match_task(str(step["task"]), registry), args=args)
+        )
     try:
         return TaskGraph(nodes=tuple(nodes), edges=tuple(dict.fromkeys(edges)))
     except ValueError as exc:
@@ -245,16 +267,24 @@ def graph_to_hugginggpt(graph: TaskGraph) -> list[dict[str, Any]]:
     preds = graph.predecessors()
 
     def ref(text: str) -> str:
-        return re.sub(r"<([^<>\s]+)>",
-                      lambda m: f"<GENERATED>-{index[m.group(1)]}" if m.group(1) in index
-                      else m.group(0), text)
+        return re.sub(
+            r"<([^<>\s]+)>",
+            lambda m: f"<GENERATED>-{index[m.group(1)]}" if m.group(1) in index else m.group(0),
+            text,
+        )
 
     plan = []
     for node_id in graph.topological_order():
         node = graph.node(node_id)
         deps = sorted(index[p] for p in preds[node_id]) or [-1]
-        plan.append({"task": hugginggpt_task_name(node.task), "id": index[node_id],
-                     "dep": deps, "args": _replace_refs(node.args, ref)})
+        plan.append(
+            {
+                "task": hugginggpt_task_name(node.task),
+                "id": index[node_id],
+                "dep": deps,
+                "args": _replace_refs(node.args, ref),
+            }
+        )
     return plan
 
 

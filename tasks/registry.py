@@ -100,8 +100,9 @@ class TaskRegistry(BaseModel):
         for src, dst in self.links:
             for end in (src, dst):
                 if end not in seen:
-                    raise RegistryError(f"tool-graph link [{src!r}, {dst!r}] names unknown "
-                                        f"task type {end!r}")
+                    raise RegistryError(
+                        f"tool-graph link [{src!r}, {dst!r}] names unknown task type {end!r}"
+                    )
 
     # lookups -----------------------------------------------------------------------------
     @property
@@ -156,8 +157,10 @@ class TaskRegistry(BaseModel):
             if t in self.types:
                 continue
             if t.name in self:
-                raise RegistryError(f"task type {t.name!r} already exists in registry "
-                                    f"{self.name!r}; pick another name")
+                raise RegistryError(
+                    f"task type {t.name!r} already exists in registry "
+                    f"{self.name!r}; pick another name"
+                )
         types = self.types + tuple(t for t in added if t not in self.types)
         return _make(name=self.name, types=types, links=self.links, any_order=self.any_order)
 
@@ -179,37 +182,47 @@ def registry_from_graph_desc(data: Mapping[str, Any], name: str = "custom") -> T
     """Build a registry from a TaskBench ``graph_desc.json`` / ``tool_desc.json`` mapping."""
     nodes = data.get("nodes") if isinstance(data, Mapping) else None
     if not isinstance(nodes, list) or not nodes:
-        raise RegistryError("a tool graph needs a non-empty 'nodes' list "
-                            "(TaskBench graph_desc.json format)")
+        raise RegistryError(
+            "a tool graph needs a non-empty 'nodes' list (TaskBench graph_desc.json format)"
+        )
     types: list[TaskType] = []
     try:
         for i, node in enumerate(nodes):
             if not isinstance(node, Mapping) or "id" not in node:
                 raise RegistryError(f"nodes[{i}] must be an object with an 'id'")
             params = tuple(
-                TaskParameter(name=str(p["name"]), type=str(p.get("type", "string")),
-                              description=str(p.get("desc", "")))
+                TaskParameter(
+                    name=str(p["name"]),
+                    type=str(p.get("type", "string")),
+                    description=str(p.get("desc", "")),
+                )
                 for p in node.get("parameters", []) or []
             )
-            types.append(TaskType(
-                name=str(node["id"]), description=str(node.get("desc", "")),
-                inputs=tuple(node.get("input-type", []) or []),
-                outputs=tuple(node.get("output-type", []) or []),
-                parameters=params, source=name,
-            ))
+            types.append(
+                TaskType(
+                    name=str(node["id"]),
+                    description=str(node.get("desc", "")),
+                    inputs=tuple(node.get("input-type", []) or []),
+                    outputs=tuple(node.get("output-type", []) or []),
+                    parameters=params,
+                    source=name,
+                )
+            )
     except (ValidationError, KeyError, TypeError) as exc:
         raise RegistryError(f"malformed tool graph {name!r}: {exc}") from exc
     raw_links = data.get("links", []) or []
     complete = bool(raw_links) and all(
-        isinstance(link, Mapping) and link.get("type") == "complete" for link in raw_links)
+        isinstance(link, Mapping) and link.get("type") == "complete" for link in raw_links
+    )
     links: list[tuple[str, str]] = []
     if not complete:
         for i, link in enumerate(raw_links):
             if not isinstance(link, Mapping) or "source" not in link or "target" not in link:
                 raise RegistryError(f"links[{i}] must be an object with 'source' and 'target'")
             links.append((str(link["source"]), str(link["target"])))
-    return _make(name=name, types=tuple(types), links=tuple(dict.fromkeys(links)),
-                 any_order=complete)
+    return _make(
+        name=name, types=tuple(types), links=tuple(dict.fromkeys(links)), any_order=complete
+    )
 
 
 def _make(**fields: Any) -> TaskRegistry:
@@ -235,6 +248,9 @@ def load_registry(path: str | Path, name: str | None = None) -> TaskRegistry:
 @lru_cache(maxsize=1)
 def default_registry() -> TaskRegistry:
     """TaskBench's HuggingFace tool graph: the 23 task types the planner knows by default."""
-    text = resources.files("tasks").joinpath("data/huggingface_graph_desc.json").read_text(
-        encoding="utf-8")
+    text = (
+        resources.files("tasks")
+        .joinpath("data/huggingface_graph_desc.json")
+        .read_text(encoding="utf-8")
+    )
     return registry_from_graph_desc(json.loads(text), name="huggingface")

@@ -41,7 +41,8 @@ def test_default_registry_is_taskbench_huggingface():  # type: ignore[no-untyped
 
 def test_registering_extra_types():  # type: ignore[no-untyped-def]
     reg = default_registry().with_types(
-        [{"name": "Video Classification", "inputs": ["video"], "outputs": ["text"]}])
+        [{"name": "Video Classification", "inputs": ["video"], "outputs": ["text"]}]
+    )
     assert "Video Classification" in reg and "Video Classification" not in default_registry()
     assert reg.can_feed("Text-to-Video", "Video Classification")  # by data types
     assert reg.can_feed("Video Classification", "Summarization")
@@ -60,8 +61,7 @@ def test_other_taskbench_tool_graphs_load():  # type: ignore[no-untyped-def]
 
 def test_bad_tool_graph_is_a_clear_error(tmp_path: Path):  # type: ignore[no-untyped-def]
     path = tmp_path / "g.json"
-    path.write_text(json.dumps({"nodes": [{"id": "A"}], "links": [{"source": "A",
-                                                                   "target": "B"}]}))
+    path.write_text(json.dumps({"nodes": [{"id": "A"}], "links": [{"source": "A", "target": "B"}]}))
     with pytest.raises(RegistryError, match="unknown task type 'B'"):
         load_registry(path)
     path.write_text("{")
@@ -84,8 +84,9 @@ def test_taskbench_round_trip():  # type: ignore[no-untyped-def]
             {"task": "Automatic Speech Recognition", "arguments": ["example.wav"]},
             {"task": "Visual Question Answering", "arguments": ["example.jpg", "<node-0>"]},
         ],
-        "task_links": [{"source": "Automatic Speech Recognition",
-                        "target": "Visual Question Answering"}],
+        "task_links": [
+            {"source": "Automatic Speech Recognition", "target": "Visual Question Answering"}
+        ],
     }
     graph = taskbench_to_graph(record, default_registry())
     assert graph.node("node-1").args == {"image": "example.jpg", "text": "<node-0>"}
@@ -96,9 +97,18 @@ def test_taskbench_round_trip():  # type: ignore[no-untyped-def]
 
 def test_taskbench_named_arguments_round_trip():  # type: ignore[no-untyped-def]
     daily = load_registry(DATA / "dailylifeapis" / "graph_desc.json")
-    record = {"task_nodes": [{"task": "get_weather", "arguments": [
-        {"name": "location", "value": "Paris"}, {"name": "date", "value": "2023-08-01"}]}],
-        "task_links": []}
+    record = {
+        "task_nodes": [
+            {
+                "task": "get_weather",
+                "arguments": [
+                    {"name": "location", "value": "Paris"},
+                    {"name": "date", "value": "2023-08-01"},
+                ],
+            }
+        ],
+        "task_links": [],
+    }
     graph = taskbench_to_graph(record, daily)
     assert graph.nodes[0].args == {"location": "Paris", "date": "2023-08-01"}
     assert graph_to_taskbench(graph, daily) == record
@@ -112,8 +122,12 @@ def test_taskbench_malformed_records_are_clear_errors():  # type: ignore[no-unty
     with pytest.raises(GraphError, match="itself"):
         taskbench_to_graph({"task_nodes": [{"task": "Translation", "arguments": ["<node-0>"]}]})
     with pytest.raises(GraphError, match="no node with that task"):
-        taskbench_to_graph({"task_nodes": [{"task": "Translation", "arguments": ["hi"]}],
-                            "task_links": [{"source": "Translation", "target": "Summarization"}]})
+        taskbench_to_graph(
+            {
+                "task_nodes": [{"task": "Translation", "arguments": ["hi"]}],
+                "task_links": [{"source": "Translation", "target": "Summarization"}],
+            }
+        )
 
 
 def test_hugginggpt_round_trip():  # type: ignore[no-untyped-def]
@@ -133,25 +147,41 @@ def test_hugginggpt_errors():  # type: ignore[no-untyped-def]
     with pytest.raises(GraphError, match="non-empty JSON list"):
         hugginggpt_to_graph({"task": "x"})  # type: ignore[arg-type]
     with pytest.raises(GraphError, match="cycle"):
-        hugginggpt_to_graph([{"task": "a", "id": 0, "dep": [1], "args": {}},
-                             {"task": "b", "id": 1, "dep": [0], "args": {}}])
+        hugginggpt_to_graph(
+            [
+                {"task": "a", "id": 0, "dep": [1], "args": {}},
+                {"task": "b", "id": 1, "dep": [0], "args": {}},
+            ]
+        )
 
 
 def test_graph_to_data_is_the_problem_graph_shape():  # type: ignore[no-untyped-def]
-    graph = TaskGraph(nodes=(TaskNode(id="a", task="Translation", args={"text": "hi"}),
-                             TaskNode(id="b", task="Summarization", args={"text": "<a>"})))
+    graph = TaskGraph(
+        nodes=(
+            TaskNode(id="a", task="Translation", args={"text": "hi"}),
+            TaskNode(id="b", task="Summarization", args={"text": "<a>"}),
+        )
+    )
     data = graph_to_data(graph)
-    assert data == {"nodes": [{"id": "a", "task": "Translation", "args": {"text": "hi"}},
-                              {"id": "b", "task": "Summarization", "args": {"text": "<a>"}}],
-                    "edges": [["a", "b"]]}
+    assert data == {
+        "nodes": [
+            {"id": "a", "task": "Translation", "args": {"text": "hi"}},
+            {"id": "b", "task": "Summarization", "args": {"text": "<a>"}},
+        ],
+        "edges": [["a", "b"]],
+    }
     assert TaskGraph.model_validate(data) == TaskGraph(nodes=graph.nodes, edges=(("a", "b"),))
 
 
 # ------------------------------------------------------------------------------ replies
 def test_reply_validation_messages():  # type: ignore[no-untyped-def]
     reg = default_registry()
-    ok = parse_graph_reply(json.dumps({"nodes": [{"id": "n1", "task": "Translation",
-                                                  "args": {"text": "hola"}}], "edges": []}), reg)
+    ok = parse_graph_reply(
+        json.dumps(
+            {"nodes": [{"id": "n1", "task": "Translation", "args": {"text": "hola"}}], "edges": []}
+        ),
+        reg,
+    )
     assert ok.nodes[0].task == "Translation"
     cases = {
         "": "empty",
@@ -176,20 +206,32 @@ def test_input_policy(tmp_path: Path):  # type: ignore[no-untyped-def]
     policy = InputPolicy(tmp_path / "in")
     assert policy.resolve("photo.jpg") == (tmp_path / "in" / "photo.jpg").resolve()
     assert policy.resolve("sub/a.wav") == (tmp_path / "in" / "sub" / "a.wav").resolve()
-    for bad, why in (("../secret.jpg", r"'\.\.'"), ("/etc/passwd.txt", "absolute"),
-                     ("~/a.jpg", "'~'"), ("C:\\x\\a.jpg", "absolute"),
-                     ("a\\..\\..\\b.png", r"'\.\.'")):
+    for bad, why in (
+        ("../secret.jpg", r"'\.\.'"),
+        ("/etc/passwd.txt", "absolute"),
+        ("~/a.jpg", "'~'"),
+        ("C:\\x\\a.jpg", "absolute"),
+        ("a\\..\\..\\b.png", r"'\.\.'"),
+    ):
         with pytest.raises(InputPathError, match=why):
             policy.resolve(bad)
     (tmp_path / "in" / "link.jpg").symlink_to(tmp_path / "secret.jpg")
     with pytest.raises(InputPathError, match="outside the input directory"):
         policy.resolve("link.jpg")
-    assert InputPolicy(tmp_path / "in", allow_absolute=True).resolve("/etc/a.jpg") == Path(
-        "/etc/a.jpg").resolve()
-    graph = TaskGraph(nodes=(TaskNode(id="a", task="Image Classification",
-                                      args={"image": "../secret.jpg"}),))
+    assert (
+        InputPolicy(tmp_path / "in", allow_absolute=True).resolve("/etc/a.jpg")
+        == Path("/etc/a.jpg").resolve()
+    )
+    graph = TaskGraph(
+        nodes=(TaskNode(id="a", task="Image Classification", args={"image": "../secret.jpg"}),)
+    )
     with pytest.raises(InputPathError, match="node 'a' argument 'image'"):
         policy.check_graph(graph)
-    fine = TaskGraph(nodes=(TaskNode(id="a", task="Translation",
-                                     args={"text": "see https://x.org/a/../b.jpg please"}),))
+    fine = TaskGraph(
+        nodes=(
+            TaskNode(
+                id="a", task="Translation", args={"text": "see https://x.org/a/../b.jpg please"}
+            ),
+        )
+    )
     assert policy.check_graph(fine) is fine  # text and URLs are not files

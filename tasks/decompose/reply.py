@@ -78,8 +78,12 @@ def reply_json_schema(registry: TaskRegistry) -> dict[str, Any]:
             },
             "edges": {
                 "type": "array",
-                "items": {"type": "array", "items": {"type": "string"}, "minItems": 2,
-                          "maxItems": 2},
+                "items": {
+                    "type": "array",
+                    "items": {"type": "string"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
             },
         },
     }
@@ -99,27 +103,35 @@ def parse_graph_reply(text: str, registry: TaskRegistry) -> TaskGraph:
     if not isinstance(text, str) or not text.strip():
         raise ReplyError("the reply is empty; expected one JSON object with 'nodes' and 'edges'")
     if len(text) > MAX_REPLY_CHARS:
-        raise ReplyError(f"the reply has {len(text)} characters, more than the limit "
-                         f"{MAX_REPLY_CHARS}")
+        raise ReplyError(
+            f"the reply has {len(text)} characters, more than the limit {MAX_REPLY_CHARS}"
+        )
     fenced = _FENCE.match(text)
     body = fenced.group("body") if fenced else text.strip()
     try:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
-        raise ReplyError(f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column "
-                         f"{exc.colno}); reply with one JSON object only, no prose") from exc
+        raise ReplyError(
+            f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column "
+            f"{exc.colno}); reply with one JSON object only, no prose"
+        ) from exc
     if not isinstance(data, dict):
-        raise ReplyError(f"the reply is a JSON {type(data).__name__}; expected an object "
-                         "{\"nodes\": [...], \"edges\": [...]}")
+        raise ReplyError(
+            f"the reply is a JSON {type(data).__name__}; expected an object "
+            '{"nodes": [...], "edges": [...]}'
+        )
     try:
         reply = GraphReply.model_validate(data)
     except ValidationError as exc:
-        raise ReplyError(f"the reply does not have the required shape: "
-                         f"{_pydantic_message(exc)}") from exc
+        raise ReplyError(
+            f"the reply does not have the required shape: {_pydantic_message(exc)}"
+        ) from exc
     unknown = sorted({n.task for n in reply.nodes if n.task not in registry})
     if unknown:
-        raise ReplyError(f"unknown task type(s) {', '.join(repr(u) for u in unknown)}; "
-                         f"use only: {', '.join(registry.names)}")
+        raise ReplyError(
+            f"unknown task type(s) {', '.join(repr(u) for u in unknown)}; "
+            f"use only: {', '.join(registry.names)}"
+        )
     for k, edge in enumerate(reply.edges):
         if len(edge) != 2:
             raise ReplyError(f"edges[{k}] must be a [source, target] pair, got {edge!r}")
