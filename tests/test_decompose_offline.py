@@ -263,6 +263,8 @@ def test_cli_decompose_formats(capsys):  # type: ignore[no-untyped-def]
 def test_cli_decompose_errors(capsys, tmp_path: Path):  # type: ignore[no-untyped-def]
     assert main(["decompose", "--no-semantic", "Classify '../../etc/a.jpg'"]) == 2
     assert "contains '..'" in capsys.readouterr().err
+    assert main(["decompose", "--no-semantic", "Classify the image /etc/shadow.png"]) == 2
+    assert "absolute path" in capsys.readouterr().err
     assert main(["decompose", "--llm", "http://127.0.0.1:9/v1", "x"]) == 2
     assert "--model" in capsys.readouterr().err
     assert (
@@ -271,7 +273,7 @@ def test_cli_decompose_errors(capsys, tmp_path: Path):  # type: ignore[no-untype
         )
         == 2
     )
-    assert "cannot reach" in capsys.readouterr().err or True
+    assert "failed after 3 attempt(s)" in capsys.readouterr().err
     assert main(["decompose", "--no-semantic", "--format", "yaml", "x"]) == 2
     assert main(["decompose", "--tool-graph", str(tmp_path / "none.json"), "x"]) == 2
     assert "does not exist" in capsys.readouterr().err

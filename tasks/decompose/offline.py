@@ -46,7 +46,7 @@ _QUOTED = re.compile(
 )
 _URL = re.compile(r"https?://[^\s'\"<>]+[^\s'\"<>.,;:!?)]")
 _FILE = re.compile(
-    r"(?<![\w/.-])((?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|"
+    r"(?<![\w/.-])((?:~?/)?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|"
     r"mp3|flac|ogg|aac|m4a|wma|aiff|mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|"
     r"json|md|xlsx?))\b",
     re.IGNORECASE,
