@@ -276,3 +276,19 @@ def test_prompt_lists_every_task_type():  # type: ignore[no-untyped-def]
     system = d.messages("r")[0]["content"]
     for name in default_registry().names:
         assert f"- {name}:" in system
+
+
+def test_cli_uses_the_llm_from_a_config_file(server, tmp_path, capsys):  # type: ignore[no-untyped-def]
+    from planner.cli import main
+
+    url, script = server
+    script.replies = [("content", json.dumps(GOOD))]
+    cfg = tmp_path / "llm.yaml"
+    cfg.write_text(f"llm:\n  base_url: {url}\n  model: from-file\n  timeout_s: 2\n")
+    assert main(["decompose", "--llm-config", str(cfg), "--json", "caption photo.jpg"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["edges"] == [["n1", "n2"]]
+    assert script.requests[0]["model"] == "from-file"
+    script.replies = [("content", json.dumps(CYCLE))]
+    assert main(["decompose", "--llm", url, "--model", "m", "x"]) == 2
+    assert "cycle" in capsys.readouterr().err
