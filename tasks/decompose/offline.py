@@ -232,7 +232,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         "Image Classification",
         r"classif\w* (?:the |this |my )?(?:image|picture|photo)|"
         r"(?:image|picture|photo)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
-        r"my) (?:image|picture|photo)|\bidentify\b|\brecogni[sz]|\bwhat kind of\b|"
+        r"my) (?:image|picture|photo)|\bwhat kind of\b|"
         r"\bwhat type of\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
         r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
         r"\bcategory\b",
@@ -626,6 +626,7 @@ class OfflineDecomposer:
             asked = [m for m in mentions if m.start >= ask.start()]
             if asked:  # what comes before "could you..." describes what the user has
                 mentions = asked
+        mentions = self._use_context(mentions, masked, literals)
         ordered: list[Mention] = []
         seen: set[str] = set()
         for m in sorted(mentions, key=lambda m: (m.start, -m.score)):
@@ -645,6 +646,21 @@ class OfflineDecomposer:
         if not ordered:
             ordered = [self._fallback(literals)]
         return self._build(ordered, clauses, literals)
+
+    def _use_context(self, mentions: list[Mention], masked: str,
+                     literals: Sequence[Literal]) -> list[Mention]:
+        """What the user says they have decides between look-alike types: an image of a
+        table is classified as a table; questions about a document image are document QA."""
+        names = set(self.registry.names)
+        image = any(lit.kind == "image" for lit in literals)
+        swap: dict[str, str] = {}
+        if image and re.search(r"\btables?\b|\btabular|\bspreadsheet", masked, re.I):
+            swap["Image Classification"] = "Tabular Classification"
+        if image and re.search(r"\bdocument|\binvoice|\breceipt|\bscanned|\bcontract\b|"
+                               r"\bpdf\b", masked, re.I):
+            swap["Visual Question Answering"] = "Document Question Answering"
+        swap = {a: b for a, b in swap.items() if a in names and b in names}
+        return [Mention(swap.get(m.task, m.task), m.start, m.score, m.clause) for m in mentions]
 
     def _fallback(self, literals: Sequence[Literal]) -> Mention:
         kinds = [lit.kind for lit in literals]
