@@ -647,8 +647,9 @@ class OfflineDecomposer:
             ordered = [self._fallback(literals)]
         return self._build(ordered, clauses, literals)
 
-    def _use_context(self, mentions: list[Mention], masked: str,
-                     literals: Sequence[Literal]) -> list[Mention]:
+    def _use_context(
+        self, mentions: list[Mention], masked: str, literals: Sequence[Literal]
+    ) -> list[Mention]:
         """What the user says they have decides between look-alike types: an image of a
         table is classified as a table; questions about a document image are document QA."""
         names = set(self.registry.names)
@@ -656,8 +657,12 @@ class OfflineDecomposer:
         swap: dict[str, str] = {}
         if image and re.search(r"\btables?\b|\btabular|\bspreadsheet", masked, re.I):
             swap["Image Classification"] = "Tabular Classification"
-        if image and re.search(r"\bdocument|\binvoice|\breceipt|\bscanned|\bcontract\b|"
-                               r"\bpdf\b", masked, re.I):
+        if image and re.search(
+            r"\bdocument|\binvoice|\breceipt|\bscanned|\bcontract\b|"
+            r"\bpdf\b",
+            masked,
+            re.I,
+        ):
             swap["Visual Question Answering"] = "Document Question Answering"
         swap = {a: b for a, b in swap.items() if a in names and b in names}
         return [Mention(swap.get(m.task, m.task), m.start, m.score, m.clause) for m in mentions]
