@@ -14,6 +14,8 @@ from typing import Any
 import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tasks.errors import GraphError
+
 _REF = re.compile(r"<([^<>\s]+)>")
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]+$")
 
