@@ -254,3 +254,45 @@ def default_registry() -> TaskRegistry:
         .read_text(encoding="utf-8")
     )
     return registry_from_graph_desc(json.loads(text), name="huggingface")
+
+
+#: Task types the built-in model zoo serves beyond TaskBench's 23 (names as the zoo's published
+#: catalogs use them; see profiles/published.py ``TASK_MAP``).
+ZOO_TYPES: tuple[TaskType, ...] = (
+    TaskType(
+        name="Video Classification",
+        description="Assign a label to a whole video.",
+        inputs=("video",),
+        outputs=("text",),
+        source="zoo",
+    ),
+    TaskType(
+        name="Pose Estimation",
+        description="Find people and their body keypoints (joints) in an image.",
+        inputs=("image",),
+        outputs=("text",),
+        source="zoo",
+    ),
+    TaskType(
+        name="Oriented Object Detection",
+        description="Detect objects with rotated "
+        "bounding boxes, e.g. in aerial or satellite images.",
+        inputs=("image",),
+        outputs=("text",),
+        source="zoo",
+    ),
+    TaskType(
+        name="Video Chat",
+        description="Answer questions or chat about a video.",
+        inputs=("video", "text"),
+        outputs=("text",),
+        source="zoo",
+    ),
+)
+
+
+@lru_cache(maxsize=1)
+def planner_registry() -> TaskRegistry:
+    """The HuggingFace types plus the built-in zoo's extra types (`ZOO_TYPES`): what
+    ``planner decompose`` uses by default. TaskBench scoring uses `default_registry`."""
+    return default_registry().with_types(ZOO_TYPES)

@@ -235,3 +235,14 @@ def test_input_policy(tmp_path: Path):  # type: ignore[no-untyped-def]
         )
     )
     assert policy.check_graph(fine) is fine  # text and URLs are not files
+
+
+def test_planner_registry_adds_the_zoo_types():  # type: ignore[no-untyped-def]
+    from tasks.registry import ZOO_TYPES, planner_registry
+
+    reg = planner_registry()
+    assert len(reg.types) == 23 + len(ZOO_TYPES)
+    assert reg.can_feed("Text-to-Video", "Video Classification")
+    assert reg.can_feed("Pose Estimation", "Summarization")
+    assert reg.get("Video Chat").arg_keys() == ["video", "text"]
+    assert not reg.can_feed("Image Classification", "Depth Estimation")  # text cannot feed image

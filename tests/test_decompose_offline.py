@@ -305,3 +305,26 @@ def test_cli_eval_decompose(capsys, tmp_path: Path):  # type: ignore[no-untyped-
     assert lines[0]["id"] == "33446682"
     assert main(["eval", "decompose", str(tmp_path / "missing.jsonl")]) == 2
     assert main(["eval", "decompose", str(HF), "--split", "middle"]) == 2
+
+
+def test_zoo_types_are_decomposed_by_default(capsys):  # type: ignore[no-untyped-def]
+    from tasks.registry import planner_registry
+
+    d = offline(planner_registry())
+    cases = {
+        "Could you estimate the poses of the people in 'gym.jpg'?": ["Pose Estimation"],
+        "Detect the ships with rotated boxes in the satellite image 'port.png'": [
+            "Oriented Object Detection"
+        ],
+        "What happens at the end of the video 'talk.mp4'?": ["Video Chat"],
+        "Make a video of 'a cat surfing'": ["Text-to-Video"],
+    }
+    for request, tasks in cases.items():
+        assert [n.task for n in d.decompose(request).nodes] == tasks, request
+    g = d.decompose("Classify the video 'match.mp4' and then summarize the label")
+    assert [n.task for n in g.nodes] == ["Video Classification", "Summarization"]
+    assert g.dependency_edges() == [("node-0", "node-1")]
+    # the CLI uses them too; TaskBench scoring does not (its 23 types only)
+    assert main(["decompose", "--no-semantic", "--json", "Find the pose keypoints in 'a.jpg'"]) == 0
+    assert json.loads(capsys.readouterr().out)["nodes"][0]["task"] == "Pose Estimation"
+    assert "Pose Estimation" not in default_registry()

@@ -339,6 +339,35 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     ),
 )
 
+#: Rules for the built-in zoo's extra types (used when the registry has them).
+ZOO_RULES: tuple[tuple[str, str, float], ...] = (
+    (
+        "Video Classification",
+        r"classif\w* (?:the |this |my )?(?:video|clip|VIDEOFILE)|(?:video|clip)"
+        r"[\w ]{0,20}(?:categor|classif)|\bwhat (?:kind|type) of (?:video|activity|action)|"
+        r"\brecogni\w* (?:the )?(?:action|activity)",
+        2.6,
+    ),
+    (
+        "Pose Estimation",
+        r"\bposes?\b|\bpostures?\b|\bkeypoints?\b|\bskeleton|\bjoints?\b|"
+        r"body (?:position|landmarks)",
+        2.6,
+    ),
+    (
+        "Oriented Object Detection",
+        r"\boriented\b|\brotated (?:bounding )?box|\baerial\b|"
+        r"\bsatellite\b|\bdrone (?:image|photo|footage)",
+        2.6,
+    ),
+    (
+        "Video Chat",
+        r"(?:question|ask|answer|chat|talk|what|who|how)[\w ,']{0,40}(?:in|of|about|on|"
+        r"from) (?:the|this|my) (?:video|clip|VIDEOFILE)",
+        2.4,
+    ),
+)
+
 _STOP = {
     "a",
     "an",
@@ -471,8 +500,8 @@ class OfflineDecomposer:
     def __post_init__(self) -> None:
         if self.rules is None:
             known = set(self.registry.names)
-            hf = [r for r in HF_RULES if r[0] in known]
-            if len({r[0] for r in hf}) < len(known) // 2:
+            hf = [r for r in (*HF_RULES, *ZOO_RULES) if r[0] in known]
+            if len({r[0] for r in hf if r in HF_RULES}) < len(known) // 2:
                 hf = []  # another tool graph that shares a few names: its names decide
             covered = {r[0] for r in hf}
             self.rules = hf + rules_from_names(
@@ -572,6 +601,12 @@ class OfflineDecomposer:
                 drop.add("Document Question Answering")
         if "Automatic Speech Recognition" in names:
             drop.add("Text-to-Speech")
+        if names & {"Video Classification", "Video Chat"}:
+            drop.add("Text-to-Video")
+        if "Oriented Object Detection" in names:
+            drop.add("Object Detection")
+        if "Pose Estimation" in names:
+            drop.update({"Object Detection", "Image Classification"})
         if "Image Editing" in names and "Image-to-Image" in names:
             drop.add("Image-to-Image")
         if "Text-to-Video" in names and "Text-to-Image" in names:
