@@ -9,6 +9,7 @@ import traceback
 import typer
 
 from planner.cli_catalog import register as register_catalog
+from planner.cli_decompose import register as register_decompose
 from planner.cli_insight import register as register_insight
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
@@ -33,6 +34,7 @@ def _root(
 register_solve(app)
 register_catalog(app)
 register_insight(app)
+register_decompose(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)

@@ -1,0 +1,95 @@
+"""File arguments of a decomposed graph resolve only inside an allowed input directory.
+
+A decomposer's output is data: its string arguments are never executed. Those that name files
+(``photo.jpg``, ``audio/a.wav``, ``/etc/passwd``) are checked by `InputPolicy`: no ``..``
+component, no absolute path (unless allowed), no ``~``, and the resolved path (symlinks
+followed) must stay inside the input directory. URLs and ``<node-id>`` references are not
+files and are left alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any
+
+from tasks.graph import TaskGraph
+
+_FILE_LIKE = re.compile(
+    r"^[^\s<>]*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|mp3|flac|ogg|aac|m4a|wma|aiff|"
+    r"mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|json|md|xlsx?)$",
+    re.IGNORECASE,
+)
+
+
+class InputPathError(ValueError):
+    """A file argument points outside the allowed input directory."""
+
+
+def looks_like_path(value: str) -> bool:
+    """A string argument that names a file (by extension or by a path separator)."""
+    text = value.strip()
+    if not text or "://" in text or re.fullmatch(r"<[^<>\s]+>", text):
+        return False
+    if _FILE_LIKE.match(text):
+        return True
+    return " " not in text and ("/" in text or "\\" in text) and len(text) < 4096
+
+
+@dataclass(frozen=True)
+class InputPolicy:
+    """Where file arguments may point: inside ``root`` (absolute paths only if allowed)."""
+
+    root: Path
+    allow_absolute: bool = False
+
+    def resolve(self, value: str, where: str = "argument") -> Path:
+        """The file ``value`` names, as an absolute path inside ``root``; else an error."""
+        text = value.strip()
+        root = self.root.resolve()
+        pure = PureWindowsPath(text) if "\\" in text else PurePosixPath(text)
+        if text.startswith("~"):
+            raise InputPathError(
+                f"{where}: {value!r} starts with '~'; give a path relative "
+                f"to the input directory {root}"
+            )
+        if ".." in pure.parts:
+            raise InputPathError(
+                f"{where}: {value!r} contains '..'; file arguments must stay "
+                f"inside the input directory {root}"
+            )
+        if pure.is_absolute() or (isinstance(pure, PureWindowsPath) and pure.drive):
+            if not self.allow_absolute:
+                raise InputPathError(
+                    f"{where}: {value!r} is an absolute path; use a path "
+                    f"relative to the input directory {root} (or allow "
+                    "absolute paths explicitly)"
+                )
+            return Path(text).resolve()
+        path = (root / Path(*pure.parts)).resolve()
+        if path != root and root not in path.parents:
+            raise InputPathError(
+                f"{where}: {value!r} resolves to {path}, outside the input "
+                f"directory {root} (a symlink?)"
+            )
+        return path
+
+    def check_graph(self, graph: TaskGraph) -> TaskGraph:
+        """Raise `InputPathError` naming the node and argument of the first bad file path."""
+        for node in graph.nodes:
+            for key, value in node.args.items():
+                for text in _strings(value):
+                    if looks_like_path(text):
+                        self.resolve(text, where=f"node {node.id!r} argument {key!r}")
+        return graph
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list | tuple):
+        return [v for v in value if isinstance(v, str)]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    return []

