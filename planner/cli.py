@@ -8,6 +8,7 @@ import traceback
 import click
 import typer
 
+from planner.cli_run import register as register_run
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
 
@@ -29,6 +30,7 @@ def _root(
 
 
 register_solve(app)
+register_run(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)
@@ -56,7 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still no traceback unless asked
         if debug:
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report "
-              "it)", file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            file=sys.stderr,
+        )
         return 1
     return int(result) if isinstance(result, int) else 0

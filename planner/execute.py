@@ -59,14 +59,20 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    sequential: bool = Field(default=False, description="Run one node at a time even if the "
-                             "plan says parallel.")
+    sequential: bool = Field(
+        default=False, description="Run one node at a time even if the plan says parallel."
+    )
     max_workers: int = Field(default=4, ge=1, description="Nodes running at once (parallel).")
     node_timeout_s: float | None = Field(
-        default=None, gt=0, description="Per attempt; default 10 s + 20 x predicted latency.")
+        default=None, gt=0, description="Per attempt; default 10 s + 20 x predicted latency."
+    )
     retries: int = Field(default=1, ge=0, description="Retries of a failed node (same model).")
-    tolerance: float = Field(default=0.25, ge=0, description="Measured/predicted overrun that "
-                             "triggers a re-plan of a budgeted metric (0.25 = 25%).")
+    tolerance: float = Field(
+        default=0.25,
+        ge=0,
+        description="Measured/predicted overrun that "
+        "triggers a re-plan of a budgeted metric (0.25 = 25%).",
+    )
     replan: bool = Field(default=True, description="Re-plan on failures and overruns.")
     backend: str = Field(default="cbc", description="Solver backend for re-plans.")
     time_limit_s: float | None = Field(default=None, description="Solver time limit.")
@@ -103,8 +109,9 @@ def input_names(args: Any) -> set[str]:
     return names
 
 
-def resolve_args(args: dict[str, Any], outputs: dict[str, dict[str, Any]],
-                 inputs: dict[str, Any]) -> dict[str, Any]:
+def resolve_args(
+    args: dict[str, Any], outputs: dict[str, dict[str, Any]], inputs: dict[str, Any]
+) -> dict[str, Any]:
     """Substitute upstream outputs and user inputs into a node's ``args`` (pure)."""
 
     def value(key: str | None, item: Any) -> Any:
@@ -120,8 +127,10 @@ def resolve_args(args: dict[str, Any], outputs: dict[str, dict[str, Any]],
                 if key is not None and isinstance(out, dict) and key in out:
                     return out[key]
                 return out
-            return _REF.sub(lambda m: _text_of(outputs[m.group(1)]) if m.group(1) in outputs
-                            else m.group(0), item)
+            return _REF.sub(
+                lambda m: _text_of(outputs[m.group(1)]) if m.group(1) in outputs else m.group(0),
+                item,
+            )
         if isinstance(item, dict):
             return {k: value(k, v) for k, v in item.items()}
         if isinstance(item, list | tuple):
@@ -134,8 +143,9 @@ def resolve_args(args: dict[str, Any], outputs: dict[str, dict[str, Any]],
 # --------------------------------------------------------------------------- re-planning
 
 
-def remaining_problem(problem: Problem, remaining: list[str], budgets: dict[str, float],
-                      exclude: set[str]) -> Problem:
+def remaining_problem(
+    problem: Problem, remaining: list[str], budgets: dict[str, float], exclude: set[str]
+) -> Problem:
     """``problem`` restricted to the ``remaining`` nodes (edges among them; arguments dropped,
     they only matter for execution), with ``budgets`` and without the ``exclude``d models."""
     keep = set(remaining)
@@ -214,15 +224,21 @@ class LocalExecutor:
         """Check the plan can run and load every chosen model once; returns the runners by
         model id. Raises `RunError` listing every problem found."""
         if not plan.has_plan:
-            raise RunError(f"the plan has no assignment (status {plan.status}: {plan.message});"
-                           " relax a budget and solve again")
+            raise RunError(
+                f"the plan has no assignment (status {plan.status}: {plan.message});"
+                " relax a budget and solve again"
+            )
         problem = plan.problem
         errors: list[str] = []
-        missing = sorted(set().union(*(input_names(n.args) for n in problem.graph.nodes))
-                         - set(inputs))
+        missing = sorted(
+            set().union(*(input_names(n.args) for n in problem.graph.nodes)) - set(inputs)
+        )
         if missing:
-            errors.append("missing user input(s) " + ", ".join(f"${m}" for m in missing)
-                          + ": give them with --input NAME=VALUE")
+            errors.append(
+                "missing user input(s) "
+                + ", ".join(f"${m}" for m in missing)
+                + ": give them with --input NAME=VALUE"
+            )
         for node in problem.graph.nodes:
             if node.id not in plan.assignment:
                 errors.append(f"node {node.id!r} has no model in the plan")
@@ -234,15 +250,18 @@ class LocalExecutor:
                 continue
             profile = profiles.get((model, node.task))
             if profile is None:
-                errors.append(f"node {node.id!r}: model {model!r} is not a candidate for "
-                              f"{node.task!r} in the plan's problem")
+                errors.append(
+                    f"node {node.id!r}: model {model!r} is not a candidate for "
+                    f"{node.task!r} in the plan's problem"
+                )
             else:
                 chosen.setdefault(model, profile)
         limit = problem.budgets.memory_mb
         memory = sum(p.memory_mb for p in chosen.values())
         if limit is not None and memory > limit * (1 + 1e-9):
-            errors.append(f"the chosen models need {memory:g} MB, over the memory budget "
-                          f"{limit:g} MB")
+            errors.append(
+                f"the chosen models need {memory:g} MB, over the memory budget {limit:g} MB"
+            )
         if errors:
             raise RunError("the plan cannot run:\n  - " + "\n  - ".join(errors))
         runners: dict[str, Runner] = {}
@@ -261,9 +280,14 @@ class LocalExecutor:
 
     # ----------------------------------------------------------------- execute
 
-    def execute(self, plan: Plan, inputs: dict[str, Any] | None = None,
-                run_dir: str | Path | None = None, request: str | None = None,
-                run_id: str | None = None) -> Report:
+    def execute(
+        self,
+        plan: Plan,
+        inputs: dict[str, Any] | None = None,
+        run_dir: str | Path | None = None,
+        request: str | None = None,
+        run_id: str | None = None,
+    ) -> Report:
         """Validate, then run the plan; never raises for node failures (see the report)."""
         return _Run(self, plan, dict(inputs or {}), run_dir, request, run_id).go()
 
@@ -271,8 +295,15 @@ class LocalExecutor:
 class _Run:
     """The state of one execution (single use)."""
 
-    def __init__(self, ex: LocalExecutor, plan: Plan, inputs: dict[str, Any],
-                 run_dir: str | Path | None, request: str | None, run_id: str | None) -> None:
+    def __init__(
+        self,
+        ex: LocalExecutor,
+        plan: Plan,
+        inputs: dict[str, Any],
+        run_dir: str | Path | None,
+        request: str | None,
+        run_id: str | None,
+    ) -> None:
         self.ex = ex
         self.opt = ex.options
         self.plan = plan
@@ -297,8 +328,11 @@ class _Run:
         for n in plan.nodes:
             model = plan.assignment.get(n.id)
             self.nodes[n.id] = _NodeState(
-                id=n.id, task=n.task, model=model,
-                profile=self.profiles.get((model, n.task)) if model else None)
+                id=n.id,
+                task=n.task,
+                model=model,
+                profile=self.profiles.get((model, n.task)) if model else None,
+            )
 
     # ------------------------------------------------------------- helpers
 
@@ -320,7 +354,8 @@ class _Run:
         for node_id in self.order:
             st = self.nodes[node_id]
             if st.status == "pending" and all(
-                    self.nodes[p].status == "succeeded" for p in self.preds[node_id]):
+                self.nodes[p].status == "succeeded" for p in self.preds[node_id]
+            ):
                 out.append(node_id)
         return out
 
@@ -383,9 +418,11 @@ class _Run:
         st.token += 1
         st.tries_on_model += 1
         st.deadline = time.perf_counter() + self._timeout_s(st)
-        args = resolve_args(self.problem.graph.node(st.id).args,
-                            {k: v.output for k, v in self.nodes.items()
-                             if v.output is not None}, self.inputs)
+        args = resolve_args(
+            self.problem.graph.node(st.id).args,
+            {k: v.output for k, v in self.nodes.items() if v.output is not None},
+            self.inputs,
+        )
         token, key = st.token, f"{st.id}#{st.token}"
         accountant, events = self.accountant, self.events
 
@@ -402,8 +439,19 @@ class _Run:
             except BaseException as exc:
                 end = time.perf_counter()
                 energy, peak = accountant.end(key)
-                events.put(_Done(st.id, token, False, None, f"{type(exc).__name__}: {exc}",
-                                 start, end, energy, peak))
+                events.put(
+                    _Done(
+                        st.id,
+                        token,
+                        False,
+                        None,
+                        f"{type(exc).__name__}: {exc}",
+                        start,
+                        end,
+                        energy,
+                        peak,
+                    )
+                )
 
         self._emit(st.id, "running", st.model)
         threading.Thread(target=work, name=f"node-{st.id}", daemon=True).start()
@@ -432,9 +480,12 @@ class _Run:
             return self._failed(st, done.error or "failed", latency)
         assert st.model is not None
         st.attempts.append(Attempt(model=st.model, ok=True, latency_ms=latency))
-        st.measured = Measured(latency_ms=latency, energy_j=done.energy_j,
-                               energy_source=self.accountant.counter.source,
-                               peak_memory_mb=done.peak_mb)
+        st.measured = Measured(
+            latency_ms=latency,
+            energy_j=done.energy_j,
+            energy_source=self.accountant.counter.source,
+            peak_memory_mb=done.peak_mb,
+        )
         st.start_ms = (done.start - self.t0) * 1000.0
         st.finish_ms = (done.end - self.t0) * 1000.0
         st.output = done.output
@@ -450,8 +501,9 @@ class _Run:
         self._emit(st.id, "succeeded", f"{st.model} {latency:.0f} ms")
         return self._guard(st)
 
-    def _failed(self, st: _NodeState, error: str, latency: float) -> tuple[str, str | None,
-                                                                          set[str]] | None:
+    def _failed(
+        self, st: _NodeState, error: str, latency: float
+    ) -> tuple[str, str | None, set[str]] | None:
         assert st.model is not None
         st.attempts.append(Attempt(model=st.model, ok=False, error=error, latency_ms=latency))
         st.error = f"{st.model}: {error}"
@@ -474,8 +526,11 @@ class _Run:
         left = self._budgets_left()
         spent = [k for k, v in left.items() if v <= 0]
         if spent:
-            return (f"budget exhausted ({', '.join(spent)}) with {len(pending)} node(s) left",
-                    st.id, set())
+            return (
+                f"budget exhausted ({', '.join(spent)}) with {len(pending)} node(s) left",
+                st.id,
+                set(),
+            )
         if not self.opt.replan:
             return None
         given = self.problem.budgets.given()
@@ -485,9 +540,12 @@ class _Run:
             pred = sum(getattr(self.nodes[n].profile, metric) for n in self.window)
             meas = sum(getattr(self.nodes[n].measured, metric) for n in self.window)
             if pred > 0 and meas > pred * (1 + self.opt.tolerance):
-                return (f"measured {metric} runs ahead of the plan: {meas:.4g} {unit} vs "
-                        f"{pred:.4g} {unit} predicted for {', '.join(self.window)}",
-                        st.id, set())
+                return (
+                    f"measured {metric} runs ahead of the plan: {meas:.4g} {unit} vs "
+                    f"{pred:.4g} {unit} predicted for {', '.join(self.window)}",
+                    st.id,
+                    set(),
+                )
         return None
 
     def _budgets_left(self) -> dict[str, float]:
@@ -499,8 +557,7 @@ class _Run:
         if b.latency_ms is not None:
             left["latency_ms"] = b.latency_ms - self._elapsed_ms()
         if b.cost_usd is not None:
-            left["cost_usd"] = b.cost_usd - sum(st.profile.cost_usd for st in done
-                                                if st.profile)
+            left["cost_usd"] = b.cost_usd - sum(st.profile.cost_usd for st in done if st.profile)
         if b.memory_mb is not None:
             left["memory_mb"] = b.memory_mb
         if b.min_accuracy is not None:
@@ -515,13 +572,22 @@ class _Run:
             self.excluded |= exclude
             remaining = [n for n in self.order if self.nodes[n].status in ("pending", "failed")]
             left = self._budgets_left()
-            record = {"at_ms": self._elapsed_ms(), "reason": reason, "node": node,
-                      "excluded_models": sorted(self.excluded), "remaining_nodes": remaining,
-                      "budgets": left}
+            record = {
+                "at_ms": self._elapsed_ms(),
+                "reason": reason,
+                "node": node,
+                "excluded_models": sorted(self.excluded),
+                "remaining_nodes": remaining,
+                "budgets": left,
+            }
             spent = [k for k, v in left.items() if v <= 0]
             if spent:
-                self._stop(record, "exhausted", f"{reason}; nothing left of the "
-                           f"{', '.join(spent)} budget for {len(remaining)} node(s)")
+                self._stop(
+                    record,
+                    "exhausted",
+                    f"{reason}; nothing left of the "
+                    f"{', '.join(spent)} budget for {len(remaining)} node(s)",
+                )
                 return
             budgets = {k: min(v, 1.0) if k == "min_accuracy" else v for k, v in left.items()}
             from planner.solve import solve
@@ -534,8 +600,12 @@ class _Run:
                 self._stop(record, "infeasible", f"{reason}; no candidate left: {detail}")
                 return
             if not new.has_plan:
-                self._stop(record, new.status, f"{reason}; re-planning found no plan within "
-                           f"what is left of the budgets ({new.message})")
+                self._stop(
+                    record,
+                    new.status,
+                    f"{reason}; re-planning found no plan within "
+                    f"what is left of the budgets ({new.message})",
+                )
                 return
             changes: dict[str, list[str | None]] = {}
             for node_id in remaining:
@@ -587,30 +657,51 @@ class _Run:
         for node_id in self.order:
             st = self.nodes[node_id]
             p = st.profile
-            predicted = Metrics(accuracy=p.accuracy, latency_ms=p.latency_ms,
-                                energy_j=p.energy_j, memory_mb=p.memory_mb,
-                                cost_usd=p.cost_usd) if p else None
+            predicted = (
+                Metrics(
+                    accuracy=p.accuracy,
+                    latency_ms=p.latency_ms,
+                    energy_j=p.energy_j,
+                    memory_mb=p.memory_mb,
+                    cost_usd=p.cost_usd,
+                )
+                if p
+                else None
+            )
             status = {"succeeded": "succeeded", "failed": "failed"}.get(st.status, "not_run")
-            nodes.append(NodeReport(
-                id=node_id, task=st.task, status=status, model=st.model, predicted=predicted,
-                measured=st.measured, start_ms=st.start_ms, finish_ms=st.finish_ms,
-                attempts=st.attempts, output_path=st.output_path,
-                error=None if status == "succeeded" else st.error))
+            nodes.append(
+                NodeReport(
+                    id=node_id,
+                    task=st.task,
+                    status=status,
+                    model=st.model,
+                    predicted=predicted,
+                    measured=st.measured,
+                    start_ms=st.start_ms,
+                    finish_ms=st.finish_ms,
+                    attempts=st.attempts,
+                    output_path=st.output_path,
+                    error=None if status == "succeeded" else st.error,
+                )
+            )
         ok = [n for n in nodes if n.status == "succeeded"]
         if len(ok) == len(nodes):
             status, message = "succeeded", f"all {len(nodes)} node(s) ran"
         else:
             status = "partial" if ok else "failed"
-            message = (f"{len(ok)}/{len(nodes)} node(s) ran; stopped: "
-                       f"{self.stop_reason or 'a node failed'}")
+            message = (
+                f"{len(ok)}/{len(nodes)} node(s) ran; stopped: "
+                f"{self.stop_reason or 'a node failed'}"
+            )
         if self.replans and status == "succeeded":
             message += f" after {len(self.replans)} re-plan(s)"
         measured: dict[str, float] = {
             "energy_j": self.spent_energy,
             "latency_ms": max((n.finish_ms or 0.0 for n in ok), default=0.0),
             "latency_sum_ms": sum(n.measured.latency_ms for n in ok if n.measured),
-            "peak_memory_mb": max((n.measured.peak_memory_mb for n in ok if n.measured),
-                                  default=0.0),
+            "peak_memory_mb": max(
+                (n.measured.peak_memory_mb for n in ok if n.measured), default=0.0
+            ),
             "accuracy": math.prod(n.predicted.accuracy for n in ok if n.predicted),
         }
         used = {n.model: n.predicted.memory_mb for n in ok if n.model and n.predicted}
@@ -620,29 +711,49 @@ class _Run:
         for name, limit in self.problem.budgets.given().items():
             pred = None
             if totals is not None:
-                pred = {"energy_j": totals.energy_j, "latency_ms": totals.latency_ms,
-                        "min_accuracy": totals.accuracy, "memory_mb": totals.memory_mb,
-                        "cost_usd": totals.cost_usd}[name]
-            meas = {"energy_j": measured["energy_j"], "latency_ms": measured["latency_ms"],
-                    "min_accuracy": measured["accuracy"], "memory_mb":
-                    measured["models_memory_mb"], "cost_usd": sum(
-                        n.predicted.cost_usd for n in ok if n.predicted)}[name]
+                pred = {
+                    "energy_j": totals.energy_j,
+                    "latency_ms": totals.latency_ms,
+                    "min_accuracy": totals.accuracy,
+                    "memory_mb": totals.memory_mb,
+                    "cost_usd": totals.cost_usd,
+                }[name]
+            meas = {
+                "energy_j": measured["energy_j"],
+                "latency_ms": measured["latency_ms"],
+                "min_accuracy": measured["accuracy"],
+                "memory_mb": measured["models_memory_mb"],
+                "cost_usd": sum(n.predicted.cost_usd for n in ok if n.predicted),
+            }[name]
             within: bool | None = meas >= limit if name == "min_accuracy" else meas <= limit
             if status != "succeeded" and name == "min_accuracy":
                 within = None  # the floor is about the whole graph
-            budgets.append(BudgetUse(name=name, limit=limit, predicted=pred, measured=meas,
-                                     within=within))
+            budgets.append(
+                BudgetUse(name=name, limit=limit, predicted=pred, measured=meas, within=within)
+            )
         return Report(
-            run_id=self.run_id, status=status, message=message, request=self.request,
-            problem=self.problem.name, started_at=self.started_at, wall_ms=self.wall_ms,
-            load_ms=self.load_ms, execution="parallel" if self.parallel else "sequential",
-            executor=self.ex.name, nodes=nodes, totals_predicted=totals,
-            totals_measured=measured, budgets=budgets, replans=self.replans,
+            run_id=self.run_id,
+            status=status,
+            message=message,
+            request=self.request,
+            problem=self.problem.name,
+            started_at=self.started_at,
+            wall_ms=self.wall_ms,
+            load_ms=self.load_ms,
+            execution="parallel" if self.parallel else "sequential",
+            executor=self.ex.name,
+            nodes=nodes,
+            totals_predicted=totals,
+            totals_measured=measured,
+            budgets=budgets,
+            replans=self.replans,
             run_dir=str(self.run_dir) if self.run_dir is not None else None,
             outputs={n.id: n.output_path for n in nodes if n.output_path},
-            hardware=hardware_info(), versions=versions(),
-            energy_note=getattr(self.accountant.counter, "note", "") or
-            self.accountant.counter.source)
+            hardware=hardware_info(),
+            versions=versions(),
+            energy_note=getattr(self.accountant.counter, "note", "")
+            or self.accountant.counter.source,
+        )
 
 
 class RunInterrupted(KeyboardInterrupt):

@@ -113,8 +113,9 @@ class Accountant:
             self._sample_locked()
             self._active[key] = _Slot(peak_rss_mb=rss_mb())
             if self._thread is None:
-                self._thread = threading.Thread(target=self._loop, name="planner-meter",
-                                                daemon=True)
+                self._thread = threading.Thread(
+                    target=self._loop, name="planner-meter", daemon=True
+                )
                 self._thread.start()
 
     def end(self, key: str) -> tuple[float, float]:

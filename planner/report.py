@@ -23,8 +23,10 @@ class Measured(BaseModel):
     latency_ms: float = Field(description="Wall time of the model call (loading excluded).")
     energy_j: float = Field(description="Energy attributed to the call (see energy_source).")
     energy_source: str = Field(description="rapl, nvml or estimate.")
-    peak_memory_mb: float = Field(description="Peak resident memory of the process during the "
-                                  "call, MB (process-wide: models and data loaded so far).")
+    peak_memory_mb: float = Field(
+        description="Peak resident memory of the process during the "
+        "call, MB (process-wide: models and data loaded so far)."
+    )
 
 
 class Attempt(BaseModel):
@@ -44,8 +46,9 @@ class NodeReport(BaseModel):
     id: str
     task: str
     status: NodeStatus
-    model: str | None = Field(description="The model that produced the output (or was last "
-                              "planned for the node).")
+    model: str | None = Field(
+        description="The model that produced the output (or was last planned for the node)."
+    )
     predicted: Metrics | None = Field(description="The profile's numbers for that model.")
     measured: Measured | None
     start_ms: float | None = Field(default=None, description="Start, ms after the run began.")
@@ -63,8 +66,10 @@ class BudgetUse(BaseModel):
     name: str
     limit: float | None
     predicted: float | None = Field(description="The initial plan's total.")
-    measured: float | None = Field(description="The run's total (latency: wall makespan; "
-                                   "accuracy: product of the profile accuracies used).")
+    measured: float | None = Field(
+        description="The run's total (latency: wall makespan; "
+        "accuracy: product of the profile accuracies used)."
+    )
     within: bool | None = Field(description="Measured within the limit (null if no limit).")
 
 
@@ -81,7 +86,8 @@ class Replan(BaseModel):
     budgets: dict[str, float] = Field(description="What was left of each budget.")
     status: str = Field(description="The new plan's status (optimal, infeasible, ...).")
     changes: dict[str, list[str | None]] = Field(
-        default_factory=dict, description="{node: [old model, new model]} for changed nodes.")
+        default_factory=dict, description="{node: [old model, new model]} for changed nodes."
+    )
 
 
 class Report(BaseModel):
@@ -104,7 +110,8 @@ class Report(BaseModel):
     totals_predicted: Metrics | None
     totals_measured: dict[str, float] = Field(
         description="energy_j (sum), latency_ms (wall makespan), latency_sum_ms, "
-        "peak_memory_mb, accuracy (product of profile accuracies of the models that ran).")
+        "peak_memory_mb, accuracy (product of profile accuracies of the models that ran)."
+    )
     budgets: list[BudgetUse]
     replans: list[Replan]
     run_dir: str | None
@@ -150,23 +157,49 @@ def render_report(report: Report, console: Console) -> None:
     """Human view: per node predicted vs measured, then totals against budgets."""
     colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
     console.print(f"[bold {colour}]{report.status.upper()}[/]: {report.message}")
-    table = Table(title=f"run {report.run_id} ({report.execution}, {report.executor})",
-                  title_justify="left", show_edge=False, pad_edge=False)
-    for col in ("node", "task", "model", "status", "lat pred ms", "lat meas ms", "ratio",
-                "energy pred J", "energy meas J", "peak MB"):
-        table.add_column(col, justify="right" if "ms" in col or "J" in col or col in (
-            "ratio", "peak MB") else "left")
+    table = Table(
+        title=f"run {report.run_id} ({report.execution}, {report.executor})",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for col in (
+        "node",
+        "task",
+        "model",
+        "status",
+        "lat pred ms",
+        "lat meas ms",
+        "ratio",
+        "energy pred J",
+        "energy meas J",
+        "peak MB",
+    ):
+        table.add_column(
+            col,
+            justify="right" if "ms" in col or "J" in col or col in ("ratio", "peak MB") else "left",
+        )
     for node in report.nodes:
         p, m = node.predicted, node.measured
-        state = {"succeeded": "[green]ok[/]", "failed": "[red]failed[/]",
-                 "not_run": "[yellow]not run[/]"}[node.status]
+        state = {
+            "succeeded": "[green]ok[/]",
+            "failed": "[red]failed[/]",
+            "not_run": "[yellow]not run[/]",
+        }[node.status]
         if len(node.attempts) > 1:
             state += f" ({len(node.attempts)} tries)"
-        table.add_row(node.id, node.task, node.model or "-", state,
-                      _f(p.latency_ms if p else None), _f(m.latency_ms if m else None),
-                      _ratio(m.latency_ms if m else None, p.latency_ms if p else None),
-                      _f(p.energy_j if p else None), _f(m.energy_j if m else None),
-                      _f(m.peak_memory_mb if m else None))
+        table.add_row(
+            node.id,
+            node.task,
+            node.model or "-",
+            state,
+            _f(p.latency_ms if p else None),
+            _f(m.latency_ms if m else None),
+            _ratio(m.latency_ms if m else None, p.latency_ms if p else None),
+            _f(p.energy_j if p else None),
+            _f(m.energy_j if m else None),
+            _f(m.peak_memory_mb if m else None),
+        )
     console.print(table)
     budgets = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("metric", "predicted", "measured", "budget", "within"):
@@ -180,7 +213,9 @@ def render_report(report: Report, console: Console) -> None:
         changes = ", ".join(f"{n}: {a} -> {b}" for n, (a, b) in r.changes.items()) or "no change"
         console.print(f"re-plan at {r.at_ms:.0f} ms ({r.reason}): {r.status}; {changes}")
     ok, n = report.latency_agreement()
-    console.print(f"latency within 25% of the prediction: {ok}/{n} node(s); energy: "
-                  f"{report.energy_note}; models loaded in {report.load_ms:.0f} ms")
+    console.print(
+        f"latency within 25% of the prediction: {ok}/{n} node(s); energy: "
+        f"{report.energy_note}; models loaded in {report.load_ms:.0f} ms"
+    )
     if report.run_dir:
         console.print(f"outputs and report: {report.run_dir}")

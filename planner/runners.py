@@ -43,20 +43,25 @@ class Runner(Protocol):
 def resolve_target(target: str, model_id: str) -> Callable[..., Any]:
     """Import ``package.module:attribute`` (attribute may be dotted) and return it."""
     if not isinstance(target, str) or ":" not in target:
-        raise RunnerError(f"model {model_id!r}: adapter target {target!r} must look like "
-                          "'package.module:function'")
+        raise RunnerError(
+            f"model {model_id!r}: adapter target {target!r} must look like "
+            "'package.module:function'"
+        )
     module_name, _, attr = target.partition(":")
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise RunnerError(f"model {model_id!r}: cannot import module {module_name!r} "
-                          f"({exc}); is it installed or on PYTHONPATH?") from exc
+        raise RunnerError(
+            f"model {model_id!r}: cannot import module {module_name!r} "
+            f"({exc}); is it installed or on PYTHONPATH?"
+        ) from exc
     for part in attr.split("."):
         try:
             obj = getattr(obj, part)
         except AttributeError as exc:
-            raise RunnerError(f"model {model_id!r}: module {module_name!r} has no "
-                              f"{attr!r}") from exc
+            raise RunnerError(
+                f"model {model_id!r}: module {module_name!r} has no {attr!r}"
+            ) from exc
     if not callable(obj):
         raise RunnerError(f"model {model_id!r}: {target!r} is not callable")
     return obj
@@ -100,9 +105,11 @@ def _zoo_runner(profile: ModelProfile, adapter: dict[str, Any]) -> Runner:
     try:
         zoo = importlib.import_module("profiles.zoo")
     except ImportError as exc:
-        raise RunnerError(f"model {profile.id!r}: adapter kind {adapter.get('kind')!r} needs "
-                          f"the built-in model zoo (profiles.zoo), which is not available "
-                          f"({exc}); install the 'zoo' extra") from exc
+        raise RunnerError(
+            f"model {profile.id!r}: adapter kind {adapter.get('kind')!r} needs "
+            f"the built-in model zoo (profiles.zoo), which is not available "
+            f"({exc}); install the 'zoo' extra"
+        ) from exc
     for name in ("runner_for", "get_runner", "make_runner"):
         make = getattr(zoo, name, None)
         if make is not None:
@@ -151,7 +158,7 @@ class RunnerFactory:
         if not adapter:
             raise RunnerError(
                 f"model {profile.id!r} ({profile.task}) has no 'adapter', so it cannot be run; "
-                "give it one, e.g. {\"kind\": \"python\", \"target\": \"mypkg.models:caption\"}"
+                'give it one, e.g. {"kind": "python", "target": "mypkg.models:caption"}'
             )
         kind = adapter.get("kind")
         builder = self.builders.get(str(kind)) if kind is not None else None
@@ -167,8 +174,9 @@ class RunnerFactory:
         except PlannerError:
             raise
         except Exception as exc:
-            raise RunnerError(f"model {profile.id!r} ({profile.task}) failed to load: "
-                              f"{type(exc).__name__}: {exc}") from exc
+            raise RunnerError(
+                f"model {profile.id!r} ({profile.task}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
         return runner
 
     def release(self, model_ids: set[str]) -> None:

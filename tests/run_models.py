@@ -18,8 +18,12 @@ def echo(inputs: dict[str, Any], tag: str = "", sleep_s: float = 0.0) -> dict[st
     if sleep_s:
         time.sleep(sleep_s)
     parts = [str(v) for _, v in sorted(inputs.items())]
-    return {"text": "+".join(parts) + (f"|{tag}" if tag else ""), "start": start,
-            "end": time.time(), "pid": os.getpid()}
+    return {
+        "text": "+".join(parts) + (f"|{tag}" if tag else ""),
+        "start": start,
+        "end": time.time(),
+        "pid": os.getpid(),
+    }
 
 
 def burn(inputs: dict[str, Any], cpu_s: float = 0.05, tag: str = "") -> dict[str, Any]:
@@ -57,3 +61,21 @@ def not_a_dict(inputs: dict[str, Any]) -> Any:
 
 def broken_load(**options: Any) -> None:
     raise OSError("weights file missing")
+
+
+#: Joules "spent" by `spend`; tests read it through a `FunctionCounter` for exact energy.
+JOULES = [0.0]
+#: How many times `count_load` ran (a model must be loaded once per run).
+LOADS: dict[str, int] = {}
+
+
+def spend(inputs: dict[str, Any], joules: float = 1.0, tag: str = "") -> dict[str, Any]:
+    """Adds ``joules`` to `JOULES` (a deterministic energy counter for tests)."""
+    JOULES[0] += joules
+    return echo(inputs, tag=tag)
+
+
+def count_load(**options: Any) -> None:
+    """A ``load`` hook counting calls per ``tag`` option."""
+    tag = str(options.get("tag", ""))
+    LOADS[tag] = LOADS.get(tag, 0) + 1
