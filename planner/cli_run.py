@@ -367,31 +367,21 @@ def register(app: typer.Typer) -> None:
         table = Table(
             title=f"runs in {db.path}", title_justify="left", show_edge=False, pad_edge=False
         )
-        for col in (
-            "run",
-            "started",
-            "status",
-            "nodes",
-            "wall ms",
-            "energy J",
-            "re-plans",
-            "problem / request",
-        ):
-            table.add_column(
-                col,
-                justify="right" if col in ("nodes", "wall ms", "energy J", "re-plans") else "left",
-            )
+        table.add_column("run (UTC start)", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for col in ("nodes", "wall ms", "energy J", "re-plans"):
+            table.add_column(col, justify="right", no_wrap=True)
+        table.add_column("problem / request")
         for r in rows:
             what = r.request or r.problem or "-"
             table.add_row(
                 r.run_id,
-                r.started_at,
                 r.status,
                 f"{r.n_succeeded}/{r.n_nodes}",
                 f"{r.wall_ms:.0f}",
                 f"{r.energy_j:.3g}",
                 str(r.replans),
-                what if len(what) <= 60 else what[:57] + "...",
+                what if len(what) <= 40 else what[:37] + "...",
             )
         out.print(table)
 

@@ -163,22 +163,10 @@ def render_report(report: Report, console: Console) -> None:
         show_edge=False,
         pad_edge=False,
     )
-    for col in (
-        "node",
-        "task",
-        "model",
-        "status",
-        "lat pred ms",
-        "lat meas ms",
-        "ratio",
-        "energy pred J",
-        "energy meas J",
-        "peak MB",
-    ):
-        table.add_column(
-            col,
-            justify="right" if "ms" in col or "J" in col or col in ("ratio", "peak MB") else "left",
-        )
+    for col in ("node", "model", "status"):
+        table.add_column(col)
+    for col in ("pred ms", "meas ms", "ratio", "pred J", "meas J", "peak MB"):
+        table.add_column(col, justify="right")
     for node in report.nodes:
         p, m = node.predicted, node.measured
         state = {
@@ -190,7 +178,6 @@ def render_report(report: Report, console: Console) -> None:
             state += f" ({len(node.attempts)} tries)"
         table.add_row(
             node.id,
-            node.task,
             node.model or "-",
             state,
             _f(p.latency_ms if p else None),
