@@ -267,12 +267,16 @@ class LocalExecutor:
         runners: dict[str, Runner] = {}
         for model, profile in sorted(chosen.items()):
             try:
-                runners[model] = self.factory.load(profile)
+                runners[model] = self.load_model(profile)
             except RunnerError as exc:
                 errors.append(str(exc))
         if errors:
             raise RunError("the plan cannot run:\n  - " + "\n  - ".join(errors))
         return runners
+
+    def load_model(self, profile: ModelProfile) -> Runner:
+        """Make (and here, load) the runner of a chosen model."""
+        return self.factory.load(profile)
 
     @staticmethod
     def _profiles(problem: Problem) -> dict[tuple[str, str], ModelProfile]:
@@ -289,7 +293,17 @@ class LocalExecutor:
         run_id: str | None = None,
     ) -> Report:
         """Validate, then run the plan; never raises for node failures (see the report)."""
-        return _Run(self, plan, dict(inputs or {}), run_dir, request, run_id).go()
+        return self._make_run(plan, dict(inputs or {}), run_dir, request, run_id).go()
+
+    def _make_run(
+        self,
+        plan: Plan,
+        inputs: dict[str, Any],
+        run_dir: str | Path | None,
+        request: str | None,
+        run_id: str | None,
+    ) -> _Run:
+        return _Run(self, plan, inputs, run_dir, request, run_id)
 
 
 class _Run:
@@ -323,7 +337,7 @@ class _Run:
         self.load_ms = 0.0
         self.stop_reason: str | None = None
         self.events: queue.Queue[_Done] = queue.Queue()
-        self.runners: dict[str, Runner] = {}
+        self.runners: dict[str, Any] = {}
         self.nodes: dict[str, _NodeState] = {}
         for n in plan.nodes:
             model = plan.assignment.get(n.id)
@@ -413,11 +427,18 @@ class _Run:
 
     def _start(self, st: _NodeState) -> None:
         assert st.profile is not None and st.model is not None
-        runner = self.runners[st.model]
         st.status = "running"
         st.token += 1
         st.tries_on_model += 1
         st.deadline = time.perf_counter() + self._timeout_s(st)
+        self._emit(st.id, "running", st.model)
+        self._launch(st)
+
+    def _launch(self, st: _NodeState) -> None:
+        """Start one attempt in a thread that posts a `_Done` to ``self.events``."""
+        assert st.model is not None
+        runner = self.runners[st.model]
+        assert runner is not None
         args = resolve_args(
             self.problem.graph.node(st.id).args,
             {k: v.output for k, v in self.nodes.items() if v.output is not None},
@@ -429,32 +450,23 @@ class _Run:
         def work() -> None:
             accountant.begin(key)
             start = time.perf_counter()
+            out: dict[str, Any] | None = None
+            error: str | None = None
             try:
-                out = runner.run(args)
-                if not isinstance(out, dict):
-                    raise TypeError(f"the model returned {type(out).__name__}, not a dict")
-                end = time.perf_counter()
-                energy, peak = accountant.end(key)
-                events.put(_Done(st.id, token, True, out, None, start, end, energy, peak))
+                result = runner.run(args)
+                if not isinstance(result, dict):
+                    raise TypeError(f"the model returned {type(result).__name__}, not a dict")
+                out = result
             except BaseException as exc:
-                end = time.perf_counter()
-                energy, peak = accountant.end(key)
-                events.put(
-                    _Done(
-                        st.id,
-                        token,
-                        False,
-                        None,
-                        f"{type(exc).__name__}: {exc}",
-                        start,
-                        end,
-                        energy,
-                        peak,
-                    )
-                )
+                error = f"{type(exc).__name__}: {exc}"
+            end = time.perf_counter()
+            energy, peak = accountant.end(key)
+            events.put(_Done(st.id, token, out is not None, out, error, start, end, energy, peak))
 
-        self._emit(st.id, "running", st.model)
         threading.Thread(target=work, name=f"node-{st.id}", daemon=True).start()
+
+    def _on_success(self, st: _NodeState, done: _Done) -> None:
+        """Hook for executors that keep more per finished node (e.g. object references)."""
 
     def _wait_one(self, running: list[_NodeState]) -> tuple[str, str | None, set[str]] | None:
         """Wait for one node event (or a timeout) and apply it; returns a re-plan trigger."""
@@ -490,6 +502,7 @@ class _Run:
         st.finish_ms = (done.end - self.t0) * 1000.0
         st.output = done.output
         st.status = "succeeded"
+        self._on_success(st, done)
         st.error = None
         if self.run_dir is not None:
             import json
@@ -635,7 +648,7 @@ class _Run:
                 if st.model in self.runners or st.model in failed_load:
                     continue
                 try:
-                    self.runners[st.model] = self.ex.factory.load(st.profile)
+                    self.runners[st.model] = self.ex.load_model(st.profile)
                 except RunnerError as exc:
                     failed_load.add(st.model)
                     reason = str(exc)

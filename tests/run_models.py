@@ -17,12 +17,16 @@ def echo(inputs: dict[str, Any], tag: str = "", sleep_s: float = 0.0) -> dict[st
     start = time.time()
     if sleep_s:
         time.sleep(sleep_s)
-    parts = [str(v) for _, v in sorted(inputs.items())]
+    parts = [
+        v["text"] if isinstance(v, dict) and "text" in v else str(v)
+        for _, v in sorted(inputs.items())
+    ]
     return {
         "text": "+".join(parts) + (f"|{tag}" if tag else ""),
         "start": start,
         "end": time.time(),
         "pid": os.getpid(),
+        "types": {k: type(v).__name__ for k, v in inputs.items()},
     }
 
 
