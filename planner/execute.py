@@ -7,10 +7,12 @@
    once, reused by every node that uses it).
 2. Nodes start when all their predecessors succeeded; with ``parallel`` execution up to
    ``max_workers`` run at once (threads), else one at a time in topological order.
-3. Arguments: a string ``"<node-id>"`` is that node's output (the value under the same key
-   when the output has it, else the whole output), ``"... <node-id> ..."`` inside longer text
-   is replaced by the output's ``text`` (or its JSON), ``"$name"`` is the user input ``name``
-   (``"$$x"`` is the literal ``"$x"``).
+3. Arguments: a string ``"<node-id>"`` is that node's output: the value under the same key
+   when the output has it (``"image": "<denoise>"`` takes the output's ``image``), else its
+   ``text`` summary, else the whole output; ``"... <node-id> ..."`` inside longer text is
+   replaced by the output's ``text`` (or its JSON); ``"$name"`` is the user input ``name``
+   (``"$$x"`` is the literal ``"$x"``). The input ``$run_dir`` is built in: the run's
+   ``outputs`` folder, where models may write files.
 4. A node that raises or exceeds its timeout is retried once; if it fails again the nodes not
    yet finished are re-planned without that model, under what is left of the budgets (energy
    minus the energy measured so far, latency minus the elapsed wall time, accuracy floor
@@ -26,6 +28,7 @@ import contextlib
 import math
 import queue
 import re
+import tempfile
 import threading
 import time
 import uuid
@@ -124,8 +127,11 @@ def resolve_args(
             whole = _REF.fullmatch(item)
             if whole and whole.group(1) in outputs:
                 out = outputs[whole.group(1)]
-                if key is not None and isinstance(out, dict) and key in out:
-                    return out[key]
+                if isinstance(out, dict):
+                    if key is not None and key in out:
+                        return out[key]
+                    if "text" in out:
+                        return out["text"]
                 return out
             return _REF.sub(
                 lambda m: _text_of(outputs[m.group(1)]) if m.group(1) in outputs else m.group(0),
@@ -380,6 +386,14 @@ class _Run:
 
     def go(self) -> Report:
         self.started_at = datetime.now(UTC).isoformat(timespec="seconds")
+        if "run_dir" not in self.inputs:
+            folder = (
+                self.run_dir / "outputs"
+                if self.run_dir is not None
+                else Path(tempfile.mkdtemp(prefix="planner-run-"))
+            )
+            folder.mkdir(parents=True, exist_ok=True)
+            self.inputs["run_dir"] = str(folder)
         t_load = time.perf_counter()
         self.runners = self.ex.validate(self.plan, self.inputs)
         self.load_ms += _now_ms(t_load)

@@ -20,8 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-#: Watts drawn per fully busy core, used when nothing measures energy (see `CpuTimeCounter`).
-DEFAULT_WATTS_PER_CORE = 15.0
+#: Watts drawn per fully busy core, used when nothing measures energy (see `CpuTimeCounter`);
+#: the same value as the profiles package's estimate meter, so predictions and runs agree.
+DEFAULT_WATTS_PER_CORE = 10.0
 
 
 class EnergyCounter(Protocol):
@@ -84,7 +85,7 @@ class Accountant:
     """
 
     def __init__(self, counter: EnergyCounter | None = None, interval_s: float = 0.01) -> None:
-        self.counter: EnergyCounter = counter or CpuTimeCounter()
+        self.counter: EnergyCounter = counter or CpuTimeCounter(watts_per_core())
         self.interval_s = interval_s
         self._lock = threading.Lock()
         self._active: dict[str, _Slot] = {}
@@ -132,19 +133,29 @@ class Accountant:
 
 
 def default_counter() -> EnergyCounter:
-    """The best energy counter on this machine: the zoo's meters (RAPL, NVML) when present,
-    else the CPU-time estimate."""
+    """The best energy counter here: the profiles package's meters (RAPL, then NVML, then the
+    CPU-time estimate, as `profiles.energy.choose_meter("auto")` picks) when installed, else
+    our CPU-time estimate; both honour ``PLANNER_WATTS_PER_CORE``."""
+    import importlib
+
     try:
-        from profiles.zoo import meters
-    except ImportError:
-        return CpuTimeCounter()
-    best = getattr(meters, "best_counter", None)
-    if best is None:
-        return CpuTimeCounter()
+        energy = importlib.import_module("profiles.energy")
+        meter = energy.choose_meter("auto")
+        info = meter.describe()
+    except (ImportError, AttributeError, RuntimeError, ValueError):
+        return CpuTimeCounter(watts_per_core())
+    return FunctionCounter(
+        meter.read_j, str(info.get("energy_source", meter.name)), str(info.get("energy_note", ""))
+    )
+
+
+def watts_per_core() -> float:
+    """``PLANNER_WATTS_PER_CORE`` if set and valid, else the default."""
     try:
-        return best()
-    except Exception:
-        return CpuTimeCounter()
+        value = float(os.environ.get("PLANNER_WATTS_PER_CORE", DEFAULT_WATTS_PER_CORE))
+    except ValueError:
+        return DEFAULT_WATTS_PER_CORE
+    return value if value > 0 else DEFAULT_WATTS_PER_CORE
 
 
 def _cpu_model() -> str:

@@ -46,12 +46,12 @@ def run_node(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """The body of a node's Ray task: resolve arguments, run, measure (in the worker)."""
     from planner.execute import resolve_args
-    from planner.measure import Accountant, CpuTimeCounter
+    from planner.measure import Accountant, default_counter
 
     profile = ModelProfile.model_validate_json(profile_json)
     runner = _worker_factory().load(profile)  # cached: once per worker process
     resolved = resolve_args(args, dict(zip(upstream_ids, upstream, strict=True)), inputs)
-    accountant = Accountant(CpuTimeCounter())
+    accountant = Accountant(default_counter())
     accountant.begin("node")
     start = time.time()
     try:

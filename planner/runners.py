@@ -9,8 +9,9 @@ A profile says how to run it in its ``adapter`` dict, by ``kind``:
 - ``{"kind": "python", "target": "package.module:function", "options": {...}}``: calls
   ``function(inputs, **options)``; an optional ``"load": "package.module:function"`` is called
   once by ``load()``. A returned non-dict ``value`` becomes ``{"output": value}``.
-- ``{"kind": "zoo", ...}`` and ``{"kind": "http", ...}`` (and anything else): handed to the
-  built-in model zoo (`profiles.zoo`), which owns those adapters.
+  ``"path"`` (optional) is a folder put on ``sys.path`` first.
+- ``{"kind": "zoo", ...}`` and ``{"kind": "http", ...}`` (and anything else): handed to
+  ``profiles.adapters.load_adapter``, which owns those adapters.
 
 The factory caches one runner per model id, so a model used by several nodes is loaded once.
 """
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import sys
 import threading
 from collections.abc import Callable
 from typing import Any, Protocol, runtime_checkable
@@ -73,6 +75,7 @@ class PythonRunner:
     def __init__(self, profile: ModelProfile, adapter: dict[str, Any]) -> None:
         self.profile = profile
         self.target = adapter.get("target") or adapter.get("function")
+        self.path = adapter.get("path")
         self.load_target = adapter.get("load")
         options = adapter.get("options", {})
         if not isinstance(options, dict):
@@ -85,6 +88,8 @@ class PythonRunner:
         with self._lock:
             if self._fn is not None:
                 return
+            if self.path and str(self.path) not in sys.path:
+                sys.path.insert(0, str(self.path))
             fn = resolve_target(str(self.target), self.profile.id)
             if self.load_target:
                 resolve_target(str(self.load_target), self.profile.id)(**self.options)
@@ -100,26 +105,22 @@ class PythonRunner:
 RunnerBuilder = Callable[[ModelProfile, dict[str, Any]], Runner]
 
 
-def _zoo_runner(profile: ModelProfile, adapter: dict[str, Any]) -> Runner:
-    """Delegate to the built-in zoo's adapters (zoo models, HTTP endpoints)."""
+def _adapter_runner(profile: ModelProfile, adapter: dict[str, Any]) -> Runner:
+    """Delegate to the profiles package's adapters (zoo models, HTTP endpoints)."""
     try:
-        zoo = importlib.import_module("profiles.zoo")
+        adapters = importlib.import_module("profiles.adapters")
     except ImportError as exc:
         raise RunnerError(
-            f"model {profile.id!r}: adapter kind {adapter.get('kind')!r} needs "
-            f"the built-in model zoo (profiles.zoo), which is not available "
-            f"({exc}); install the 'zoo' extra"
+            f"model {profile.id!r}: adapter kind {adapter.get('kind')!r} needs the built-in "
+            f"model zoo's adapters (profiles.adapters), which are not available ({exc})"
         ) from exc
-    for name in ("runner_for", "get_runner", "make_runner"):
-        make = getattr(zoo, name, None)
-        if make is not None:
-            try:
-                return make(profile)
-            except PlannerError:
-                raise
-            except (ValueError, LookupError, RuntimeError, ImportError) as exc:
-                raise RunnerError(f"model {profile.id!r}: the zoo cannot run it: {exc}") from exc
-    raise RunnerError(f"model {profile.id!r}: profiles.zoo has no runner_for(profile)")
+    try:
+        runner: Runner = adapters.load_adapter(profile)
+    except PlannerError:
+        raise
+    except (ValueError, LookupError, RuntimeError, ImportError) as exc:
+        raise RunnerError(f"model {profile.id!r}: {exc}") from exc
+    return runner
 
 
 BUILTIN_BUILDERS: dict[str, RunnerBuilder] = {"python": PythonRunner}
@@ -163,7 +164,7 @@ class RunnerFactory:
         kind = adapter.get("kind")
         builder = self.builders.get(str(kind)) if kind is not None else None
         if builder is None:
-            return _zoo_runner(profile, adapter)
+            return _adapter_runner(profile, adapter)
         return builder(profile, adapter)
 
     def load(self, profile: ModelProfile) -> Runner:

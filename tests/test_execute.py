@@ -109,8 +109,8 @@ def test_outputs_flow_along_edges_and_are_written(tmp_path: Path) -> None:
     report = run(diamond(basic_models()), tmp_path)
     assert report.status == "succeeded"
     out_d = json.loads((tmp_path / "run" / "outputs" / "d.json").read_text())
-    # left = whole output of b (no 'left' key), right = c's text embedded in a string
-    assert out_d["types"] == {"left": "dict", "right": "str"}
+    # left: b's output has no 'left' key, so its text; right: c's text inside a string
+    assert out_d["types"] == {"left": "str", "right": "str"}  # b's text summary
     assert "hi|ma|mb" in out_d["text"] and "see 2+hi|ma|mb" in out_d["text"]
     assert set(report.outputs) == {"a", "b", "c", "d"}
     saved = Report.model_validate_json((tmp_path / "run" / "report.json").read_text())
@@ -166,6 +166,7 @@ def test_resolve_args_rules() -> None:
             "lit": "$$u",
             "nested": [{"image": "<a>"}],
             "n": 3,
+            "s": "<a>",
         },
         outputs,
         {"u": 7},
@@ -178,6 +179,7 @@ def test_resolve_args_rules() -> None:
         "lit": "$u",
         "nested": [{"image": [1, 2]}],
         "n": 3,
+        "s": "cat",  # no 's' in a's output: its text summary
     }
 
 
