@@ -8,6 +8,7 @@ import traceback
 import click
 import typer
 
+from planner.cli_profiles import register as register_profiles
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
 
@@ -29,6 +30,7 @@ def _root(
 
 
 register_solve(app)
+register_profiles(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)
