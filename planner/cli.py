@@ -8,6 +8,7 @@ import traceback
 import click
 import typer
 
+from planner.cli_profiles import register as register_profiles
 from planner.cli_run import register as register_run
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
@@ -30,6 +31,7 @@ def _root(
 
 
 register_solve(app)
+register_profiles(app)
 register_run(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.

@@ -1,0 +1,297 @@
+"""The profiler: measures each candidate's quality, latency (median and p95, batch 1, after
+warm-up), energy per inference, peak memory and load time on this machine, and writes rows
+with the same fields as `ModelProfile` plus a ``provenance`` that says how.
+
+Per candidate, in this order:
+
+1. the libraries it needs are imported and garbage is collected, then the resident memory
+   (RSS) is read as the baseline;
+2. ``prepare()`` (training and caching, once per machine; not timed) and ``load()`` (timed:
+   ``load_ms``);
+3. ``warmup`` inferences on the first evaluation input (not measured);
+4. one pass over the evaluation set: the predictions give the quality;
+5. ``repeats`` timed inferences (batch 1) cycling through the evaluation inputs: latency
+   median (the row's ``latency_ms``) and p95; energy per inference = the meter's difference
+   over those calls / ``repeats``.
+
+``memory_mb`` is the peak RSS read after loading and after every inference, minus the
+baseline: memory the model added, not counting shared libraries already imported. Torch and
+BLAS run with ``threads`` threads (default 1) so batch-1 latencies are reproducible on a
+shared machine."""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import gc
+import importlib
+import statistics
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from profiles.energy import EnergyMeter
+from profiles.hardware import hardware_summary, library_versions, rss_mb
+from profiles.schema import ModelProfile
+
+ProgressFn = Callable[[str, int, int], None]
+
+
+class ProfileError(ValueError):
+    """A candidate cannot be profiled; the message names it."""
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    repeats: int = 30
+    warmup: int = 3
+    eval_limit: int | None = None
+    threads: int = 1
+
+    def __post_init__(self) -> None:
+        if self.repeats < 1:
+            raise ProfileError(f"repeats must be >= 1, got {self.repeats}")
+        if self.warmup < 0:
+            raise ProfileError(f"warmup must be >= 0, got {self.warmup}")
+        if self.eval_limit is not None and self.eval_limit < 1:
+            raise ProfileError(f"the evaluation limit must be >= 1, got {self.eval_limit}")
+        if self.threads < 1:
+            raise ProfileError(f"threads must be >= 1, got {self.threads}")
+
+
+@contextlib.contextmanager
+def limited_threads(n: int) -> Iterator[None]:
+    """Torch intra-op threads and BLAS/OpenMP pools limited to ``n`` (restored after)."""
+    stack = contextlib.ExitStack()
+    try:
+        from threadpoolctl import threadpool_limits
+
+        stack.enter_context(threadpool_limits(limits=n))
+    except ImportError:
+        pass
+    torch = None
+    try:
+        import torch as _torch
+
+        torch = _torch
+        before = torch.get_num_threads()
+        torch.set_num_threads(n)
+    except ImportError:
+        pass
+    try:
+        with stack:
+            yield
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """Linear-interpolated percentile (q in [0, 100])."""
+    data = sorted(values)
+    if not data:
+        raise ValueError("no values")
+    k = (len(data) - 1) * q / 100.0
+    lo = int(k)
+    hi = min(lo + 1, len(data) - 1)
+    return data[lo] + (data[hi] - data[lo]) * (k - lo)
+
+
+def _measure_call(runner: Any, task_eval: Any) -> Callable[[Any], Any]:
+    """The measured call: a zoo model's native predict, or run() on the JSON form for
+    user adapters (whose output is read back for scoring)."""
+    if hasattr(runner, "predict"):
+        return runner.predict
+
+    def call(item: Any) -> Any:
+        idx, native = item
+        out = runner.run(task_eval.json_inputs(idx) if task_eval is not None else native)
+        return task_eval.from_json_output(out) if task_eval is not None else out
+
+    return call
+
+
+def profile_runner(
+    runner: Any,
+    row: dict[str, Any],
+    task_eval: Any,
+    meter: EnergyMeter,
+    settings: ProfileSettings,
+    example_inputs: Sequence[dict[str, Any]] | None = None,
+    progress: ProgressFn | None = None,
+) -> ModelProfile:
+    """Measure one candidate and return its profile row (``row`` gives id, task, adapter and,
+    when the task has no evaluation set, the accuracy to keep)."""
+    name = row["id"]
+    for mod in getattr(runner, "requires", ()):
+        importlib.import_module(mod)
+    native = hasattr(runner, "predict")
+    if task_eval is not None:
+        n = len(task_eval)
+        items: list[Any] = list(task_eval.inputs) if native else list(enumerate(task_eval.inputs))
+    elif example_inputs:
+        n = len(example_inputs)
+        items = [(i, x) for i, x in enumerate(example_inputs)]
+    else:
+        raise ProfileError(
+            f"model {name!r}: the zoo has no evaluation set for task "
+            f"{row['task']!r}; give example inputs in the row's adapter "
+            "('profile_inputs': [{...}, ...])"
+        )
+    if n == 0:
+        raise ProfileError(f"model {name!r}: the evaluation set is empty")
+    call = _measure_call(runner, task_eval)
+
+    with limited_threads(settings.threads):
+        gc.collect()
+        base = rss_mb()
+        peak = base
+        t0 = time.perf_counter()
+        runner.prepare()
+        prepared_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        runner.load()
+        load_ms = (time.perf_counter() - t0) * 1e3
+        peak = max(peak, rss_mb())
+        for _ in range(settings.warmup):
+            call(items[0])
+        predictions = []
+        total = n + settings.repeats
+        for i, item in enumerate(items):
+            predictions.append(call(item))
+            peak = max(peak, rss_mb())
+            if progress and (i % 10 == 0):
+                progress(name, i + 1, total)
+        quality = task_eval.score(predictions) if task_eval is not None else None
+        times: list[float] = []
+        energy = 0.0
+        for r in range(settings.repeats):
+            item = items[r % n]
+            e0 = meter.read_j()
+            t0 = time.perf_counter()
+            call(item)
+            t1 = time.perf_counter()
+            energy += meter.read_j() - e0
+            times.append((t1 - t0) * 1e3)
+            peak = max(peak, rss_mb())
+            if progress and (r % 5 == 0 or r == settings.repeats - 1):
+                progress(name, n + r + 1, total)
+
+    median = statistics.median(times)
+    p95 = percentile(times, 95)
+    accuracy = quality if quality is not None else row.get("accuracy")
+    if accuracy is None:
+        raise ProfileError(
+            f"model {name!r}: no evaluation set for {row['task']!r} and no "
+            "'accuracy' in the row to keep"
+        )
+    desc = meter.describe()
+    provenance: dict[str, Any] = {
+        "source": "measured",
+        "hardware": hardware_summary(),
+        "energy_source": desc["energy_source"],
+        "energy_note": desc.get("energy_note"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "metric": task_eval.metric if task_eval is not None else None,
+        "dataset": task_eval.dataset if task_eval is not None else None,
+        "accuracy_measured": quality is not None,
+        "eval_size": n,
+        "repeats": settings.repeats,
+        "warmup": settings.warmup,
+        "threads": settings.threads,
+        "batch_size": 1,
+        "latency_median_ms": round(median, 4),
+        "latency_p95_ms": round(p95, 4),
+        "latency_min_ms": round(min(times), 4),
+        "load_ms": round(load_ms, 2),
+        "prepare_s": round(prepared_s, 3),
+        "peak_memory_mb": round(peak - base, 2),
+        "libraries": library_versions(),
+    }
+    if "watts_per_core" in desc:
+        provenance["watts_per_core"] = desc["watts_per_core"]
+    if quality is None:
+        provenance["metric"] = "accuracy kept from the catalog (no evaluation set for this task)"
+    return ModelProfile.model_validate(
+        {
+            "id": name,
+            "task": row["task"],
+            "accuracy": max(min(float(accuracy), 1.0), 1e-6),
+            "latency_ms": round(median, 4),
+            "energy_j": round(max(energy / settings.repeats, 0.0), 6),
+            "memory_mb": round(max(peak - base, 0.0), 2),
+            "cost_usd": row.get("cost_usd", 0.0),
+            "provenance": provenance,
+            "adapter": row.get("adapter"),
+        }
+    )
+
+
+def zoo_rows(task: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+    """Catalog rows (id, task, adapter) of the zoo models matching the filters."""
+    from profiles.zoo import MODEL_CLASSES
+
+    rows = [
+        {"id": n, "task": c.task, "adapter": {"kind": "zoo", "name": n}}
+        for n, c in MODEL_CLASSES.items()
+        if (task is None or c.task == task) and (model is None or n == model)
+    ]
+    return rows
+
+
+def profile_rows(
+    rows: Sequence[dict[str, Any]],
+    meter: EnergyMeter,
+    settings: ProfileSettings,
+    base_dir: str | Path | None = None,
+    progress: ProgressFn | None = None,
+    on_row: Callable[[ModelProfile], None] | None = None,
+) -> list[ModelProfile]:
+    """Profile catalog rows (zoo or user adapters); evaluation sets come from the zoo, by
+    task. Each zoo model gets its own instance, dropped after it is measured."""
+    from profiles.adapters import load_adapter
+    from profiles.zoo import task_eval
+
+    out = []
+    evals: dict[str, Any] = {}
+    for row in rows:
+        if "id" not in row or "task" not in row:
+            raise ProfileError(f"catalog row {str(row)[:80]!r} needs 'id' and 'task'")
+        runner = load_adapter(row, base_dir=base_dir, fresh=True)
+        task = row["task"]
+        if task not in evals:
+            evals[task] = task_eval(task, settings.eval_limit)
+        profile = profile_runner(
+            runner,
+            row,
+            evals[task],
+            meter,
+            settings,
+            example_inputs=(row.get("adapter") or {}).get("profile_inputs"),
+            progress=progress,
+        )
+        out.append(profile)
+        if on_row:
+            on_row(profile)
+        del runner
+        gc.collect()
+    return out
+
+
+def catalog_document(profiles: Sequence[ModelProfile], zoo_only: bool) -> dict[str, Any]:
+    """``{"models": [...], "zoo": {version, code_hash}, "generated": {...}}``."""
+    from profiles.zoo import ZOO_VERSION, code_hash
+
+    doc: dict[str, Any] = {
+        "models": [p.model_dump(mode="json", exclude_none=True) for p in profiles],
+        "generated": {
+            "by": "planner profile",
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "hardware": hardware_summary(),
+        },
+    }
+    if zoo_only:
+        doc["zoo"] = {"version": ZOO_VERSION, "code_hash": code_hash()}
+    return doc
