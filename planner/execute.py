@@ -46,7 +46,14 @@ from planner.measure import Accountant, EnergyCounter, hardware_info, versions
 from planner.plan import Metrics, Plan
 from planner.problem import Problem, problem_from_data
 from planner.report import Attempt, BudgetUse, Measured, NodeReport, Replan, Report
-from planner.runners import Runner, RunnerError, RunnerFactory
+from planner.runners import (
+    Runner,
+    RunnerError,
+    RunnerFactory,
+    call_runner,
+    limited_threads,
+    warm_up,
+)
 from profiles import ModelProfile
 
 _INPUT = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -79,6 +86,18 @@ class RunOptions(BaseModel):
     replan: bool = Field(default=True, description="Re-plan on failures and overruns.")
     backend: str = Field(default="cbc", description="Solver backend for re-plans.")
     time_limit_s: float | None = Field(default=None, description="Solver time limit.")
+    threads: int | None = Field(
+        default=1,
+        ge=1,
+        description="Torch/BLAS threads during the run (the zoo's profiles "
+        "are measured with 1); None leaves them alone.",
+    )
+    warmup: int = Field(
+        default=3,
+        ge=0,
+        description="Warm-up inferences per zoo model at "
+        "load time, as the profiler does (not measured).",
+    )
 
 
 # --------------------------------------------------------------------------- arguments
@@ -198,6 +217,8 @@ class _Done:
     end: float
     energy_j: float
     peak_mb: float
+    wall_start: float = 0.0
+    wall_end: float = 0.0
 
 
 ProgressFn = Callable[[str, str, str], None]
@@ -281,8 +302,17 @@ class LocalExecutor:
         return runners
 
     def load_model(self, profile: ModelProfile) -> Runner:
-        """Make (and here, load) the runner of a chosen model."""
-        return self.factory.load(profile)
+        """Make, load and warm up the runner of a chosen model (zoo models get the profiler's
+        warm-up: ``options.warmup`` inferences on the zoo's first evaluation input)."""
+        runner = self.factory.load(profile)
+        try:
+            warm_up(runner, profile.task, self.options.warmup)
+        except Exception as exc:
+            raise RunnerError(
+                f"model {profile.id!r} ({profile.task}) failed its warm-up "
+                f"inference: {type(exc).__name__}: {exc}"
+            ) from exc
+        return runner
 
     @staticmethod
     def _profiles(problem: Problem) -> dict[tuple[str, str], ModelProfile]:
@@ -394,6 +424,14 @@ class _Run:
             )
             folder.mkdir(parents=True, exist_ok=True)
             self.inputs["run_dir"] = str(folder)
+        threads = limited_threads(self.opt.threads)
+        threads.__enter__()
+        try:
+            return self._go()
+        finally:
+            threads.__exit__(None, None, None)
+
+    def _go(self) -> Report:
         t_load = time.perf_counter()
         self.runners = self.ex.validate(self.plan, self.inputs)
         self.load_ms += _now_ms(t_load)
@@ -462,20 +500,42 @@ class _Run:
         accountant, events = self.accountant, self.events
 
         def work() -> None:
-            accountant.begin(key)
-            start = time.perf_counter()
+            marks: dict[str, float] = {}
+
+            def begin() -> None:
+                accountant.begin(key)
+                marks["start"] = time.perf_counter()
+
+            def end() -> None:
+                marks["end"] = time.perf_counter()
+                marks["energy"], marks["peak"] = accountant.end(key)
+
+            wall_start = time.perf_counter()
             out: dict[str, Any] | None = None
             error: str | None = None
             try:
-                result = runner.run(args)
+                result = call_runner(runner, args, begin, end)
                 if not isinstance(result, dict):
                     raise TypeError(f"the model returned {type(result).__name__}, not a dict")
                 out = result
             except BaseException as exc:
                 error = f"{type(exc).__name__}: {exc}"
-            end = time.perf_counter()
-            energy, peak = accountant.end(key)
-            events.put(_Done(st.id, token, out is not None, out, error, start, end, energy, peak))
+            wall_end = time.perf_counter()
+            events.put(
+                _Done(
+                    st.id,
+                    token,
+                    out is not None,
+                    out,
+                    error,
+                    marks.get("start", wall_start),
+                    marks.get("end", wall_end),
+                    marks.get("energy", 0.0),
+                    marks.get("peak", 0.0),
+                    wall_start,
+                    wall_end,
+                )
+            )
 
         threading.Thread(target=work, name=f"node-{st.id}", daemon=True).start()
 
@@ -511,9 +571,10 @@ class _Run:
             energy_j=done.energy_j,
             energy_source=self.accountant.counter.source,
             peak_memory_mb=done.peak_mb,
+            wall_ms=(done.wall_end - done.wall_start) * 1000.0,
         )
-        st.start_ms = (done.start - self.t0) * 1000.0
-        st.finish_ms = (done.end - self.t0) * 1000.0
+        st.start_ms = (done.wall_start - self.t0) * 1000.0
+        st.finish_ms = (done.wall_end - self.t0) * 1000.0
         st.output = done.output
         st.status = "succeeded"
         self._on_success(st, done)

@@ -39,6 +39,7 @@ def _worker_factory() -> RunnerFactory:
 
 def run_node(
     profile_json: str,
+    options_json: str,
     args: dict[str, Any],
     inputs: dict[str, Any],
     upstream_ids: list[str],
@@ -47,29 +48,37 @@ def run_node(
     """The body of a node's Ray task: resolve arguments, run, measure (in the worker)."""
     from planner.execute import resolve_args
     from planner.measure import Accountant, default_counter
+    from planner.runners import call_runner, limited_threads, warm_up
 
     profile = ModelProfile.model_validate_json(profile_json)
-    runner = _worker_factory().load(profile)  # cached: once per worker process
+    options = RunOptions.model_validate_json(options_json)
+    factory = _worker_factory()
+    fresh = profile.id not in factory.loaded_ids()
+    runner = factory.load(profile)  # cached: once per worker process
     resolved = resolve_args(args, dict(zip(upstream_ids, upstream, strict=True)), inputs)
     accountant = Accountant(default_counter())
-    accountant.begin("node")
-    start = time.time()
-    try:
-        out = runner.run(resolved)
-    finally:
-        end = time.time()
-        energy, peak = accountant.end("node")
-        accountant.close()
+    marks: dict[str, float] = {}
+
+    def begin() -> None:
+        accountant.begin("node")
+        marks["start"] = time.time()
+
+    def end() -> None:
+        marks["end"] = time.time()
+        marks["energy"], marks["peak"] = accountant.end("node")
+
+    with limited_threads(options.threads):
+        if fresh:
+            warm_up(runner, profile.task, options.warmup)
+        wall_start = time.time()
+        try:
+            out = call_runner(runner, resolved, begin, end)
+        finally:
+            accountant.close()
+        wall_end = time.time()
     if not isinstance(out, dict):
         raise TypeError(f"the model returned {type(out).__name__}, not a dict")
-    return out, {
-        "start": start,
-        "end": end,
-        "energy_j": energy,
-        "peak_mb": peak,
-        "pid": os.getpid(),
-        "energy_note": accountant.counter.note,
-    }
+    return out, {**marks, "wall_start": wall_start, "wall_end": wall_end, "pid": os.getpid()}
 
 
 class _RayRun(_Run):
@@ -100,6 +109,7 @@ class _RayRun(_Run):
         )
         out_ref, meta_ref = task.remote(
             st.profile.model_dump_json(),
+            self.opt.model_dump_json(),
             self.problem.graph.node(st.id).args,
             self.inputs,
             preds,
@@ -121,8 +131,10 @@ class _RayRun(_Run):
                         None,
                         meta["start"] - offset,
                         meta["end"] - offset,
-                        meta["energy_j"],
-                        meta["peak_mb"],
+                        meta["energy"],
+                        meta["peak"],
+                        meta["wall_start"] - offset,
+                        meta["wall_end"] - offset,
                     )
                 )
             except Exception as exc:
@@ -139,6 +151,8 @@ class _RayRun(_Run):
                         now,
                         0.0,
                         0.0,
+                        now,
+                        now,
                     )
                 )
 

@@ -20,7 +20,15 @@ class Measured(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    latency_ms: float = Field(description="Wall time of the model call (loading excluded).")
+    latency_ms: float = Field(
+        description="Wall time of the inference, measured like the profile's latency: a zoo "
+        "model's native predict (JSON decoding/encoding excluded), else the whole call."
+    )
+    wall_ms: float = Field(
+        default=0.0,
+        description="Wall time of the whole node: inference "
+        "plus decoding inputs and encoding/writing outputs.",
+    )
     energy_j: float = Field(description="Energy attributed to the call (see energy_source).")
     energy_source: str = Field(description="rapl, nvml or estimate.")
     peak_memory_mb: float = Field(

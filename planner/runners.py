@@ -18,11 +18,12 @@ The factory caches one runner per model id, so a model used by several nodes is 
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
 from planner.errors import PlannerError
@@ -190,3 +191,96 @@ class RunnerFactory:
     def loaded_ids(self) -> list[str]:
         with self._lock:
             return sorted(self._runners)
+
+
+# --------------------------------------------------------------------------- measured calls
+
+Hook = Callable[[], None]
+
+
+def inference_parts(
+    runner: Any,
+) -> (
+    tuple[
+        Callable[[dict[str, Any]], Any],
+        Callable[[Any], Any],
+        Callable[[Any, dict[str, Any]], dict[str, Any]],
+    ]
+    | None
+):
+    """(decode, predict, encode) when ``runner`` is a zoo model, whose profile measures the
+    native ``predict`` alone; None for other runners (their profile measures ``run``)."""
+    predict = getattr(runner, "predict", None)
+    task = getattr(runner, "task", None)
+    if predict is None or not isinstance(task, str):
+        return None
+    try:
+        registry = importlib.import_module("profiles.zoo.registry")
+    except ImportError:
+        return None
+    decode = getattr(registry, "decode_inputs", None)
+    encode = getattr(registry, "encode_output", None)
+    if decode is None or encode is None:
+        return None
+    return (
+        lambda inputs: decode(task, inputs),
+        predict,
+        lambda out, inputs: encode(task, out, inputs),
+    )
+
+
+def call_runner(runner: Runner, inputs: dict[str, Any], begin: Hook, end: Hook) -> Any:
+    """Run one inference, calling ``begin``/``end`` around exactly what the model's profile
+    measured: the native ``predict`` for zoo models (decoding the JSON inputs and encoding
+    the output happen outside), the whole ``run`` otherwise."""
+    parts = inference_parts(runner)
+    if parts is None:
+        begin()
+        try:
+            return runner.run(inputs)
+        finally:
+            end()
+    decode, predict, encode = parts
+    runner.load()
+    native = decode(inputs)
+    begin()
+    try:
+        prediction = predict(native)
+    finally:
+        end()
+    return encode(prediction, inputs)
+
+
+def warm_up(runner: Runner, task: str, times: int) -> int:
+    """Warm a zoo model up like the profiler does (``times`` inferences on the first input of
+    the zoo's evaluation set for ``task``); returns how many ran (0 for other runners)."""
+    if times <= 0 or inference_parts(runner) is None:
+        return 0
+    try:
+        zoo = importlib.import_module("profiles.zoo")
+        sample = zoo.task_eval(task, limit=1)
+    except (ImportError, AttributeError, ValueError, RuntimeError):
+        return 0
+    if sample is None or not len(sample):
+        return 0
+    predict = getattr(runner, "predict")  # noqa: B009 - checked by inference_parts
+    for _ in range(times):
+        predict(sample.inputs[0])
+    return times
+
+
+@contextlib.contextmanager
+def limited_threads(n: int | None) -> Iterator[None]:
+    """Torch and BLAS thread pools limited to ``n`` during a run (the zoo's profiles are
+    measured with 1 thread); ``None`` leaves them alone."""
+    if n is None:
+        yield
+        return
+    try:
+        profiler = importlib.import_module("profiles.profiler")
+        limit = profiler.limited_threads
+    except (ImportError, AttributeError):
+        yield
+        return
+    with limit(n):
+        yield
