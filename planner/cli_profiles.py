@@ -200,7 +200,7 @@ def models_cmd(
             f"{m.memory_mb:.3g}",
             f"{prov.source}/{prov.energy_source}" if prov else "-",
         )
-    out.print(table, width=max(out.width, 140))
+    Console(highlight=False, width=max(out.width, 150)).print(table)
     if catalog is None and rows:
         first = rows[0].provenance
         if first is not None:

@@ -201,17 +201,18 @@ METERS = ("auto", "rapl", "nvml", "estimate")
 def choose_meter(
     kind: str = "auto",
     watts_per_core: float | None = None,
-    powercap_root: Path = POWERCAP_ROOT,
+    powercap_root: Path | None = None,
 ) -> EnergyMeter:
     """``auto``: RAPL if readable, else NVML if a GPU answers, else the estimate."""
+    root = POWERCAP_ROOT if powercap_root is None else powercap_root
     if kind not in METERS:
         raise EnergyMeterError(f"unknown energy meter {kind!r}; use one of {', '.join(METERS)}")
     if kind == "rapl":
-        return RaplMeter(powercap_root)
+        return RaplMeter(root)
     if kind == "nvml":
         return NvmlMeter()
     if kind == "auto":
-        for make in (lambda: RaplMeter(powercap_root), NvmlMeter):
+        for make in (lambda: RaplMeter(root), NvmlMeter):
             try:
                 meter: EnergyMeter = make()
                 return meter

@@ -99,6 +99,20 @@ def percentile(values: Sequence[float], q: float) -> float:
     return data[lo] + (data[hi] - data[lo]) * (k - lo)
 
 
+def prime_libraries(modules: Sequence[str]) -> None:
+    """Import the libraries a model needs and run one tiny operation of each heavy runtime,
+    so their one-time allocations are not counted as the first model's memory."""
+    for mod in modules:
+        importlib.import_module(mod)
+    if any(m.split(".")[0] == "torch" for m in modules):
+        import torch
+
+        with torch.inference_mode():
+            x = torch.zeros(1, 1, 8, 8)
+            torch.nn.functional.conv2d(x, torch.zeros(2, 1, 3, 3), padding=1).relu().sum()
+            torch.nn.functional.linear(x.flatten(1), torch.zeros(4, 64)).softmax(1)
+
+
 def _measure_call(runner: Any, task_eval: Any) -> Callable[[Any], Any]:
     """The measured call: a zoo model's native predict, or run() on the JSON form for
     user adapters (whose output is read back for scoring)."""
@@ -125,8 +139,7 @@ def profile_runner(
     """Measure one candidate and return its profile row (``row`` gives id, task, adapter and,
     when the task has no evaluation set, the accuracy to keep)."""
     name = row["id"]
-    for mod in getattr(runner, "requires", ()):
-        importlib.import_module(mod)
+    prime_libraries(getattr(runner, "requires", ()))
     native = hasattr(runner, "predict")
     if task_eval is not None:
         n = len(task_eval)
@@ -295,3 +308,17 @@ def catalog_document(profiles: Sequence[ModelProfile], zoo_only: bool) -> dict[s
     if zoo_only:
         doc["zoo"] = {"version": ZOO_VERSION, "code_hash": code_hash()}
     return doc
+
+
+def pareto_front(models: Sequence[ModelProfile]) -> list[ModelProfile]:
+    """The rows no other row dominates (accuracy at least as high, energy and latency at
+    most as high, one of them strictly better)."""
+
+    def dominates(a: ModelProfile, b: ModelProfile) -> bool:
+        no_worse = (
+            a.accuracy >= b.accuracy and a.energy_j <= b.energy_j and a.latency_ms <= b.latency_ms
+        )
+        better = a.accuracy > b.accuracy or a.energy_j < b.energy_j or a.latency_ms < b.latency_ms
+        return no_worse and better
+
+    return [m for m in models if not any(dominates(o, m) for o in models if o is not m)]
