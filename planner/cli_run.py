@@ -51,31 +51,48 @@ def get_decomposer() -> Callable[[str], TaskGraph] | None:
 # --------------------------------------------------------------------------- targets
 
 
-def demo_problem() -> Problem:
+def demo_problem(catalog: Path | None = None) -> Problem:
     """The built-in demo request (package data ``planner/data/demo_problem.json``); its
-    ``models`` name the built-in zoo catalog, filled in here."""
+    ``models`` name the built-in zoo, whose shipped catalog (or ``catalog``) is filled in."""
     text = resources.files("planner").joinpath("data/demo_problem.json").read_text("utf-8")
     data = json.loads(text)
     if data.get("models") == "zoo":
-        data["models"] = [m.model_dump(exclude_none=True) for m in zoo_catalog().models]
+        rows = load_models(catalog)
+        tasks = {n["task"] for n in data["graph"]["nodes"]}
+        data["models"] = [m.model_dump(exclude_none=True) for m in rows if m.task in tasks]
     return problem_from_data(data, where="the built-in demo problem")
 
 
-def zoo_catalog_path() -> Path:
-    """The shipped catalog of the built-in zoo (``profiles/data/zoo_catalog.json``)."""
-    path = Path(str(resources.files("profiles").joinpath("data/zoo_catalog.json")))
-    if not path.exists():
-        raise ProblemError(
-            f"the built-in zoo catalog {path} is not installed; give a problem "
-            "or plan file, or --catalog"
-        )
-    return path
+def load_models(catalog: Path | None) -> list[Any]:
+    """Rows of ``catalog``, or of the built-in zoo's shipped catalog."""
+    return list(base_catalog(catalog).models)
 
 
-def zoo_catalog() -> Any:
+def base_catalog(catalog: Path | None) -> Any:
+    """``catalog``, or the built-in zoo's shipped catalog (warning on stderr when the
+    shipped profiles are stale)."""
     from profiles import load_catalog
 
-    return load_catalog(zoo_catalog_path())
+    if catalog is not None:
+        return load_catalog(catalog)
+    try:
+        from profiles.zoo import shipped_catalog, stale_warning
+    except ImportError as exc:
+        raise ProblemError(
+            f"the built-in model zoo is not installed ({exc}); give a problem "
+            "or plan file, or --catalog"
+        ) from exc
+    try:
+        shipped = shipped_catalog()
+    except (OSError, ValueError) as exc:
+        raise ProblemError(
+            f"the built-in zoo catalog cannot be read ({exc}); give "
+            "--catalog, or measure one with `planner profile --all -o FILE`"
+        ) from exc
+    warning = stale_warning()
+    if warning:
+        err.print(f"warning: {warning}")
+    return shipped
 
 
 def problem_from_request(text: str, catalog: Path | None) -> Problem:
@@ -88,9 +105,7 @@ def problem_from_request(text: str, catalog: Path | None) -> Problem:
             "with no argument for the built-in demo"
         )
     graph = decompose(text)
-    from profiles import load_catalog
-
-    rows = load_catalog(catalog or zoo_catalog_path()).models
+    rows = load_models(catalog)
     return problem_from_data(
         {
             "name": "request",
@@ -105,7 +120,7 @@ def problem_from_request(text: str, catalog: Path | None) -> Problem:
 def load_target(target: str | None, catalog: Path | None) -> tuple[Problem | Plan, str | None]:
     """(problem or plan, request text) for `planner run`'s argument."""
     if target is None:
-        problem = demo_problem()
+        problem = demo_problem(catalog)
         return problem, problem.description
     path = Path(target)
     if path.exists():
@@ -249,7 +264,9 @@ def register(app: typer.Typer) -> None:
             None, "--inputs", help="User inputs as a JSON/YAML object."
         ),
         catalog: Path | None = typer.Option(
-            None, "--catalog", help="Models for a text request (default: zoo)."
+            None,
+            "--catalog",
+            help="Models for a text request or the demo (default: the zoo's shipped catalog).",
         ),
         history_path: Path | None = typer.Option(
             None,
@@ -405,9 +422,8 @@ def register(app: typer.Typer) -> None:
         """Re-derive latency and energy from recent runs (median of the last K)."""
         from planner.history import History, update_catalog
         from planner.measure import hardware_label
-        from profiles import load_catalog
 
-        base = load_catalog(catalog or zoo_catalog_path())
+        base = base_catalog(catalog)
         new, changes = update_catalog(
             base, History(history_path), last, None if any_hardware else hardware_label()
         )

@@ -228,6 +228,83 @@ def _now_ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
 
 
+class WorkerPool:
+    """Long-lived worker threads that run node attempts.
+
+    Reusing threads matters for measurement: the first call of a model in a fresh thread
+    pays one-time costs (a new malloc arena, Torch/OpenMP thread state) that can be 10-100x
+    a sub-millisecond inference, so models are warmed up once in every worker (`on_each`)
+    and nodes then run in warm threads, as the profiler measured them. A worker stuck past
+    its node's timeout is abandoned (it exits when its call returns) and replaced.
+    """
+
+    def __init__(self, size: int, threads: int | None = None) -> None:
+        self.size = size
+        self.threads = threads
+        self.jobs: queue.Queue[Callable[[], None] | None] = queue.Queue()
+        self.abandoned: set[int] = set()
+        self.current: dict[int, str] = {}
+        self._lock = threading.Lock()
+        for _ in range(size):
+            self._spawn()
+
+    def _spawn(self) -> None:
+        threading.Thread(target=self._loop, name="planner-worker", daemon=True).start()
+
+    def _loop(self) -> None:
+        with limited_threads(self.threads):
+            me = threading.get_ident()
+            while True:
+                job = self.jobs.get()
+                if job is None:
+                    return
+                job()
+                with self._lock:
+                    self.current.pop(me, None)
+                    if me in self.abandoned:
+                        self.abandoned.discard(me)
+                        return
+
+    def submit(self, job: Callable[[], None], tag: str = "") -> None:
+        def wrapped() -> None:
+            with self._lock:
+                self.current[threading.get_ident()] = tag
+            job()
+
+        self.jobs.put(wrapped)
+
+    def abandon(self, tag: str) -> None:
+        """The worker running ``tag`` is left to finish alone; a new worker replaces it."""
+        with self._lock:
+            for ident, running in self.current.items():
+                if running == tag:
+                    self.abandoned.add(ident)
+        self._spawn()
+
+    def on_each(self, job: Callable[[], None]) -> None:
+        """Run ``job`` once in every worker (they must be idle); re-raises its first error."""
+        barrier = threading.Barrier(self.size + 1)
+        errors: list[BaseException] = []
+
+        def one() -> None:
+            try:
+                job()
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                barrier.wait()
+
+        for _ in range(self.size):
+            self.jobs.put(one)
+        barrier.wait()
+        if errors:
+            raise errors[0]
+
+    def close(self) -> None:
+        for _ in range(self.size + len(self.abandoned)):
+            self.jobs.put(None)
+
+
 class LocalExecutor:
     """Runs plans on this machine (threads). See the module docstring for the semantics."""
 
@@ -434,6 +511,7 @@ class _Run:
     def _go(self) -> Report:
         t_load = time.perf_counter()
         self.runners = self.ex.validate(self.plan, self.inputs)
+        self._start_workers()
         self.load_ms += _now_ms(t_load)
         if self.run_dir is not None:
             write_atomic(self.run_dir / "plan.json", self.plan.to_json())
@@ -451,6 +529,7 @@ class _Run:
         finally:
             self.wall_ms = self._elapsed_ms()
             self.accountant.close()
+            self._stop_workers()
         report = self._report()
         if self.run_dir is not None:
             write_atomic(self.run_dir / "report.json", report.to_json())
@@ -537,7 +616,41 @@ class _Run:
                 )
             )
 
-        threading.Thread(target=work, name=f"node-{st.id}", daemon=True).start()
+        self.pool.submit(work, tag=key)
+
+    def _start_workers(self) -> None:
+        size = self.opt.max_workers if self.parallel else 1
+        self.pool = WorkerPool(size, self.opt.threads)
+        self._warm_workers(list(self.runners.items()))
+
+    def _warm_workers(self, runners: list[tuple[str, Any]]) -> None:
+        """Warm every chosen zoo model up in every worker thread (see `WorkerPool`)."""
+        pairs = [(r, self.nodes_task(m)) for m, r in runners if r is not None]
+        if not self.opt.warmup or not pairs:
+            return
+
+        def job() -> None:
+            for runner, task in pairs:
+                warm_up(runner, task, self.opt.warmup)
+
+        try:
+            self.pool.on_each(job)
+        except Exception as exc:
+            raise RunError(
+                f"a model failed its warm-up inference: {type(exc).__name__}: {exc}"
+            ) from exc
+
+    def nodes_task(self, model: str) -> str:
+        for st in self.nodes.values():
+            if st.model == model:
+                return st.task
+        return ""
+
+    def _abandon(self, st: _NodeState) -> None:
+        self.pool.abandon(f"{st.id}#{st.token}")
+
+    def _stop_workers(self) -> None:
+        self.pool.close()
 
     def _on_success(self, st: _NodeState, done: _Done) -> None:
         """Hook for executors that keep more per finished node (e.g. object references)."""
@@ -552,6 +665,7 @@ class _Run:
             now = time.perf_counter()
             for st in running:
                 if st.deadline is not None and now >= st.deadline:
+                    self._abandon(st)
                     st.token += 1  # the late result, if it ever comes, is ignored
                     assert st.model is not None
                     elapsed = self._timeout_s(st) * 1000.0
@@ -716,6 +830,7 @@ class _Run:
             self.ex.factory.release({m for m in self.runners if m not in needed})
             self.runners = {m: r for m, r in self.runners.items() if m in needed}
             failed_load: set[str] = set()
+            warmed = set(self.runners)
             t_load = time.perf_counter()
             for node_id in remaining:
                 st = self.nodes[node_id]
@@ -727,6 +842,8 @@ class _Run:
                 except RunnerError as exc:
                     failed_load.add(st.model)
                     reason = str(exc)
+            fresh = [(m, r) for m, r in self.runners.items() if m not in warmed]
+            self._warm_workers(fresh)
             self.load_ms += _now_ms(t_load)
             if not failed_load:
                 return

@@ -158,6 +158,19 @@ class _RayRun(_Run):
 
         threading.Thread(target=watch, name=f"ray-{st.id}", daemon=True).start()
 
+    def _start_workers(self) -> None:
+        """Ray schedules the tasks; models load and warm up in its workers."""
+
+    def _stop_workers(self) -> None:
+        pass
+
+    def _abandon(self, st: _NodeState) -> None:
+        import ray
+
+        ref = self.inflight.pop((st.id, st.token), None)
+        if ref is not None:
+            ray.cancel(ref, force=True)
+
     def _on_success(self, st: _NodeState, done: _Done) -> None:
         ref = self.inflight.pop((st.id, done.token), None)
         if ref is not None:

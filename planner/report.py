@@ -195,7 +195,12 @@ def render_report(report: Report, console: Console) -> None:
             _f(m.energy_j if m else None),
             _f(m.peak_memory_mb if m else None),
         )
-    console.print(table)
+    width = console.width
+    console.width = max(width, 110)  # model names must not be cut in pipes and logs
+    try:
+        console.print(table)
+    finally:
+        console.width = width
     budgets = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("metric", "predicted", "measured", "budget", "within"):
         budgets.add_column(col)
