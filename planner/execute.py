@@ -923,7 +923,11 @@ class _Run:
         measured["models_memory_mb"] = sum(used.values())
         totals = self.plan.totals
         budgets = []
-        for name, limit in self.problem.budgets.given().items():
+        given = self.problem.budgets.given()
+        for name in ("energy_j", "latency_ms", "min_accuracy", "memory_mb", "cost_usd"):
+            limit = given.get(name)
+            if name == "cost_usd" and limit is None:
+                continue
             pred = None
             if totals is not None:
                 pred = {
@@ -940,7 +944,9 @@ class _Run:
                 "memory_mb": measured["models_memory_mb"],
                 "cost_usd": sum(n.predicted.cost_usd for n in ok if n.predicted),
             }[name]
-            within: bool | None = meas >= limit if name == "min_accuracy" else meas <= limit
+            within: bool | None = None
+            if limit is not None:
+                within = meas >= limit if name == "min_accuracy" else meas <= limit
             if status != "succeeded" and name == "min_accuracy":
                 within = None  # the floor is about the whole graph
             budgets.append(

@@ -67,7 +67,7 @@ class NodeReport(BaseModel):
 
 
 class BudgetUse(BaseModel):
-    """A budget against what the plan predicted and what the run measured."""
+    """A metric (budgeted or not) against what the plan predicted and the run measured."""
 
     model_config = ConfigDict(frozen=True)
 
