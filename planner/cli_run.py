@@ -390,7 +390,7 @@ def register(app: typer.Typer) -> None:
             table.add_column(col, justify="right", no_wrap=True)
         table.add_column("problem / request")
         for r in rows:
-            what = r.request or r.problem or "-"
+            what = r.problem or r.request or "-"
             table.add_row(
                 r.run_id,
                 r.status,
@@ -400,7 +400,12 @@ def register(app: typer.Typer) -> None:
                 str(r.replans),
                 what if len(what) <= 40 else what[:37] + "...",
             )
-        out.print(table)
+        width = out.width
+        out.width = max(width, 110)
+        try:
+            out.print(table)
+        finally:
+            out.width = width
 
     profiles_app = typer.Typer(help="Model profile catalogs.", no_args_is_help=True)
     app.add_typer(profiles_app, name="profiles")

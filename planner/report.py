@@ -210,6 +210,9 @@ def render_report(report: Report, console: Console) -> None:
         budgets.add_row(label, _f(b.predicted), _f(b.measured), _f(b.limit), within)
     console.print(budgets)
     for r in report.replans:
+        if r.status not in ("optimal", "feasible"):
+            console.print(f"stopped at {r.at_ms:.0f} ms ({r.reason}): {r.status}")
+            continue
         changes = ", ".join(f"{n}: {a} -> {b}" for n, (a, b) in r.changes.items()) or "no change"
         console.print(f"re-plan at {r.at_ms:.0f} ms ({r.reason}): {r.status}; {changes}")
     ok, n = report.latency_agreement()
