@@ -57,6 +57,16 @@ def profile_cmd(
         "-n",
         help="Timed batch-1 inferences per candidate (latency median/p95, energy).",
     ),
+    min_time: float = typer.Option(
+        1.0,
+        "--min-time",
+        help="Keep timing until this many seconds of timed calls (at least --repeats calls).",
+    ),
+    rounds: int = typer.Option(
+        3,
+        "--rounds",
+        help="Timed calls are split in this many rounds interleaved over all candidates.",
+    ),
     warmup: int = typer.Option(3, "--warmup", help="Untimed inferences before timing."),
     eval_limit: int | None = typer.Option(
         None,
@@ -112,7 +122,13 @@ def profile_cmd(
     except EnergyMeterError as exc:
         raise ProblemError(f"--energy {energy}: {exc}") from exc
     settings = ProfileSettings(
-        repeats=repeats, warmup=warmup, eval_limit=eval_limit, threads=threads
+        repeats=repeats,
+        warmup=warmup,
+        eval_limit=eval_limit,
+        threads=threads,
+        min_time_s=min_time,
+        rounds=rounds,
+        max_repeats=max(20000, repeats),
     )
     start = time.perf_counter()
     with Progress(

@@ -135,7 +135,7 @@ def test_image_to_image_writes_a_png_that_chains(tmp_path: Path) -> None:
 
 
 def test_detection_and_tabular_json(tmp_path: Path) -> None:
-    scene, truth = make_scenes(1, seed=5)[0]
+    scene, _truth = make_scenes(1, seed=5)[0]
     out = get_model("digitdet-logreg").run({"image": scene.tolist()})
     assert {"objects", "text"} <= set(out)
     assert all(len(o["box"]) == 4 for o in out["objects"])
