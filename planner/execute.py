@@ -25,6 +25,7 @@
 from __future__ import annotations
 
 import contextlib
+import gc
 import math
 import queue
 import re
@@ -96,6 +97,11 @@ class RunOptions(BaseModel):
         ge=1,
         description="Torch/BLAS threads during the run (the zoo's profiles "
         "are measured with 1); None leaves them alone.",
+    )
+    pause_gc: bool = Field(
+        default=True,
+        description="Pause Python's cyclic garbage collector while nodes run "
+        "(as the profiler does while timing); it runs again after.",
     )
     warmup: int = Field(
         default=3,
@@ -526,6 +532,10 @@ class _Run:
         if self.run_dir is not None:
             write_atomic(self.run_dir / "plan.json", self.plan.to_json())
         self.accountant = Accountant(self.ex.counter)
+        gc_was_enabled = gc.isenabled()
+        if self.opt.pause_gc:  # like the profiler: no collector pauses inside a timed call
+            gc.collect()
+            gc.disable()
         self.t0 = time.perf_counter()
         interrupted = False
         try:
@@ -538,6 +548,8 @@ class _Run:
                 st.error = "interrupted while running"
         finally:
             self.wall_ms = self._elapsed_ms()
+            if gc_was_enabled:
+                gc.enable()
             self.accountant.close()
             self._stop_workers()
         report = self._report()
