@@ -28,6 +28,8 @@ from planner.runners import Runner, RunnerFactory
 from profiles import ModelProfile
 
 _WORKER_FACTORY: RunnerFactory | None = None
+#: Seconds allowed for a Ray task to start (worker process, imports, model loading).
+RAY_STARTUP_ALLOWANCE_S = 120.0
 
 
 def _worker_factory() -> RunnerFactory:
@@ -158,11 +160,22 @@ class _RayRun(_Run):
 
         threading.Thread(target=watch, name=f"ray-{st.id}", daemon=True).start()
 
+    def _timeout_s(self, st: _NodeState) -> float:
+        """Default per attempt on Ray: 120 s + 20 x predicted, since a task's time includes
+        starting a worker process and loading the model in it."""
+        if self.opt.node_timeout_s is not None:
+            return self.opt.node_timeout_s
+        predicted = st.profile.latency_ms / 1000.0 if st.profile else 0.0
+        return RAY_STARTUP_ALLOWANCE_S + 20.0 * predicted
+
     def _start_workers(self) -> None:
         """Ray schedules the tasks; models load and warm up in its workers."""
 
     def _stop_workers(self) -> None:
         pass
+
+    def _warm_workers(self, runners: list[tuple[str, Any]]) -> None:
+        """Models warm up in the Ray workers, on their first task."""
 
     def _abandon(self, st: _NodeState) -> None:
         import ray
