@@ -14,6 +14,7 @@ profile's ``adapter`` (keys ``num_cpus``, ``num_gpus``), and ``memory`` = the pr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
@@ -140,6 +141,9 @@ class _RayRun(_Run):
                     )
                 )
             except Exception as exc:
+                for ref in (out_ref, meta_ref):  # mark both errors handled (no Ray warning)
+                    with contextlib.suppress(Exception):
+                        ray.get(ref)
                 cause = getattr(exc, "cause", None) or exc
                 now = time.perf_counter()
                 events.put(
