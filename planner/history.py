@@ -300,9 +300,14 @@ def update_catalog(
         energy = statistics.median(s["energy_j"] for s in samples)
         sources = {s["energy_source"] for s in samples}
         old = m.provenance.model_dump() if m.provenance else {}
+        # the profiler's latency statistics describe the old number, not the new one
+        old = {k: v for k, v in old.items() if not k.startswith("latency_")}
         provenance = Provenance(
             **{
                 **old,
+                "history_samples": len(samples),
+                "previous_latency_ms": m.latency_ms,
+                "previous_energy_j": m.energy_j,
                 "source": "measured",
                 "reference": f"planner run history {history.path}: median of the last "
                 f"{len(samples)} run(s) (previously: "

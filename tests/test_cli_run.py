@@ -223,6 +223,7 @@ def test_profiles_update_takes_the_median_of_the_last_k(
     assert new["ma"].accuracy == 0.9 and new["ma"].memory_mb == 10  # not measured: kept
     assert new["ma"].provenance is not None and new["ma"].provenance.source == "measured"
     assert "median of the last 2" in (new["ma"].provenance.reference or "")
+    assert (new["ma"].provenance.model_extra or {})["previous_latency_ms"] == 10
     assert new["ma"].adapter == data["models"][0]["adapter"]
 
 
