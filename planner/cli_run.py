@@ -41,8 +41,12 @@ def get_decomposer() -> Callable[[str], TaskGraph] | None:
 
     try:
         module = importlib.import_module("tasks.decompose")
-        decomposer = module.OfflineDecomposer()
-    except (ImportError, AttributeError):
+    except ImportError:
+        return None
+    make = getattr(module, "make_decomposer", None)  # the decompose branch's entry point
+    try:
+        decomposer = make() if make is not None else module.OfflineDecomposer()
+    except AttributeError:
         return None
     decompose: Callable[[str], TaskGraph] = decomposer.decompose
     return decompose
