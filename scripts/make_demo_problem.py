@@ -55,18 +55,26 @@ def main() -> None:
             "nodes": [
                 {"id": "read_box", "task": "Image Classification", "args": {"image": "$box"}},
                 {"id": "read_line", "task": "Object Detection", "args": {"image": "$line"}},
-                {"id": "agree", "task": "Sentence Similarity",
-                 "args": {"text1": "<read_box>", "text2": "<read_line>"}},
-                {"id": "clean_photo", "task": "Image-to-Image",
-                 "args": {"image": "$photo", "output_dir": "$run_dir"}},
+                {
+                    "id": "agree",
+                    "task": "Sentence Similarity",
+                    "args": {"text1": "<read_box>", "text2": "<read_line>"},
+                },
+                {
+                    "id": "clean_photo",
+                    "task": "Image-to-Image",
+                    "args": {"image": "$photo", "output_dir": "$run_dir"},
+                },
             ]
         },
         "models": "zoo",
         "budgets": {"min_accuracy": 0.35},
         "weights": {"energy": 0.5, "latency": 0.5},
         "execution": "parallel",
-        "metadata": {"inputs": {"box": "@box@", "line": "@line@", "photo": "@photo@"},
-                     "labels": {"box": labels[0], "line": labels[1:]}},
+        "metadata": {
+            "inputs": {"box": "@box@", "line": "@line@", "photo": "@photo@"},
+            "labels": {"box": labels[0], "line": labels[1:]},
+        },
     }
     text = json.dumps(problem, indent=1)
     for key, arr in (("box", box), ("line", line), ("photo", photo)):
