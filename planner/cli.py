@@ -11,6 +11,8 @@ import typer
 from planner.cli_catalog import register as register_catalog
 from planner.cli_decompose import register as register_decompose
 from planner.cli_insight import register as register_insight
+from planner.cli_profiles import register as register_profiles
+from planner.cli_run import register as register_run
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
 
@@ -35,6 +37,8 @@ register_solve(app)
 register_catalog(app)
 register_insight(app)
 register_decompose(app)
+register_profiles(app)
+register_run(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)

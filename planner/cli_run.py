@@ -1,0 +1,453 @@
+"""`planner run`, `planner history` and `planner profiles update`.
+
+Exit codes of `planner run`: 0 every node ran; 2 bad input (files, flags, a model that does
+not load); 3 no plan meets the budgets (nothing ran); 4 the run stopped early (a partial or
+failed report is written and printed); 130 interrupted (Ctrl-C; partial report written).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any, ClassVar
+
+import typer
+from rich.console import Console
+
+from planner.cli_solve import BACKEND_HELP, apply_overrides, load_plan, render_plan
+from planner.errors import ProblemError
+from planner.io import write_atomic
+from planner.plan import Plan
+from planner.problem import Problem, load_problem, problem_from_data, read_data_file
+from tasks import TaskGraph
+
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False)
+
+EXIT_OK, EXIT_INFEASIBLE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 3, 4, 130
+
+#: The hook for text requests: ``request text -> TaskGraph``. `get_decomposer` fills it from
+#: the decomposer when it is installed; an application may set it directly.
+DECOMPOSER: Callable[[str], TaskGraph] | None = None
+
+
+def get_decomposer() -> Callable[[str], TaskGraph] | None:
+    """The text -> `TaskGraph` decomposer, if one is available."""
+    if DECOMPOSER is not None:
+        return DECOMPOSER
+    import importlib
+
+    try:
+        module = importlib.import_module("tasks.decompose")
+    except ImportError:
+        return None
+    make = getattr(module, "make_decomposer", None)  # the decompose branch's entry point
+    try:
+        decomposer = make() if make is not None else module.OfflineDecomposer()
+    except AttributeError:
+        return None
+    decompose: Callable[[str], TaskGraph] = decomposer.decompose
+    return decompose
+
+
+# --------------------------------------------------------------------------- targets
+
+
+def demo_problem(catalog: Path | None = None) -> Problem:
+    """The built-in demo request (package data ``planner/data/demo_problem.json``); its
+    ``models`` name the built-in zoo, whose shipped catalog (or ``catalog``) is filled in."""
+    text = resources.files("planner").joinpath("data/demo_problem.json").read_text("utf-8")
+    data = json.loads(text)
+    if data.get("models") == "zoo":
+        rows = load_models(catalog)
+        tasks = {n["task"] for n in data["graph"]["nodes"]}
+        data["models"] = [m.model_dump(exclude_none=True) for m in rows if m.task in tasks]
+    return problem_from_data(data, where="the built-in demo problem")
+
+
+def load_models(catalog: Path | None) -> list[Any]:
+    """Rows of ``catalog``, or of the built-in zoo's shipped catalog."""
+    return list(base_catalog(catalog).models)
+
+
+def base_catalog(catalog: Path | None) -> Any:
+    """``catalog``, or the built-in zoo's shipped catalog (warning on stderr when the
+    shipped profiles are stale)."""
+    from profiles import load_catalog
+
+    if catalog is not None:
+        return load_catalog(catalog)
+    try:
+        from profiles.zoo import shipped_catalog, stale_warning
+    except ImportError as exc:
+        raise ProblemError(
+            f"the built-in model zoo is not installed ({exc}); give a problem "
+            "or plan file, or --catalog"
+        ) from exc
+    try:
+        shipped = shipped_catalog()
+    except (OSError, ValueError) as exc:
+        raise ProblemError(
+            f"the built-in zoo catalog cannot be read ({exc}); give "
+            "--catalog, or measure one with `planner profile --all -o FILE`"
+        ) from exc
+    warning = stale_warning()
+    if warning:
+        err.print(f"warning: {warning}")
+    return shipped
+
+
+def problem_from_request(text: str, catalog: Path | None) -> Problem:
+    """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo)."""
+    decompose = get_decomposer()
+    if decompose is None:
+        raise ProblemError(
+            "text requests need the decomposer (`planner decompose`), which is not part of "
+            "this installation; give a problem or plan file instead, or run `planner run` "
+            "with no argument for the built-in demo"
+        )
+    graph = decompose(text)
+    rows = load_models(catalog)
+    return problem_from_data(
+        {
+            "name": "request",
+            "description": text,
+            "graph": graph.model_dump(mode="json"),
+            "models": [m.model_dump(exclude_none=True) for m in rows],
+        },
+        where="the decomposed request",
+    )
+
+
+def load_target(target: str | None, catalog: Path | None) -> tuple[Problem | Plan, str | None]:
+    """(problem or plan, request text) for `planner run`'s argument."""
+    if target is None:
+        problem = demo_problem(catalog)
+        return problem, problem.description
+    path = Path(target)
+    if path.exists():
+        data = read_data_file(path)
+        if isinstance(data, dict) and data.get("format") == "plan/v1":
+            return load_plan(path), None
+        return load_problem(path), None
+    if path.suffix.lower() in (".json", ".yaml", ".yml") or "/" in target:
+        raise ProblemError(f"{target}: no such file")
+    return problem_from_request(target, catalog), target
+
+
+def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
+    """``--inputs FILE`` (a JSON/YAML object) then ``--input NAME=VALUE`` (VALUE parsed as
+    JSON when it is JSON, else taken as text)."""
+    values: dict[str, Any] = {}
+    if inputs_file is not None:
+        data = read_data_file(inputs_file)
+        if not isinstance(data, dict):
+            raise ProblemError(f"{inputs_file}: --inputs expects an object {{name: value}}")
+        values.update(data)
+    for pair in pairs:
+        if "=" not in pair:
+            raise ProblemError(f"--input expects NAME=VALUE, got {pair!r}")
+        name, raw = pair.split("=", 1)
+        try:
+            values[name.strip()] = json.loads(raw)
+        except json.JSONDecodeError:
+            values[name.strip()] = raw
+    return values
+
+
+# --------------------------------------------------------------------------- progress
+
+
+class Progress:
+    """Node states on stderr: a live table on a terminal, one line per change otherwise."""
+
+    STYLE: ClassVar[dict[str, str]] = {
+        "waiting": "dim",
+        "running": "cyan",
+        "retrying": "yellow",
+        "succeeded": "green",
+        "failed": "red",
+        "replanned": "magenta",
+        "not_run": "yellow",
+    }
+
+    def __init__(self, order: list[str], quiet: bool = False) -> None:
+        self.states: dict[str, tuple[str, str]] = {n: ("waiting", "") for n in order}
+        self.quiet = quiet
+        self.live: Any = None
+        if not quiet and err.is_terminal:
+            from rich.live import Live
+
+            self.live = Live(self._table(), console=err, refresh_per_second=10, transient=False)
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        table = Table(show_edge=False, pad_edge=False, title="planner run", title_justify="left")
+        table.add_column("node")
+        table.add_column("state")
+        table.add_column("detail")
+        for node, (state, detail) in self.states.items():
+            style = self.STYLE.get(state, "")
+            table.add_row(node, f"[{style}]{state}[/]", detail)
+        return table
+
+    def __call__(self, node: str, state: str, detail: str) -> None:
+        self.states[node] = (state, detail)
+        if self.quiet:
+            return
+        if self.live is not None:
+            self.live.update(self._table())
+        elif state != "waiting":
+            err.print(f"{node}: {state} {detail}".rstrip())
+
+    def __enter__(self) -> Progress:
+        if self.live is not None:
+            self.live.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.live is not None:
+            self.live.stop()
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        target: str | None = typer.Argument(
+            None,
+            help="A request text, a problem file or a plan file (format plan/v1). "
+            "Omitted: the built-in demo request over the built-in model zoo.",
+        ),
+        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
+        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
+        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
+        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
+        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
+        time_limit: float | None = typer.Option(
+            None, "--time-limit", help="Solver seconds (default 60)."
+        ),
+        gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
+        as_json: bool = typer.Option(False, "--json", help="Print the Report as JSON."),
+        out_dir: Path | None = typer.Option(
+            None,
+            "--out",
+            help="Run directory (outputs, plan.json, report.json); default "
+            "<data dir>/runs/<run id>.",
+        ),
+        executor: str = typer.Option("local", "--executor", help="local or ray."),
+        address: str | None = typer.Option(
+            None, "--address", help="Ray cluster address (with --executor ray)."
+        ),
+        sequential: bool = typer.Option(
+            False, "--sequential", help="One node at a time, even if the plan is parallel."
+        ),
+        workers: int = typer.Option(4, "--workers", help="Nodes running at once."),
+        node_timeout: float | None = typer.Option(
+            None, "--node-timeout", help="Seconds per attempt (default 10 + 20 x predicted)."
+        ),
+        tolerance: float = typer.Option(
+            0.25,
+            "--tolerance",
+            help="Overrun of a budgeted metric that triggers a re-plan (0.25 = 25%).",
+        ),
+        no_replan: bool = typer.Option(
+            False, "--no-replan", help="Stop at the first failure instead."
+        ),
+        input_pairs: list[str] = typer.Option(
+            [], "--input", help="User input NAME=VALUE (repeatable)."
+        ),
+        inputs_file: Path | None = typer.Option(
+            None, "--inputs", help="User inputs as a JSON/YAML object."
+        ),
+        catalog: Path | None = typer.Option(
+            None,
+            "--catalog",
+            help="Models for a text request or the demo (default: the zoo's shipped catalog).",
+        ),
+        history_path: Path | None = typer.Option(
+            None,
+            "--history",
+            help="Run history database (default $PLANNER_HISTORY or the user data dir).",
+        ),
+        no_history: bool = typer.Option(False, "--no-history", help="Do not record the run."),
+        quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+    ) -> int:
+        """Run a request end to end: solve, execute, measure; print the report."""
+        from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
+        from planner.history import History, data_dir
+        from planner.measure import default_counter
+        from planner.solve import solve as run_solve
+
+        if executor not in ("local", "ray"):
+            raise ProblemError(f"--executor must be local or ray, got {executor!r}")
+        if address is not None and executor != "ray":
+            raise ProblemError("--address needs --executor ray")
+        options = RunOptions(
+            sequential=sequential,
+            max_workers=workers,
+            node_timeout_s=node_timeout,
+            tolerance=tolerance,
+            replan=not no_replan,
+            backend=backend,
+            time_limit_s=time_limit,
+        )
+        loaded, request = load_target(target, catalog)
+        flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
+        if isinstance(loaded, Plan):
+            if any(f is not None for f in flags):
+                raise ProblemError(
+                    "budget, weight and execution flags apply to problems: a "
+                    "plan file runs as it is; solve its problem again with "
+                    "`planner solve` to change them"
+                )
+            plan = loaded
+        else:
+            problem = apply_overrides(loaded, *flags)
+            plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+        if not plan.has_plan:
+            if as_json:
+                typer.echo(plan.to_json(), nl=False)
+            else:
+                render_plan(plan, err)
+            err.print("nothing was run: no plan meets the budgets")
+            return EXIT_INFEASIBLE
+        inputs = {
+            **plan.problem.metadata.get("inputs", {}),
+            **parse_inputs(input_pairs, inputs_file),
+        }
+        run_id = new_run_id()
+        run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
+        if run_dir.exists() and any(run_dir.iterdir()):
+            raise ProblemError(f"--out {run_dir} is not empty; give a new or empty folder")
+        progress = Progress(plan.problem.graph.topological_order(), quiet=quiet)
+        if executor == "ray":
+            from planner.ray_executor import RayExecutor
+
+            ex: Any = RayExecutor(address=address, options=options, progress=progress)
+        else:
+            ex = LocalExecutor(options=options, counter=default_counter(), progress=progress)
+        interrupted = False
+        try:
+            with progress:
+                report = ex.execute(plan, inputs, run_dir=run_dir, request=request, run_id=run_id)
+        except RunInterrupted as exc:
+            report, interrupted = exc.report, True
+        if not no_history:
+            from planner.history import HistoryError
+
+            try:
+                History(history_path).record(report)
+            except HistoryError as exc:
+                err.print(f"warning: the run was not recorded: {exc}")
+        if as_json:
+            typer.echo(report.to_json(), nl=False)
+        else:
+            from planner.report import render_report
+
+            render_report(report, out)
+        if interrupted:
+            return EXIT_INTERRUPTED
+        return EXIT_OK if report.status == "succeeded" else EXIT_PARTIAL
+
+    @app.command()
+    def history(
+        as_json: bool = typer.Option(False, "--json", help="Print the runs as JSON."),
+        limit: int = typer.Option(20, "--limit", "-n", help="How many runs, newest first."),
+        history_path: Path | None = typer.Option(None, "--history", help="History database."),
+        show: str | None = typer.Option(None, "--show", help="Print one run's report."),
+    ) -> None:
+        """List recorded runs (newest first)."""
+        from rich.table import Table
+
+        from planner.history import History
+        from planner.report import render_report
+
+        db = History(history_path)
+        if show is not None:
+            report = db.report(show)
+            if as_json:
+                typer.echo(report.to_json(), nl=False)
+            else:
+                render_report(report, out)
+            return
+        rows = db.runs(limit)
+        if as_json:
+            typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
+            return
+        if not rows:
+            out.print(f"no runs recorded in {db.path}")
+            return
+        table = Table(
+            title=f"runs in {db.path}", title_justify="left", show_edge=False, pad_edge=False
+        )
+        table.add_column("run (UTC start)", no_wrap=True)
+        table.add_column("status", no_wrap=True)
+        for col in ("nodes", "wall ms", "energy J", "re-plans"):
+            table.add_column(col, justify="right", no_wrap=True)
+        table.add_column("problem / request")
+        for r in rows:
+            what = r.problem or r.request or "-"
+            table.add_row(
+                r.run_id,
+                r.status,
+                f"{r.n_succeeded}/{r.n_nodes}",
+                f"{r.wall_ms:.0f}",
+                f"{r.energy_j:.3g}",
+                str(r.replans),
+                what if len(what) <= 40 else what[:37] + "...",
+            )
+        width = out.width
+        out.width = max(width, 110)
+        try:
+            out.print(table)
+        finally:
+            out.width = width
+
+    profiles_app = typer.Typer(help="Model profile catalogs.", no_args_is_help=True)
+    app.add_typer(profiles_app, name="profiles")
+
+    @profiles_app.command("update")
+    def profiles_update(
+        catalog: Path | None = typer.Option(
+            None, "--catalog", help="Catalog to update (default: the zoo's)."
+        ),
+        last: int = typer.Option(5, "--last", help="Median of the last K measurements."),
+        output: Path | None = typer.Option(
+            None, "-o", "--output", help="Write the catalog here (default stdout)."
+        ),
+        history_path: Path | None = typer.Option(None, "--history", help="History database."),
+        any_hardware: bool = typer.Option(
+            False, "--any-hardware", help="Use measurements from every machine, not only this one."
+        ),
+    ) -> None:
+        """Re-derive latency and energy from recent runs (median of the last K)."""
+        from planner.history import History, update_catalog
+        from planner.measure import hardware_label
+
+        base = base_catalog(catalog)
+        new, changes = update_catalog(
+            base, History(history_path), last, None if any_hardware else hardware_label()
+        )
+        text = json.dumps(new.model_dump(mode="json", exclude_none=True), indent=2) + "\n"
+        if output is not None:
+            write_atomic(output, text)
+        else:
+            typer.echo(text, nl=False)
+        for c in changes:
+            err.print(
+                f"{c.model} ({c.task}): latency {c.latency_ms[0]:.4g} -> "
+                f"{c.latency_ms[1]:.4g} ms, energy {c.energy_j[0]:.4g} -> "
+                f"{c.energy_j[1]:.4g} J ({c.samples} run(s))"
+            )
+        err.print(
+            f"{len(changes)} of {len(base.models)} row(s) updated from the history"
+            + (f"; written to {output}" if output else "")
+        )

@@ -1,0 +1,286 @@
+"""From a `ModelProfile` to something that runs: the `Runner` protocol and `RunnerFactory`.
+
+A runner has ``load()`` (idempotent; heavy work such as reading weights happens here, outside
+the measured inference) and ``run(inputs) -> outputs`` with JSON-able dicts on both sides, so
+one node's output can feed the next node and be written to the run directory.
+
+A profile says how to run it in its ``adapter`` dict, by ``kind``:
+
+- ``{"kind": "python", "target": "package.module:function", "options": {...}}``: calls
+  ``function(inputs, **options)``; an optional ``"load": "package.module:function"`` is called
+  once by ``load()``. A returned non-dict ``value`` becomes ``{"output": value}``.
+  ``"path"`` (optional) is a folder put on ``sys.path`` first.
+- ``{"kind": "zoo", ...}`` and ``{"kind": "http", ...}`` (and anything else): handed to
+  ``profiles.adapters.load_adapter``, which owns those adapters.
+
+The factory caches one runner per model id, so a model used by several nodes is loaded once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, Protocol, runtime_checkable
+
+from planner.errors import PlannerError
+from profiles import ModelProfile
+
+
+class RunnerError(PlannerError, RuntimeError):
+    """A model cannot be found, loaded or called (names the model and how to fix it)."""
+
+
+@runtime_checkable
+class Runner(Protocol):
+    """What the executor needs from a model."""
+
+    def load(self) -> None: ...
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def resolve_target(target: str, model_id: str) -> Callable[..., Any]:
+    """Import ``package.module:attribute`` (attribute may be dotted) and return it."""
+    if not isinstance(target, str) or ":" not in target:
+        raise RunnerError(
+            f"model {model_id!r}: adapter target {target!r} must look like "
+            "'package.module:function'"
+        )
+    module_name, _, attr = target.partition(":")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RunnerError(
+            f"model {model_id!r}: cannot import module {module_name!r} "
+            f"({exc}); is it installed or on PYTHONPATH?"
+        ) from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError as exc:
+            raise RunnerError(
+                f"model {model_id!r}: module {module_name!r} has no {attr!r}"
+            ) from exc
+    if not callable(obj):
+        raise RunnerError(f"model {model_id!r}: {target!r} is not callable")
+    return obj
+
+
+class PythonRunner:
+    """The ``python`` adapter: a plain function ``f(inputs, **options) -> dict``."""
+
+    def __init__(self, profile: ModelProfile, adapter: dict[str, Any]) -> None:
+        self.profile = profile
+        self.target = adapter.get("target") or adapter.get("function")
+        self.path = adapter.get("path")
+        self.load_target = adapter.get("load")
+        options = adapter.get("options", {})
+        if not isinstance(options, dict):
+            raise RunnerError(f"model {profile.id!r}: adapter 'options' must be an object")
+        self.options: dict[str, Any] = dict(options)
+        self._fn: Callable[..., Any] | None = None
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        with self._lock:
+            if self._fn is not None:
+                return
+            if self.path and str(self.path) not in sys.path:
+                sys.path.insert(0, str(self.path))
+            fn = resolve_target(str(self.target), self.profile.id)
+            if self.load_target:
+                resolve_target(str(self.load_target), self.profile.id)(**self.options)
+            self._fn = fn
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        self.load()
+        assert self._fn is not None
+        result = self._fn(inputs, **self.options)
+        return result if isinstance(result, dict) else {"output": result}
+
+
+RunnerBuilder = Callable[[ModelProfile, dict[str, Any]], Runner]
+
+
+def _adapter_runner(profile: ModelProfile, adapter: dict[str, Any]) -> Runner:
+    """Delegate to the profiles package's adapters (zoo models, HTTP endpoints)."""
+    try:
+        adapters = importlib.import_module("profiles.adapters")
+    except ImportError as exc:
+        raise RunnerError(
+            f"model {profile.id!r}: adapter kind {adapter.get('kind')!r} needs the built-in "
+            f"model zoo's adapters (profiles.adapters), which are not available ({exc})"
+        ) from exc
+    try:
+        runner: Runner = adapters.load_adapter(profile)
+    except PlannerError:
+        raise
+    except (ValueError, LookupError, RuntimeError, ImportError) as exc:
+        raise RunnerError(f"model {profile.id!r}: {exc}") from exc
+    return runner
+
+
+BUILTIN_BUILDERS: dict[str, RunnerBuilder] = {"python": PythonRunner}
+
+
+class RunnerFactory:
+    """Maps profiles to runners, one cached runner per model id (thread-safe).
+
+    ``builders`` maps an adapter ``kind`` to a constructor; kinds it does not know go to the
+    zoo. ``overrides`` maps a model id to a ready runner (tests, embedding applications).
+    """
+
+    def __init__(
+        self,
+        builders: dict[str, RunnerBuilder] | None = None,
+        overrides: dict[str, Runner] | None = None,
+    ) -> None:
+        self.builders = {**BUILTIN_BUILDERS, **(builders or {})}
+        self._runners: dict[str, Runner] = dict(overrides or {})
+        self._keys: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def runner_for(self, profile: ModelProfile) -> Runner:
+        key = json.dumps(profile.adapter or {}, sort_keys=True, default=str)
+        with self._lock:
+            runner = self._runners.get(profile.id)
+            if runner is not None and self._keys.get(profile.id, key) == key:
+                return runner
+            runner = self._build(profile)
+            self._runners[profile.id] = runner
+            self._keys[profile.id] = key
+            return runner
+
+    def _build(self, profile: ModelProfile) -> Runner:
+        adapter = profile.adapter
+        if not adapter:
+            raise RunnerError(
+                f"model {profile.id!r} ({profile.task}) has no 'adapter', so it cannot be run; "
+                'give it one, e.g. {"kind": "python", "target": "mypkg.models:caption"}'
+            )
+        kind = adapter.get("kind")
+        builder = self.builders.get(str(kind)) if kind is not None else None
+        if builder is None:
+            return _adapter_runner(profile, adapter)
+        return builder(profile, adapter)
+
+    def load(self, profile: ModelProfile) -> Runner:
+        """The runner of ``profile``, loaded (errors name the model)."""
+        runner = self.runner_for(profile)
+        try:
+            runner.load()
+        except PlannerError:
+            raise
+        except Exception as exc:
+            raise RunnerError(
+                f"model {profile.id!r} ({profile.task}) failed to load: {type(exc).__name__}: {exc}"
+            ) from exc
+        return runner
+
+    def release(self, model_ids: set[str]) -> None:
+        """Forget the runners of ``model_ids`` (their memory can be reclaimed)."""
+        with self._lock:
+            for model_id in model_ids:
+                self._runners.pop(model_id, None)
+                self._keys.pop(model_id, None)
+
+    def loaded_ids(self) -> list[str]:
+        with self._lock:
+            return sorted(self._runners)
+
+
+# --------------------------------------------------------------------------- measured calls
+
+Hook = Callable[[], None]
+
+
+def inference_parts(
+    runner: Any,
+) -> (
+    tuple[
+        Callable[[dict[str, Any]], Any],
+        Callable[[Any], Any],
+        Callable[[Any, dict[str, Any]], dict[str, Any]],
+    ]
+    | None
+):
+    """(decode, predict, encode) when ``runner`` is a zoo model, whose profile measures the
+    native ``predict`` alone; None for other runners (their profile measures ``run``)."""
+    predict = getattr(runner, "predict", None)
+    task = getattr(runner, "task", None)
+    if predict is None or not isinstance(task, str):
+        return None
+    try:
+        registry = importlib.import_module("profiles.zoo.registry")
+    except ImportError:
+        return None
+    decode = getattr(registry, "decode_inputs", None)
+    encode = getattr(registry, "encode_output", None)
+    if decode is None or encode is None:
+        return None
+    return (
+        lambda inputs: decode(task, inputs),
+        predict,
+        lambda out, inputs: encode(task, out, inputs),
+    )
+
+
+def call_runner(runner: Runner, inputs: dict[str, Any], begin: Hook, end: Hook) -> Any:
+    """Run one inference, calling ``begin``/``end`` around exactly what the model's profile
+    measured: the native ``predict`` for zoo models (decoding the JSON inputs and encoding
+    the output happen outside), the whole ``run`` otherwise."""
+    parts = inference_parts(runner)
+    if parts is None:
+        begin()
+        try:
+            return runner.run(inputs)
+        finally:
+            end()
+    decode, predict, encode = parts
+    runner.load()
+    native = decode(inputs)
+    begin()
+    try:
+        prediction = predict(native)
+    finally:
+        end()
+    return encode(prediction, inputs)
+
+
+def warm_up(runner: Runner, task: str, times: int) -> int:
+    """Warm a zoo model up like the profiler does (``times`` inferences on the first input of
+    the zoo's evaluation set for ``task``); returns how many ran (0 for other runners)."""
+    if times <= 0 or inference_parts(runner) is None:
+        return 0
+    try:
+        zoo = importlib.import_module("profiles.zoo")
+        sample = zoo.task_eval(task, limit=1)
+    except (ImportError, AttributeError, ValueError, RuntimeError):
+        return 0
+    if sample is None or not len(sample):
+        return 0
+    predict = getattr(runner, "predict")  # noqa: B009 - checked by inference_parts
+    for _ in range(times):
+        predict(sample.inputs[0])
+    return times
+
+
+@contextlib.contextmanager
+def limited_threads(n: int | None) -> Iterator[None]:
+    """Torch and BLAS thread pools limited to ``n`` during a run (the zoo's profiles are
+    measured with 1 thread); ``None`` leaves them alone."""
+    if n is None:
+        yield
+        return
+    try:
+        profiler = importlib.import_module("profiles.profiler")
+        limit = profiler.limited_threads
+    except (ImportError, AttributeError):
+        yield
+        return
+    with limit(n):
+        yield

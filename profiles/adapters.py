@@ -1,0 +1,315 @@
+"""Model adapters: how a catalog row is run. ``load_adapter(profile_or_adapter) -> Runner``.
+
+Three kinds, named by the row's ``adapter`` object:
+
+* ``{"kind": "zoo", "name": "digits-cnn-32"}``: a built-in zoo model;
+* ``{"kind": "python", "target": "package.module:function", "path": "dir"}``: a function of
+  the user's own code, called with the node's JSON inputs, returning a JSON object (``path``,
+  optional, is a folder put on ``sys.path``; relative to the catalog file when loaded from one);
+* ``{"kind": "http", "base_url": "http://host:port/v1", "model": "name", "api_key_env": "VAR",
+  "endpoint": "chat" | "embeddings", "prompt": "Summarize: {text}"}``: an OpenAI-compatible
+  server. ``chat`` posts ``/chat/completions`` and returns ``{"text": reply}``; ``embeddings``
+  posts ``/embeddings`` with two texts and returns their cosine as ``{"similarity": s}``.
+
+Any adapter may carry ``profile_inputs``: a list of JSON inputs the profiler times the model
+on when the zoo has no evaluation set for its task (its accuracy is then kept from the row).
+
+Nothing else is executed: no eval, no unpickling; only the module the user's catalog names
+is imported."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import os
+import sys
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+ADAPTER_KINDS = ("zoo", "python", "http")
+
+
+class AdapterError(ValueError):
+    """An adapter is malformed or its model failed; the message names the model."""
+
+
+class Runner(Protocol):
+    """A loaded-on-demand model: ``load()`` is idempotent, ``run`` takes and returns JSON."""
+
+    name: str
+    task: str | None
+
+    def load(self) -> None: ...
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
+
+
+# --------------------------------------------------------------------------- zoo
+
+
+class ZooRunner:
+    def __init__(self, name: str, fresh: bool = False) -> None:
+        from profiles.zoo import MODEL_CLASSES, ZooError, get_model
+
+        try:
+            self.model = (
+                MODEL_CLASSES[name]() if fresh and name in MODEL_CLASSES else get_model(name)
+            )
+        except ZooError as exc:
+            raise AdapterError(str(exc)) from exc
+        self.name = name
+        self.task: str | None = self.model.task
+        self.requires = self.model.requires
+
+    def prepare(self) -> None:
+        self.model.prepare()
+
+    def load(self) -> None:
+        self.model.load()
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        return self.model.run(inputs)
+
+    def predict(self, native: Any) -> Any:
+        """Measured inference on a native evaluation input."""
+        return self.model.predict(native)
+
+
+# --------------------------------------------------------------------------- python
+
+
+class PythonRunner:
+    def __init__(
+        self, target: str, path: str | None = None, name: str | None = None, task: str | None = None
+    ) -> None:
+        if not isinstance(target, str) or target.count(":") != 1:
+            raise AdapterError(f"python adapter: target must be 'module:function', got {target!r}")
+        module, func = target.split(":")
+        if not all(part.isidentifier() for part in module.split(".")) or not func.isidentifier():
+            raise AdapterError(f"python adapter: {target!r} is not 'module:function'")
+        self.target, self.path = target, path
+        self.name = name or target
+        self.task = task
+        self.requires: tuple[str, ...] = ()
+        self._fn: Callable[[dict[str, Any]], Any] | None = None
+        self._lock = threading.Lock()
+
+    def prepare(self) -> None:
+        pass
+
+    def load(self) -> None:
+        with self._lock:
+            if self._fn is not None:
+                return
+            module, func = self.target.split(":")
+            if self.path and self.path not in sys.path:
+                sys.path.insert(0, self.path)
+            try:
+                mod = importlib.import_module(module)
+            except ImportError as exc:
+                raise AdapterError(
+                    f"model {self.name!r}: cannot import {module!r} ({exc}); "
+                    "install it or set the adapter's 'path'"
+                ) from exc
+            fn = getattr(mod, func, None)
+            if not callable(fn):
+                raise AdapterError(f"model {self.name!r}: {module!r} has no function {func!r}")
+            self._fn = fn
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        self.load()
+        assert self._fn is not None
+        out = self._fn(inputs)
+        if not isinstance(out, dict):
+            raise AdapterError(
+                f"model {self.name!r}: {self.target} returned "
+                f"{type(out).__name__}, expected a dict (JSON object)"
+            )
+        return out
+
+
+# --------------------------------------------------------------------------- http
+
+
+class HttpRunner:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = None,
+        endpoint: str = "chat",
+        prompt: str = "{text}",
+        timeout_s: float = 60.0,
+        max_tokens: int | None = None,
+        name: str | None = None,
+        task: str | None = None,
+    ) -> None:
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise AdapterError(
+                f"http adapter: base_url must start with http:// or https://, got {base_url!r}"
+            )
+        if endpoint not in ("chat", "embeddings"):
+            raise AdapterError(
+                f"http adapter: endpoint must be 'chat' or 'embeddings', got {endpoint!r}"
+            )
+        if "{text}" not in prompt:
+            raise AdapterError("http adapter: prompt must contain '{text}'")
+        self.base_url = base_url.rstrip("/")
+        self.model, self.api_key_env, self.endpoint = model, api_key_env, endpoint
+        self.prompt, self.timeout_s, self.max_tokens = prompt, float(timeout_s), max_tokens
+        self.name = name or model
+        self.task = task
+        self.requires: tuple[str, ...] = ()
+        self._headers: dict[str, str] | None = None
+
+    def prepare(self) -> None:
+        pass
+
+    def load(self) -> None:
+        if self._headers is not None:
+            return
+        headers = {"Content-Type": "application/json"}
+        if self.api_key_env:
+            key = os.environ.get(self.api_key_env)
+            if not key:
+                raise AdapterError(
+                    f"model {self.name!r}: environment variable "
+                    f"{self.api_key_env} (the API key) is not set"
+                )
+            headers["Authorization"] = f"Bearer {key}"
+        self._headers = headers
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        self.load()
+        assert self._headers is not None
+        req = urllib.request.Request(
+            f"{self.base_url}{path}",
+            data=json.dumps(body).encode(),
+            headers=self._headers,
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
+                return json.loads(resp.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode("utf-8", "replace")[:300]
+            raise AdapterError(
+                f"model {self.name!r}: {self.base_url}{path} answered HTTP {exc.code}: {detail}"
+            ) from exc
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            raise AdapterError(
+                f"model {self.name!r}: cannot reach {self.base_url}{path}: "
+                f"{getattr(exc, 'reason', exc)}"
+            ) from exc
+        except json.JSONDecodeError as exc:
+            raise AdapterError(
+                f"model {self.name!r}: {self.base_url}{path} did not answer JSON"
+            ) from exc
+
+    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        if self.endpoint == "embeddings":
+            texts = inputs.get("texts") or [inputs.get("text1"), inputs.get("text2")]
+            if not (
+                isinstance(texts, list)
+                and len(texts) == 2
+                and all(isinstance(t, str) for t in texts)
+            ):
+                raise AdapterError(f"model {self.name!r}: embeddings take 'text1' and 'text2'")
+            data = self._post("/embeddings", {"model": self.model, "input": texts})
+            try:
+                a, b = (d["embedding"] for d in data["data"][:2])
+            except (KeyError, TypeError, ValueError) as exc:
+                raise AdapterError(f"model {self.name!r}: unexpected embeddings answer") from exc
+            na = math.sqrt(sum(x * x for x in a)) or 1.0
+            nb = math.sqrt(sum(x * x for x in b)) or 1.0
+            sim = sum(x * y for x, y in zip(a, b, strict=False)) / (na * nb)
+            return {"similarity": sim, "text": f"{sim:.4f}"}
+        text = inputs.get("text", inputs.get("prompt"))
+        if not isinstance(text, str):
+            raise AdapterError(f"model {self.name!r}: expected a 'text' input")
+        body: dict[str, Any] = {
+            "model": self.model,
+            "messages": [{"role": "user", "content": self.prompt.replace("{text}", text)}],
+        }
+        if self.max_tokens:
+            body["max_tokens"] = int(self.max_tokens)
+        data = self._post("/chat/completions", body)
+        try:
+            reply = data["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as exc:
+            raise AdapterError(
+                f"model {self.name!r}: unexpected chat answer {str(data)[:200]!r}"
+            ) from exc
+        return {"text": str(reply)}
+
+
+# --------------------------------------------------------------------------- factory
+
+
+def load_adapter(profile: Any, base_dir: str | Path | None = None, fresh: bool = False) -> Any:
+    """A Runner for a `ModelProfile` (or a row dict, or a bare adapter dict). ``base_dir``
+    resolves a python adapter's relative ``path``; ``fresh`` gives a zoo model its own
+    instance (the profiler's choice) instead of the shared one."""
+    adapter: Any
+    if isinstance(profile, dict) and "kind" in profile:
+        adapter, name, task = profile, None, None
+    else:
+        get = profile.get if isinstance(profile, dict) else lambda k: getattr(profile, k, None)
+        adapter, name, task = get("adapter"), get("id"), get("task")
+    if adapter is None:
+        raise AdapterError(
+            f"model {name!r} has no 'adapter': add one, e.g. "
+            '{"kind": "python", "target": "module:function"}'
+        )
+    if not isinstance(adapter, dict):
+        raise AdapterError(f"model {name!r}: 'adapter' must be an object")
+    kind = adapter.get("kind")
+    where = f"model {name!r}" if name else "adapter"
+    allowed = {
+        "zoo": {"kind", "name"},
+        "python": {"kind", "target", "path"},
+        "http": {
+            "kind",
+            "base_url",
+            "model",
+            "api_key_env",
+            "endpoint",
+            "prompt",
+            "timeout_s",
+            "max_tokens",
+        },
+    }
+    if kind not in allowed:
+        raise AdapterError(
+            f"{where}: adapter kind must be one of {', '.join(ADAPTER_KINDS)}, got {kind!r}"
+        )
+    unknown = set(adapter) - allowed[kind] - {"profile_inputs"}
+    if unknown:
+        raise AdapterError(
+            f"{where}: unknown {kind} adapter field(s) {sorted(unknown)}; "
+            f"allowed: {sorted(allowed[kind])}"
+        )
+    kwargs = {k: v for k, v in adapter.items() if k not in ("kind", "profile_inputs")}
+    try:
+        if kind == "zoo":
+            runner: Any = ZooRunner(str(kwargs["name"]), fresh=fresh)
+            if task is not None and runner.task != task:
+                raise AdapterError(
+                    f"{where}: zoo model {runner.name!r} serves {runner.task!r}, not {task!r}"
+                )
+            return runner
+        if kind == "python":
+            path = kwargs.get("path")
+            if path is not None and base_dir is not None and not Path(path).is_absolute():
+                path = str((Path(base_dir) / path).resolve())
+            return PythonRunner(kwargs["target"], path=path, name=name, task=task)
+        return HttpRunner(**kwargs, name=name, task=task)
+    except KeyError as exc:
+        raise AdapterError(f"{where}: {kind} adapter needs the field {exc.args[0]!r}") from exc
+    except TypeError as exc:
+        raise AdapterError(f"{where}: bad {kind} adapter: {exc}") from exc

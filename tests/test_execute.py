@@ -1,0 +1,342 @@
+"""The local executor: overlap, argument passing, load-once, retries, re-planning, budgets."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner import problem_from_data, solve
+from planner.execute import (
+    LocalExecutor,
+    RunError,
+    RunInterrupted,
+    RunOptions,
+    remaining_problem,
+    resolve_args,
+)
+from planner.measure import FunctionCounter
+from planner.report import Report
+from tests import run_models
+
+
+def model(
+    mid: str,
+    task: str,
+    fn: str,
+    latency_ms: float,
+    energy_j: float = 1.0,
+    accuracy: float = 0.9,
+    memory_mb: float = 10.0,
+    load: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    adapter: dict[str, Any] = {
+        "kind": "python",
+        "target": f"tests.run_models:{fn}",
+        "options": options,
+    }
+    if load:
+        adapter["load"] = f"tests.run_models:{load}"
+    return {
+        "id": mid,
+        "task": task,
+        "accuracy": accuracy,
+        "latency_ms": latency_ms,
+        "energy_j": energy_j,
+        "memory_mb": memory_mb,
+        "adapter": adapter,
+    }
+
+
+def diamond(
+    models: list[dict[str, Any]],
+    budgets: dict[str, float] | None = None,
+    execution: str = "parallel",
+) -> dict[str, Any]:
+    """a -> (b, c) -> d; b and c share a task type."""
+    return {
+        "name": "diamond",
+        "graph": {
+            "nodes": [
+                {"id": "a", "task": "A", "args": {"text": "$x"}},
+                {"id": "b", "task": "B", "args": {"text": "<a>"}},
+                {"id": "c", "task": "B", "args": {"text": "<a>", "n": 2}},
+                {"id": "d", "task": "C", "args": {"left": "<b>", "right": "see <c>"}},
+            ]
+        },
+        "models": models,
+        "budgets": budgets or {},
+        "weights": {"energy": 1, "latency": 0},
+        "execution": execution,
+    }
+
+
+def run(
+    data: dict[str, Any],
+    tmp_path: Path | None = None,
+    inputs: dict[str, Any] | None = None,
+    counter: Any = None,
+    events: list[tuple[str, str, str]] | None = None,
+    **options: Any,
+) -> Report:
+    plan = solve(problem_from_data(data))
+    assert plan.has_plan, plan.message
+    ex = LocalExecutor(
+        options=RunOptions(**options),
+        counter=counter,
+        progress=(lambda *e: events.append(e)) if events is not None else None,
+    )
+    return ex.execute(
+        plan,
+        {"x": "hi"} if inputs is None else inputs,
+        run_dir=tmp_path / "run" if tmp_path else None,
+    )
+
+
+def basic_models(sleep_s: float = 0.0) -> list[dict[str, Any]]:
+    return [
+        model("ma", "A", "echo", 10, tag="ma"),
+        model("mb", "B", "echo", 10 + sleep_s * 1000, tag="mb", sleep_s=sleep_s),
+        model("mc", "C", "echo", 10, tag="mc"),
+    ]
+
+
+def test_outputs_flow_along_edges_and_are_written(tmp_path: Path) -> None:
+    report = run(diamond(basic_models()), tmp_path)
+    assert report.status == "succeeded"
+    out_d = json.loads((tmp_path / "run" / "outputs" / "d.json").read_text())
+    # left: b's output has no 'left' key, so its text; right: c's text inside a string
+    assert out_d["types"] == {"left": "str", "right": "str"}  # b's text summary
+    assert "hi|ma|mb" in out_d["text"] and "see 2+hi|ma|mb" in out_d["text"]
+    assert set(report.outputs) == {"a", "b", "c", "d"}
+    saved = Report.model_validate_json((tmp_path / "run" / "report.json").read_text())
+    assert saved == report
+    assert (tmp_path / "run" / "plan.json").exists()
+    for node in report.nodes:
+        assert node.measured is not None and node.measured.latency_ms > 0
+        assert node.measured.peak_memory_mb > 0
+        assert node.predicted is not None
+
+
+def test_parallel_branches_overlap(tmp_path: Path) -> None:
+    report = run(diamond(basic_models(sleep_s=0.3)), tmp_path)
+    b, c = report.node("b"), report.node("c")
+    assert b.start_ms is not None and b.finish_ms is not None
+    assert c.start_ms is not None and c.finish_ms is not None
+    assert b.start_ms < c.finish_ms and c.start_ms < b.finish_ms
+    # the models' own wall-clock stamps agree
+    ob = json.loads(Path(report.outputs["b"]).read_text())
+    oc = json.loads(Path(report.outputs["c"]).read_text())
+    assert ob["start"] < oc["end"] and oc["start"] < ob["end"]
+    assert report.wall_ms < 550  # two 300 ms sleeps, overlapped
+
+
+def test_sequential_mode_never_overlaps(tmp_path: Path) -> None:
+    report = run(diamond(basic_models(sleep_s=0.1)), tmp_path, sequential=True)
+    spans = sorted((n.start_ms or 0, n.finish_ms or 0) for n in report.nodes)
+    for (_, end), (start, _) in itertools.pairwise(spans):
+        assert end <= start
+    assert report.execution == "sequential"
+
+
+def test_each_model_is_loaded_once(tmp_path: Path) -> None:
+    run_models.LOADS.clear()
+    models = [
+        model("ma", "A", "echo", 10, tag="load-a", load="count_load"),
+        model("mb", "B", "echo", 10, tag="load-b", load="count_load"),
+        model("mc", "C", "echo", 10, tag="load-c", load="count_load"),
+    ]
+    report = run(diamond(models), tmp_path)
+    assert report.status == "succeeded"
+    assert run_models.LOADS == {"load-a": 1, "load-b": 1, "load-c": 1}  # b and c share mb
+
+
+def test_resolve_args_rules() -> None:
+    outputs = {"a": {"text": "cat", "image": [1, 2]}, "b": {"label": "dog"}}
+    got = resolve_args(
+        {
+            "image": "<a>",
+            "all": "<b>",
+            "t": "a <a> and <b>",
+            "u": "$u",
+            "lit": "$$u",
+            "nested": [{"image": "<a>"}],
+            "n": 3,
+            "s": "<a>",
+        },
+        outputs,
+        {"u": 7},
+    )
+    assert got == {
+        "image": [1, 2],
+        "all": {"label": "dog"},
+        "t": "a cat and dog",
+        "u": 7,
+        "lit": "$u",
+        "nested": [{"image": [1, 2]}],
+        "n": 3,
+        "s": "cat",  # no 's' in a's output: its text summary
+    }
+
+
+def test_flaky_node_is_retried_once_without_replanning(tmp_path: Path) -> None:
+    marker = tmp_path / "flaky"
+    models = basic_models()
+    models[0] = model("ma", "A", "fail_once", 10, marker=str(marker), tag="ma")
+    events: list[tuple[str, str, str]] = []
+    report = run(diamond(models), tmp_path, events=events)
+    assert report.status == "succeeded" and not report.replans
+    assert [a.ok for a in report.node("a").attempts] == [False, True]
+    assert ("a", "retrying", "RuntimeError: flaky failure") in events
+
+
+def test_failing_model_is_survived_by_replanning(tmp_path: Path) -> None:
+    models = [
+        *basic_models(),
+        # cheaper, so the first plan picks it for b and c; it always fails
+        model("bad", "B", "fail", 10, energy_j=0.1),
+        model("mb2", "B", "echo", 10, energy_j=5.0, tag="mb2"),
+    ]
+    models = [m for m in models if m["id"] != "mb"]
+    report = run(diamond(models), tmp_path)
+    assert report.status == "succeeded", report.message
+    assert len(report.replans) == 1
+    replan = report.replans[0]
+    assert replan.excluded_models == ["bad"] and replan.status == "optimal"
+    assert replan.changes["b"] == ["bad", "mb2"]
+    failed_first = report.node(replan.node or "")
+    assert [a.model for a in failed_first.attempts] == ["bad", "bad", "mb2"]
+    assert report.node("b").model == report.node("c").model == "mb2"
+    assert "hi|ma|mb2" in json.loads(Path(report.outputs["d"]).read_text())["text"]
+
+
+def test_timeout_counts_as_failure(tmp_path: Path) -> None:
+    models = [*basic_models(), model("slow", "B", "hang", 5, energy_j=0.1, sleep_s=5)]
+    report = run(diamond(models), tmp_path, node_timeout_s=0.2)
+    assert report.status == "succeeded"
+    assert report.replans[0].excluded_models == ["slow"]
+    attempts = report.node(report.replans[0].node or "").attempts
+    assert attempts[0].error is not None and "timed out" in attempts[0].error
+
+
+def test_no_alternative_left_stops_with_partial_report(tmp_path: Path) -> None:
+    models = [m for m in basic_models() if m["id"] != "mb"]
+    models.append(model("bad", "B", "fail", 10))
+    report = run(diamond(models), tmp_path)
+    assert report.status == "partial"
+    assert report.node("a").status == "succeeded"
+    assert report.node("d").status == "not_run"
+    assert "no candidate left" in report.message and "'B'" in report.message
+    assert (tmp_path / "run" / "outputs" / "a.json").exists()  # finished outputs are kept
+    assert not (tmp_path / "run" / "outputs" / "d.json").exists()
+
+
+def test_no_replan_option_stops_at_first_failure(tmp_path: Path) -> None:
+    models = [*basic_models(), model("bad", "B", "fail", 10, energy_j=0.1)]
+    report = run(diamond(models), tmp_path, replan=False)
+    assert report.status == "partial" and not report.replans
+    assert "failed" in report.message
+
+
+def test_exhausted_energy_budget_stops_cleanly(tmp_path: Path) -> None:
+    run_models.JOULES[0] = 0.0
+    counter = FunctionCounter(lambda: run_models.JOULES[0], "estimate", "test counter")
+    models = [
+        model("ma", "A", "spend", 10, energy_j=1.0, joules=50.0, tag="ma"),
+        model("mb", "B", "spend", 10, energy_j=1.0, joules=1.0, tag="mb"),
+        model("mc", "C", "spend", 10, energy_j=1.0, joules=1.0, tag="mc"),
+    ]
+    report = run(diamond(models, budgets={"energy_j": 10}), tmp_path, counter=counter)
+    assert report.status == "partial"
+    assert report.node("a").status == "succeeded"
+    assert report.node("a").measured.energy_j == pytest.approx(50.0)  # type: ignore[union-attr]
+    assert {report.node(n).status for n in "bcd"} == {"not_run"}
+    assert "energy_j" in report.message and "exhausted" in report.message
+    energy = next(b for b in report.budgets if b.name == "energy_j")
+    assert energy.measured == pytest.approx(50.0) and energy.within is False
+    assert energy.predicted == pytest.approx(4.0)
+
+
+def test_energy_overrun_replans_the_rest_onto_cheaper_models(tmp_path: Path) -> None:
+    run_models.JOULES[0] = 0.0
+    counter = FunctionCounter(lambda: run_models.JOULES[0], "estimate", "test counter")
+    models = [
+        model("ma", "A", "spend", 10, energy_j=1.0, joules=7.5, tag="ma"),
+        # fast but costly: the latency objective picks it while the budget allows
+        model("mb", "B", "spend", 10, energy_j=2.0, joules=2.0, tag="mb"),
+        model("mb-lite", "B", "spend", 50, energy_j=1.0, joules=1.0, tag="lite"),
+        model("mc", "C", "spend", 10, energy_j=1.0, joules=1.0, tag="mc"),
+    ]
+    data = diamond(models, budgets={"energy_j": 12})
+    data["weights"] = {"energy": 0.01, "latency": 1}
+    plan = solve(problem_from_data(data))
+    assert plan.assignment["b"] == plan.assignment["c"] == "mb"
+    report = LocalExecutor(counter=counter).execute(plan, {"x": "hi"}, tmp_path / "r")
+    assert report.status == "succeeded", report.message
+    assert len(report.replans) == 1
+    replan = report.replans[0]
+    assert "energy_j runs ahead" in replan.reason and replan.node == "a"
+    # 7.5 J of the 12 J budget spent by a: b, c and d must fit in 4.5 J
+    assert replan.budgets["energy_j"] == pytest.approx(4.5)
+    assert replan.changes == {"b": ["mb", "mb-lite"], "c": ["mb", "mb-lite"]}
+    assert report.totals_measured["energy_j"] == pytest.approx(10.5)
+    assert all(b.within for b in report.budgets if b.limit is not None)
+
+
+def test_interrupt_gives_partial_report(tmp_path: Path) -> None:
+    def progress(node: str, state: str, detail: str) -> None:
+        if node == "b" and state == "running":
+            raise KeyboardInterrupt
+
+    plan = solve(problem_from_data(diamond(basic_models(sleep_s=0.05))))
+    with pytest.raises(RunInterrupted) as info:
+        LocalExecutor(progress=progress).execute(plan, {"x": "hi"}, tmp_path / "r")
+    report = info.value.report
+    assert report.status == "partial" and "interrupted" in report.message
+    assert report.node("a").status == "succeeded"
+    saved = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert saved["status"] == "partial"
+
+
+def test_validate_reports_every_problem() -> None:
+    models = basic_models()
+    models[1] = model("mb", "B", "echo", 10, load="broken_load")
+    plan = solve(problem_from_data(diamond(models)))
+    ex = LocalExecutor()
+    with pytest.raises(RunError, match=r"missing user input\(s\) \$x"):
+        ex.validate(plan, {})
+    with pytest.raises(RunError, match=r"'mb' .*failed to load: OSError: weights file missing"):
+        ex.validate(plan, {"x": 1})
+
+
+def test_validate_rejects_unrunnable_models() -> None:
+    models = basic_models()
+    models[2] = {**models[2], "adapter": None}
+    plan = solve(problem_from_data(diamond(models)))
+    with pytest.raises(RunError, match=r"'mc' .*has no 'adapter'"):
+        LocalExecutor().validate(plan, {"x": 1})
+    models[2] = model("mc", "C", "nope", 10)
+    plan = solve(problem_from_data(diamond(models)))
+    with pytest.raises(RunError, match="has no 'nope'"):
+        LocalExecutor().validate(plan, {"x": 1})
+
+
+def test_validate_checks_memory_of_a_hand_edited_plan() -> None:
+    plan = solve(problem_from_data(diamond(basic_models(), budgets={"memory_mb": 30})))
+    edited = plan.model_copy(
+        update={"problem": plan.problem.with_overrides(budgets={"memory_mb": 20})}
+    )
+    with pytest.raises(RunError, match="need 30 MB, over the memory budget 20 MB"):
+        LocalExecutor().validate(edited, {"x": 1})
+
+
+def test_remaining_problem_keeps_edges_among_remaining_nodes() -> None:
+    problem = problem_from_data(diamond(basic_models(), budgets={"energy_j": 10}))
+    sub = remaining_problem(problem, ["b", "c", "d"], {"energy_j": 4.5}, set())
+    assert sub.graph.dependency_edges() == [("b", "d"), ("c", "d")]
+    assert sub.budgets.energy_j == 4.5
+    assert all(not n.args for n in sub.graph.nodes)

@@ -1,0 +1,268 @@
+"""The profiler and the `planner profile` / `planner models` commands."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner.cli import main
+from profiles import load_catalog
+from profiles.energy import EstimateMeter
+from profiles.profiler import (
+    ProfileError,
+    ProfileSettings,
+    catalog_document,
+    pareto_front,
+    percentile,
+    profile_rows,
+    zoo_rows,
+)
+from profiles.schema import ModelProfile
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    mp = pytest.MonkeyPatch()
+    mp.setenv("PLANNER_CACHE_DIR", str(tmp_path_factory.mktemp("zoo-cache")))
+    yield
+    mp.undo()
+
+
+SMALL = ProfileSettings(repeats=5, warmup=1, eval_limit=20, min_time_s=0, warmup_s=0)
+QUICK = {"min_time_s": 0.0, "warmup_s": 0.0}
+
+
+def test_percentile_known_answers() -> None:
+    assert percentile([1, 2, 3, 4, 5], 50) == 3
+    assert percentile([1, 2, 3, 4, 5], 95) == pytest.approx(4.8)
+    assert percentile([7], 95) == 7
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ProfileError, match="repeats"):
+        ProfileSettings(repeats=0)
+    with pytest.raises(ProfileError, match="limit"):
+        ProfileSettings(eval_limit=0)
+
+
+def test_profile_zoo_rows_measures_everything() -> None:
+    rows = zoo_rows(task="Tabular Classification")[:2] + zoo_rows(model="sim-jaccard")
+    profiles = profile_rows(
+        rows, EstimateMeter(10.0), ProfileSettings(repeats=5, warmup=1, **QUICK)
+    )
+    assert [p.id for p in profiles] == ["cancer-tree-d2", "cancer-logreg", "sim-jaccard"]
+    for p in profiles:
+        assert 0 < p.accuracy <= 1
+        assert p.latency_ms > 0 and p.energy_j >= 0 and p.memory_mb >= 0
+        prov = p.provenance
+        assert prov is not None and prov.source == "measured"
+        assert prov.energy_source == "estimate" and prov.metric and prov.dataset
+        extra = prov.model_extra or {}
+        assert extra["repeats"] >= 5 and extra["watts_per_core"] == 10.0
+        assert extra["latency_p95_ms"] >= extra["latency_median_ms"] == p.latency_ms
+        assert extra["load_ms"] >= 0 and "numpy" in extra["libraries"]
+    # on the whole test split (228 rows) the tree is the cheapest and the logistic
+    # regression the more accurate: a real trade-off
+    assert profiles[1].accuracy > profiles[0].accuracy
+
+
+def test_user_python_adapter_is_scored_on_the_zoo_eval(tmp_path: Path) -> None:
+    (tmp_path / "user_mod_b.py").write_text(
+        "def always_benign(inputs):\n"
+        "    assert len(inputs['features']) == 30\n"
+        "    return {'label': 'benign', 'score': 1.0}\n"
+    )
+    rows = [
+        {
+            "id": "always-benign",
+            "task": "Tabular Classification",
+            "adapter": {
+                "kind": "python",
+                "target": "user_mod_b:always_benign",
+                "path": str(tmp_path),
+            },
+        }
+    ]
+    [profile] = profile_rows(rows, EstimateMeter(), ProfileSettings(repeats=3, warmup=0, **QUICK))
+    from profiles.zoo.tabular import cancer_split
+
+    _, _, _, y = cancer_split()
+    assert profile.accuracy == pytest.approx(float((y == 1).mean()))  # the base rate
+
+
+def test_rows_without_eval_set_use_profile_inputs_and_keep_accuracy(tmp_path: Path) -> None:
+    (tmp_path / "user_mod_c.py").write_text(
+        "def first_sentence(inputs):\n    return {'text': inputs['text'].split('.')[0] + '.'}\n"
+    )
+    row = {
+        "id": "lead-1",
+        "task": "Summarization",
+        "accuracy": 0.31,
+        "adapter": {
+            "kind": "python",
+            "target": "user_mod_c:first_sentence",
+            "path": str(tmp_path),
+            "profile_inputs": [{"text": "One. Two. Three."}, {"text": "A. B."}],
+        },
+    }
+    [profile] = profile_rows([row], EstimateMeter(), ProfileSettings(repeats=4, warmup=1, **QUICK))
+    assert profile.accuracy == 0.31
+    assert profile.provenance is not None
+    assert (profile.provenance.model_extra or {})["accuracy_measured"] is False
+    del row["adapter"]["profile_inputs"]  # type: ignore[attr-defined]
+    with pytest.raises(ProfileError, match="no evaluation set"):
+        profile_rows([row], EstimateMeter(), SMALL)
+
+
+def test_pareto_front() -> None:
+    def row(i: str, acc: float, e: float, lat: float) -> ModelProfile:
+        return ModelProfile(id=i, task="T", accuracy=acc, energy_j=e, latency_ms=lat)
+
+    rows = [row("a", 0.9, 1, 1), row("b", 0.95, 2, 2), row("c", 0.85, 3, 3), row("d", 0.9, 1, 2)]
+    assert [m.id for m in pareto_front(rows)] == ["a", "b"]
+
+
+def test_catalog_document_records_the_zoo_version() -> None:
+    from profiles.zoo import ZOO_VERSION, code_hash
+
+    [p] = profile_rows(zoo_rows(model="sim-jaccard"), EstimateMeter(), SMALL)
+    doc = catalog_document([p], zoo_only=True)
+    assert doc["zoo"] == {"version": ZOO_VERSION, "code_hash": code_hash()}
+    assert doc["models"][0]["id"] == "sim-jaccard"
+    assert "zoo" not in catalog_document([p], zoo_only=False)
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_cli_profile_writes_a_loadable_catalog(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "cat.json"
+    code, _, err = run_cli(
+        [
+            "profile",
+            "--task",
+            "Sentence Similarity",
+            "--model",
+            "sim-jaccard",
+            "--repeats",
+            "3",
+            "--min-time",
+            "0",
+            "--eval-limit",
+            "10",
+            "--energy",
+            "estimate",
+            "--watts-per-core",
+            "12",
+            "-o",
+            str(out_file),
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    assert "wrote 1 profiles" in err
+    cat = load_catalog(out_file)
+    [row] = cat.models
+    assert row.id == "sim-jaccard" and row.provenance is not None
+    assert (row.provenance.model_extra or {})["watts_per_core"] == 12.0
+    code, out, _ = run_cli(["models", "--catalog", str(out_file), "--json"], capsys)
+    assert code == 0 and json.loads(out)["models"][0]["id"] == "sim-jaccard"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["profile", "--model", "nope"], "no candidate matches"),
+        (["profile", "--model", "sim-jaccard", "--repeats", "0"], "repeats must be >= 1"),
+        (["profile", "--model", "sim-jaccard", "--energy", "rapl"], "--energy rapl"),
+        (["profile", "--model", "sim-jaccard", "--energy", "magic"], "unknown energy meter"),
+        (["models", "--task", "Text-to-Video"], "no model for task"),
+        (["models", "--catalog", "/no/such/catalog.json"], "no such file"),
+    ],
+)
+def test_cli_errors_exit_2(
+    args: list[str],
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    monkeypatch.setattr("profiles.energy.POWERCAP_ROOT", tmp_path)  # no RAPL anywhere
+    if "rapl" in args:
+        args = [*args, "-o", str(tmp_path / "x.json")]
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert message in err
+    assert "Traceback" not in err
+
+
+def test_cli_profile_user_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "user_mod_d.py").write_text(
+        "def sim(inputs):\n"
+        "    return {'similarity': float(len(set(inputs['text1']) & set(inputs['text2'])))}\n"
+    )
+    catalog: dict[str, Any] = {
+        "models": [
+            {
+                "id": "char-overlap",
+                "task": "Sentence Similarity",
+                "accuracy": 0.5,
+                "latency_ms": 1,
+                "energy_j": 1,
+                "adapter": {"kind": "python", "target": "user_mod_d:sim", "path": "."},
+            },
+        ]
+    }
+    (tmp_path / "mine.json").write_text(json.dumps(catalog))
+    code, out, err = run_cli(
+        [
+            "profile",
+            "--catalog",
+            str(tmp_path / "mine.json"),
+            "--repeats",
+            "2",
+            "--min-time",
+            "0",
+            "--eval-limit",
+            "10",
+        ],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["models"][0]["id"] == "char-overlap" and "zoo" not in doc
+    assert doc["models"][0]["provenance"]["eval_size"] == 10
+    (tmp_path / "bad.json").write_text(json.dumps({"models": [{"id": "x", "task": "T"}]}))
+    code, _, err = run_cli(["profile", "--catalog", str(tmp_path / "bad.json")], capsys)
+    assert code == 2 and "has no 'adapter'" in err
+
+
+def test_cli_models_lists_the_shipped_zoo(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["models", "--json"], capsys)
+    assert code == 0
+    rows = json.loads(out)["models"]
+    assert len({r["task"] for r in rows}) >= 5
+    code, out, _ = run_cli(["models", "--task", "Image-to-Image"], capsys)
+    assert code == 0 and "denoise-gaussian" in out and "measured on" in out
+
+
+def test_min_time_extends_the_timed_calls() -> None:
+    settings = ProfileSettings(repeats=5, warmup=0, eval_limit=10, min_time_s=0.05, warmup_s=0)
+    [p] = profile_rows(zoo_rows(model="sim-jaccard"), EstimateMeter(), settings)
+    assert p.provenance is not None
+    extra = p.provenance.model_extra or {}
+    assert extra["repeats"] > 5  # a jaccard call takes microseconds: 50 ms needs many
+    assert extra["repeats"] * extra["latency_min_ms"] <= 50 + 5  # stopped soon after 50 ms
+    with pytest.raises(ProfileError, match="max_repeats"):
+        ProfileSettings(repeats=10, max_repeats=5)
