@@ -301,7 +301,7 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
         {
             "id": name,
             "task": row["task"],
-            "accuracy": max(min(float(accuracy), 1.0), 1e-6),
+            "accuracy": round(max(min(float(accuracy), 1.0), 1e-6), 6),
             "latency_ms": round(median, 4),
             "energy_j": round(max(m.energy_j / repeats, 0.0), 8),
             "memory_mb": round(m.memory_mb, 2),

@@ -27,6 +27,7 @@ class FakeOpenAI(BaseHTTPRequestHandler):
         FakeOpenAI.seen.append(
             {"path": self.path, "auth": self.headers.get("Authorization"), "body": body}
         )
+        answer: dict[str, Any]
         if self.path == "/v1/chat/completions":
             text = body["messages"][0]["content"]
             answer = {"choices": [{"message": {"role": "assistant", "content": text.upper()[:40]}}]}

@@ -33,7 +33,11 @@ def _cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
 
 SMALL = ProfileSettings(repeats=5, warmup=1, eval_limit=20, min_time_s=0, warmup_s=0)
-QUICK = {"min_time_s": 0.0, "warmup_s": 0.0}
+
+
+def quick(**kwargs: Any) -> ProfileSettings:
+    """Settings without the time-based minimums (fast tests)."""
+    return ProfileSettings(min_time_s=0.0, warmup_s=0.0, **kwargs)
 
 
 def test_percentile_known_answers() -> None:
@@ -53,9 +57,7 @@ def test_settings_are_validated() -> None:
 
 def test_profile_zoo_rows_measures_everything() -> None:
     rows = zoo_rows(task="Tabular Classification")[:2] + zoo_rows(model="sim-jaccard")
-    profiles = profile_rows(
-        rows, EstimateMeter(10.0), ProfileSettings(repeats=5, warmup=1, **QUICK)
-    )
+    profiles = profile_rows(rows, EstimateMeter(10.0), quick(repeats=5, warmup=1))
     assert [p.id for p in profiles] == ["cancer-tree-d2", "cancer-logreg", "sim-jaccard"]
     for p in profiles:
         assert 0 < p.accuracy <= 1
@@ -89,7 +91,7 @@ def test_user_python_adapter_is_scored_on_the_zoo_eval(tmp_path: Path) -> None:
             },
         }
     ]
-    [profile] = profile_rows(rows, EstimateMeter(), ProfileSettings(repeats=3, warmup=0, **QUICK))
+    [profile] = profile_rows(rows, EstimateMeter(), quick(repeats=3, warmup=0))
     from profiles.zoo.tabular import cancer_split
 
     _, _, _, y = cancer_split()
@@ -111,7 +113,7 @@ def test_rows_without_eval_set_use_profile_inputs_and_keep_accuracy(tmp_path: Pa
             "profile_inputs": [{"text": "One. Two. Three."}, {"text": "A. B."}],
         },
     }
-    [profile] = profile_rows([row], EstimateMeter(), ProfileSettings(repeats=4, warmup=1, **QUICK))
+    [profile] = profile_rows([row], EstimateMeter(), quick(repeats=4, warmup=1))
     assert profile.accuracy == 0.31
     assert profile.provenance is not None
     assert (profile.provenance.model_extra or {})["accuracy_measured"] is False
