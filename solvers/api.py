@@ -5,16 +5,23 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from solvers.bnb import branch_and_bound
 from solvers.brute import solve_brute
 from solvers.cbc import solve_milp_cbc
-from solvers.formulation import build_milp
+from solvers.formulation import build_milp, start_values
 from solvers.highs import highs_available, solve_milp_highs
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
-from solvers.status import SolveResult, SolverError, Status
+from solvers.status import SolverError, SolveResult, Status
 
 BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
+#: The in-process branch-and-bound gets this share of the time limit (at most
+#: FAST_PATH_MAX_S seconds and FAST_PATH_NODES search nodes) before the MILP backend runs.
+FAST_PATH_SHARE = 0.25
+FAST_PATH_MAX_S = 1.0
+FAST_PATH_NODES = 200_000
+SHORTCUT_BNB = "branch-and-bound"
 
 
 def available_backends() -> list[str]:
@@ -55,10 +62,18 @@ def solve_selection(
     gap_rel: float | None = None,
     use_presolve: bool = True,
     threads: int | None = None,
+    fast_path: bool = True,
 ) -> SolveOutcome:
     """Solve ``problem`` exactly with ``backend``; the returned choice indexes the original
     candidates. A plan the backend returns is re-evaluated and checked against every budget:
-    one that breaks a budget becomes an ``error`` (the solver misbehaved)."""
+    one that breaks a budget becomes an ``error`` (the solver misbehaved).
+
+    With ``fast_path`` (default) the MILP backends (cbc, highs) are preceded by the exact
+    in-process branch-and-bound of `solvers.bnb`: when it *proves* optimality (or
+    infeasibility) within its share of the time, the backend is not called and
+    ``shortcut`` says ``"branch-and-bound"`` (the result's message names the search).
+    Otherwise its best plan is passed to the backend as a MIP start and the backend's
+    answer is used. ``fast_path=False`` runs the backend alone (for comparison)."""
     if backend not in BACKENDS:
         raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
@@ -75,6 +90,7 @@ def solve_selection(
 
     shortcut: str | None = None
     result: SolveResult | None = None
+    incumbent: tuple[int, ...] | None = None
     if backend != "brute":
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
@@ -82,13 +98,32 @@ def solve_selection(
             obj = objective_value(work, totals)
             result = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
+    if result is None and backend != "brute" and fast_path:
+        budget = min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S)
+        bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES, time_limit_s=budget)
+        if bnb.proven:
+            shortcut = SHORTCUT_BNB
+            note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
+                    f"nodes, search complete); {backend} was not called")
+            if bnb.choice is None:
+                result = SolveResult(Status.INFEASIBLE, backend, message=note)
+            else:
+                result = SolveResult(Status.OPTIMAL, backend, bnb.choice, bnb.objective,
+                                     bnb.objective, 0.0, message=note)
+        else:
+            incumbent = bnb.choice
     if result is None:
         if backend == "brute":
             result = solve_brute(work)
         else:
             milp = build_milp(work)
             solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
-            result = solve(milp, limit, gap_rel, threads)
+            remaining = max(limit - (time.perf_counter() - start), 0.05 * limit)
+            start_cols = (start_values(milp, work, incumbent) if incumbent is not None
+                          else None)
+            result = solve(milp, remaining, gap_rel, threads, start_cols)
+            if incumbent is not None:
+                result = _keep_better(work, result, incumbent, backend)
     elapsed = time.perf_counter() - start
     if result.choice is None:
         return SolveOutcome(replace(result, solve_time_s=elapsed), pre, shortcut)
@@ -107,3 +142,20 @@ def solve_selection(
             gap = 0.0
     final = replace(result, choice=choice, objective=objective, gap=gap, solve_time_s=elapsed)
     return SolveOutcome(final, pre, shortcut)
+
+
+def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...],
+                 backend: str) -> SolveResult:
+    """The backend's result, or the fast path's plan when the backend stopped (time limit)
+    with a worse plan or none; the backend's bound is kept either way."""
+    if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
+        return result
+    obj = objective_value(problem, evaluate(problem, incumbent))
+    if result.objective is not None and result.objective <= obj:
+        return result
+    gap = None
+    if result.bound is not None:
+        gap = max(0.0, obj - result.bound) / max(abs(obj), 1e-10)
+    return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
+                       result.solve_time_s,
+                       "time limit reached; plan from the branch-and-bound's search")

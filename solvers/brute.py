@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
-from solvers.status import SolveResult, Status, SolverError
+from solvers.status import SolverError, SolveResult, Status
 
 #: Largest number of assignments the oracle will enumerate.
 MAX_ASSIGNMENTS = 2_000_000

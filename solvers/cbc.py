@@ -9,7 +9,7 @@ import tempfile
 import time
 
 from solvers.formulation import Milp
-from solvers.status import SolveResult, SolverError, Status
+from solvers.status import SolverError, SolveResult, Status
 
 
 def _affine(pulp: object, coeffs: dict[int, float], xs: list[object]) -> object:
@@ -28,7 +28,8 @@ def _parse_bound(log: str) -> float | None:
 
 
 def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
-                   threads: int | None = None) -> SolveResult:
+                   threads: int | None = None, mip_start: list[float] | None = None) -> SolveResult:
+    """Solve ``milp`` with CBC; ``mip_start`` (one value per column) is passed as a MIP start."""
     try:
         import pulp
     except ImportError as exc:  # pragma: no cover - pulp is a hard dependency
@@ -41,6 +42,9 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
         for name, lb, ub, integer in zip(milp.names, milp.lb, milp.ub, milp.integer, strict=True)
     ]
     prob += _affine(pulp, {j: c for j, c in enumerate(milp.c) if c != 0.0}, xs)
+    if mip_start is not None:
+        for x, value in zip(xs, mip_start, strict=True):
+            x.setInitialValue(value)
     for coeffs, lo, hi, name in milp.rows:
         expr = _affine(pulp, coeffs, xs)
         if lo == hi:
@@ -54,7 +58,8 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
     os.close(fd)
     try:
         solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=gap_rel,
-                                   logPath=log_path, threads=threads)
+                                   logPath=log_path, threads=threads,
+                                   warmStart=mip_start is not None)
         if not solver.available():
             raise SolverError(
                 "the CBC binary that PuLP ships is missing or not executable; reinstall PuLP "

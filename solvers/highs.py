@@ -10,8 +10,7 @@ from typing import Any
 
 from solvers.cbc import _choice_from_values, _rel_gap
 from solvers.formulation import Milp
-from solvers.status import SolveResult, SolverError, Status
-
+from solvers.status import SolverError, SolveResult, Status
 
 _SILENCED = False
 
@@ -44,7 +43,9 @@ def highs_available() -> bool:
 
 
 def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
-                     threads: int | None = None) -> SolveResult:
+                     threads: int | None = None, mip_start: list[float] | None = None
+                     ) -> SolveResult:
+    """Solve ``milp`` with HiGHS; ``mip_start`` (one value per column) is a MIP start."""
     try:
         import highspy
         import numpy as np
@@ -90,6 +91,11 @@ def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
         for integer in milp.integer
     ]
     h.passModel(lp)
+    if mip_start is not None:
+        sol = highspy.HighsSolution()
+        sol.col_value = list(mip_start)
+        sol.value_valid = True
+        h.setSolution(sol)
     h.run()
     elapsed = time.perf_counter() - start
     model_status = h.getModelStatus()

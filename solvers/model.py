@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 
 #: Relative tolerance used when checking a total against a budget.
 BUDGET_RTOL = 1e-9
@@ -96,9 +97,10 @@ class SelectionProblem:
             object.__setattr__(self, "scales", reference_scales(self))
         object.__setattr__(self, "weights", self.weights.normalised())
 
-    @property
+    @cached_property
     def memory_by_key(self) -> dict[str, float]:
-        """Memory of each model key, counted once (the largest row if rows disagree)."""
+        """Memory of each model key, counted once (the largest row if rows disagree).
+        Computed once per problem (the problem is frozen); treat the dict as read-only."""
         mem: dict[str, float] = {}
         for cands in self.candidates:
             for c in cands:
