@@ -47,7 +47,8 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
     choice = []
     for cands in problem.candidates:
         scores = [
-            w.energy * c.energy_j / e_ref + w.latency * c.latency_ms / l_ref
+            w.energy * c.energy_j / e_ref
+            + w.latency * c.latency_ms / l_ref
             + w.cost * c.cost_usd / c_ref
             for c in cands
         ]
@@ -72,8 +73,10 @@ def solve_selection(
     in-process branch-and-bound of `solvers.bnb`: when it *proves* optimality (or
     infeasibility) within its share of the time, the backend is not called and
     ``shortcut`` says ``"branch-and-bound"`` (the result's message names the search).
-    Otherwise its best plan is passed to the backend as a MIP start and the backend's
-    answer is used. ``fast_path=False`` runs the backend alone (for comparison)."""
+    Otherwise the backend runs (HiGHS gets the search's best plan as a MIP start) and its
+    answer is used; a backend stopped by its time limit with a worse plan (or none) is
+    replaced by the search's plan, with the backend's bound. ``fast_path=False`` runs the
+    backend alone (for comparison)."""
     if backend not in BACKENDS:
         raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
@@ -83,10 +86,13 @@ def solve_selection(
     pre = presolve(problem) if use_presolve else None
     work = pre.problem if pre is not None else problem
     if pre is not None and pre.empty_node is not None:
-        result = SolveResult(Status.INFEASIBLE, backend,
-                             solve_time_s=time.perf_counter() - start,
-                             message="presolve: a node has no candidate meeting the budgets")
-        return SolveOutcome(result, pre, "presolve")
+        empty = SolveResult(
+            Status.INFEASIBLE,
+            backend,
+            solve_time_s=time.perf_counter() - start,
+            message="presolve: a node has no candidate meeting the budgets",
+        )
+        return SolveOutcome(empty, pre, "presolve")
 
     shortcut: str | None = None
     result: SolveResult | None = None
@@ -103,13 +109,22 @@ def solve_selection(
         bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES, time_limit_s=budget)
         if bnb.proven:
             shortcut = SHORTCUT_BNB
-            note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
-                    f"nodes, search complete); {backend} was not called")
+            note = (
+                f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
+                f"nodes, search complete); {backend} was not called"
+            )
             if bnb.choice is None:
                 result = SolveResult(Status.INFEASIBLE, backend, message=note)
             else:
-                result = SolveResult(Status.OPTIMAL, backend, bnb.choice, bnb.objective,
-                                     bnb.objective, 0.0, message=note)
+                result = SolveResult(
+                    Status.OPTIMAL,
+                    backend,
+                    bnb.choice,
+                    bnb.objective,
+                    bnb.objective,
+                    0.0,
+                    message=note,
+                )
         else:
             incumbent = bnb.choice
     if result is None:
@@ -119,9 +134,15 @@ def solve_selection(
             milp = build_milp(work)
             solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
             remaining = max(limit - (time.perf_counter() - start), 0.05 * limit)
-            start_cols = (start_values(milp, work, incumbent) if incumbent is not None
-                          else None)
-            result = solve(milp, remaining, gap_rel, threads, start_cols)
+            if backend == "highs" and incumbent is not None:
+                result = solve_milp_highs(
+                    milp, remaining, gap_rel, threads, start_values(milp, work, incumbent)
+                )
+            else:
+                # No MIP start for CBC: PuLP 3.3's warmStart made CBC report plans whose
+                # values do not match the solution (wrong objective, broken budgets) on
+                # 4 of 6 instances tried; see docs/speed.md.
+                result = solve(milp, remaining, gap_rel, threads)
             if incumbent is not None:
                 result = _keep_better(work, result, incumbent, backend)
     elapsed = time.perf_counter() - start
@@ -130,9 +151,13 @@ def solve_selection(
     choice = pre.lift(result.choice) if pre is not None else result.choice
     broken = violations(problem, choice)
     if broken:
-        bad = SolveResult(Status.ERROR, backend, solve_time_s=elapsed,
-                          message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
-                          "the solver misbehaved (try another --backend)")
+        bad = SolveResult(
+            Status.ERROR,
+            backend,
+            solve_time_s=elapsed,
+            message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
+            "the solver misbehaved (try another --backend)",
+        )
         return SolveOutcome(bad, pre, shortcut)
     objective = objective_value(problem, evaluate(problem, choice))
     gap = result.gap
@@ -144,8 +169,9 @@ def solve_selection(
     return SolveOutcome(final, pre, shortcut)
 
 
-def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...],
-                 backend: str) -> SolveResult:
+def _keep_better(
+    problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...], backend: str
+) -> SolveResult:
     """The backend's result, or the fast path's plan when the backend stopped (time limit)
     with a worse plan or none; the backend's bound is kept either way."""
     if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
@@ -156,6 +182,13 @@ def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tupl
     gap = None
     if result.bound is not None:
         gap = max(0.0, obj - result.bound) / max(abs(obj), 1e-10)
-    return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
-                       result.solve_time_s,
-                       "time limit reached; plan from the branch-and-bound's search")
+    return SolveResult(
+        Status.FEASIBLE,
+        backend,
+        incumbent,
+        obj,
+        result.bound,
+        gap,
+        result.solve_time_s,
+        "time limit reached; plan from the branch-and-bound's search",
+    )

@@ -179,8 +179,8 @@ class _Data:
         if n_res == 0:
             return np.zeros((1, 0))
         finite = np.isfinite(sep)
-        spread_c = np.where(finite, sep, np.nan)
-        spread_c = float(np.nansum(np.nanmax(spread_c, 1) - np.nanmin(spread_c, 1)))
+        sep_nan = np.where(finite, sep, np.nan)
+        spread_c = float(np.nansum(np.nanmax(sep_nan, 1) - np.nanmin(sep_nan, 1)))
         prices = []
         for r in range(n_res):
             g = np.where(finite, coef[r], np.nan)
@@ -367,7 +367,7 @@ def _search(
     track_time = d.track_time
     if comp is not None:
         comp_g, g_limit, cap, fronts = comp.g, comp.g_limit, comp.cap, comp.fronts
-    check_at = 512
+    check_at = min(512, node_limit)
     stopped = False
 
     def expand(depth: int) -> list[tuple]:
@@ -459,7 +459,7 @@ def _search(
         acc_g[nxt] = gsum
         nodes += len(allowed[nxt])
         if nodes >= check_at:
-            check_at += 512
+            check_at = nodes + 512
             if nodes >= node_limit or time.perf_counter() > deadline:
                 stopped = True
                 break

@@ -16,9 +16,8 @@ energy alone) becomes a cap on the objective. States that cannot fit the budgets
 whose cost plus a Lagrangian bound on the remaining nodes cannot beat a known plan, are
 discarded (both exact). Everything is vectorised with numpy.
 
-`relaxed_through` runs the programme forwards and backwards and returns, for every node
-and candidate, the best relaxed value of any plan that uses it: a candidate whose value
-is no better than a known feasible plan is in no better plan, so it can be removed.
+`suffix_fronts` runs it backwards and keeps every layer: the branch-and-bound of
+`solvers.bnb` reads from them the exact cheapest relaxed completion of a partial plan.
 """
 
 from __future__ import annotations
@@ -246,97 +245,6 @@ def solve_relaxation(rel: Relaxation, cutoff: float = math.inf) -> DpResult:
         choice[d - 1] = int(pick[k])
         k = int(parent[k])
     return DpResult(tuple(choice), value, True)
-
-
-def relaxed_through(rel: Relaxation, cutoff: float) -> np.ndarray | None:
-    """best[v, i] = least relaxed cost of a plan using candidate i at node v, among plans
-    cheaper than ``cutoff`` (+inf where none); None when the state guard stopped."""
-    n = rel.sep.shape[0]
-    fwd, ok_f = _forward(rel, np.arange(n), cutoff)
-    bwd, ok_b = _forward(rel, np.arange(n)[::-1].copy(), cutoff)
-    if not (ok_f and ok_b):
-        return None
-    best = np.full(rel.sep.shape, np.inf)
-    if len(fwd) < n + 1 or len(bwd) < n + 1:
-        return best  # no relaxed plan below the cutoff
-    g = rel.g if rel.g is not None else np.zeros_like(rel.sep)
-    for v in range(n):
-        fs, fg = fwd[v][0], fwd[v][1]  # nodes 0..v-1
-        bs, bg = bwd[n - 1 - v][0], bwd[n - 1 - v][1]  # nodes v+1..n-1
-        if len(fs) == 0 or len(bs) == 0:
-            continue
-        # Pareto states sorted by cost ascending have budget use descending: the cheapest
-        # backward state using at most x is the first one whose use is <= x.
-        bg_rev = bg[::-1]  # ascending use
-        bs_rev = bs[::-1]
-        for i in np.nonzero(np.isfinite(rel.sep[v]))[0]:
-            room = rel.g_limit - fg - g[v, i]  # budget left for the backward part
-            pos = np.searchsorted(bg_rev, room, side="right") - 1
-            valid = pos >= 0
-            if not valid.any():
-                continue
-            # among backward states with use <= room, the cheapest is the one with the
-            # largest use (Pareto: more use, less cost)
-            total = fs[valid] + rel.sep[v, i] + bs_rev[pos[valid]]
-            total = total[total <= rel.cap]
-            if len(total):
-                best[v, i] = float(total.min())
-    return best
-
-
-def lagrangian_plans(rel: Relaxation) -> list[tuple[int, ...]]:
-    """Per-node minimisers of ``cost + lam * use`` over a grid of ``lam`` (cheap plans that
-    trade cost for budget use; callers keep those that fit)."""
-    n = rel.sep.shape[0]
-    bound = _Bound(rel, np.arange(n))
-    g = rel.g if rel.g is not None else np.zeros_like(rel.sep)
-    gz = np.where(np.isfinite(rel.sep), g, 0.0)
-    plans = []
-    seen = set()
-    for lam in bound.lams:
-        pick = (rel.sep + lam * gz).argmin(axis=1)
-        plan = tuple(int(i) for i in pick)
-        if plan not in seen:
-            seen.add(plan)
-            plans.append(plan)
-    return plans
-
-
-def relaxed_value(rel: Relaxation, plan: tuple[int, ...]) -> tuple[float, bool]:
-    """(cost, fits the relaxation's budgets) of ``plan``."""
-    idx = np.arange(len(plan))
-    pick = np.asarray(plan)
-    cost = float(rel.sep[idx, pick].sum())
-    use = float(rel.g[idx, pick].sum()) if rel.g is not None else 0.0
-    return cost, bool(np.isfinite(cost) and use <= rel.g_limit and cost <= rel.cap)
-
-
-def improve(rel: Relaxation, plan: tuple[int, ...], rounds: int = 1000) -> tuple[int, ...]:
-    """Greedy local search for the relaxation: repeatedly apply the single-node swap that
-    lowers the cost most while the plan still fits (a heuristic: gives upper bounds)."""
-    n = rel.sep.shape[0]
-    idx = np.arange(n)
-    pick = np.asarray(plan).copy()
-    g = (
-        np.where(np.isfinite(rel.sep), rel.g, np.inf)
-        if rel.g is not None
-        else np.where(np.isfinite(rel.sep), 0.0, np.inf)
-    )
-    for _ in range(rounds):
-        cost_now = rel.sep[idx, pick]
-        use_now = g[idx, pick]
-        slack = rel.g_limit - float(use_now.sum())
-        room = rel.cap - float(cost_now.sum())
-        d_cost = rel.sep - cost_now[:, None]
-        d_use = g - use_now[:, None]
-        ok = (d_use <= slack) & (d_cost < 0) & (d_cost <= room)
-        if not ok.any():
-            break
-        d = np.where(ok, d_cost, np.inf)
-        flat = int(np.argmin(d))
-        v, i = divmod(flat, rel.sep.shape[1])
-        pick[v] = i
-    return tuple(int(i) for i in pick)
 
 
 def suffix_fronts(
