@@ -18,9 +18,9 @@ BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
 #: The in-process branch-and-bound gets this share of the time limit (at most
 #: FAST_PATH_MAX_S seconds and FAST_PATH_NODES search nodes) before the MILP backend runs.
-FAST_PATH_SHARE = 0.25
-FAST_PATH_MAX_S = 1.0
-FAST_PATH_NODES = 200_000
+FAST_PATH_SHARE = 0.5
+FAST_PATH_MAX_S = 30.0
+FAST_PATH_NODES = 2_000_000
 SHORTCUT_BNB = "branch-and-bound"
 
 
@@ -106,7 +106,9 @@ def solve_selection(
             shortcut = "unconstrained optimum meets every budget"
     if result is None and backend != "brute" and fast_path:
         budget = min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S)
-        bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES, time_limit_s=budget)
+        bnb = branch_and_bound(
+            work, node_limit=FAST_PATH_NODES, time_limit_s=budget, gap_rel=gap_rel or 0.0
+        )
         if bnb.proven:
             shortcut = SHORTCUT_BNB
             note = (
@@ -121,8 +123,8 @@ def solve_selection(
                     backend,
                     bnb.choice,
                     bnb.objective,
-                    bnb.objective,
-                    0.0,
+                    bnb.root_bound,
+                    None,
                     message=note,
                 )
         else:

@@ -259,8 +259,8 @@ def branch_and_bound(
     node_limit: int = 200_000,
     time_limit_s: float = 10.0,
     incumbent: tuple[int, ...] | None = None,
-    relaxed_optimum: float | None = None,
     max_states: int = 200_000,
+    gap_rel: float = 0.0,
 ) -> BnbResult:
     """Search ``problem`` exhaustively (see the module docstring).
 
@@ -272,7 +272,9 @@ def branch_and_bound(
 
     Stops after ``node_limit`` search nodes or ``time_limit_s`` seconds in all; then
     ``proven`` is False and ``choice`` is the best plan found so far (possibly None).
-    ``incumbent`` is an optional known feasible plan.
+    ``incumbent`` is an optional known feasible plan. With ``gap_rel > 0`` subtrees whose
+    bound is within ``gap_rel`` of the best plan are pruned too, so a finished search
+    proves the plan within that relative gap (``bound`` says how close).
     """
     start = time.perf_counter()
     deadline = start + time_limit_s
@@ -291,8 +293,6 @@ def branch_and_bound(
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
         root_bound = lagrangian_bound(rel) + static
-        if relaxed_optimum is not None:
-            root_bound = max(root_bound, relaxed_optimum + static)
         # small problems: one search with the full fronts; larger: growing cutoffs
         base = max(root_bound, 1e-12)
         deltas = (math.inf,) if d.n <= SMALL_NODES else (0.005, 0.03, 0.2, math.inf)
@@ -305,7 +305,7 @@ def branch_and_bound(
             if comp is None or time.perf_counter() > deadline:
                 break  # fronts too large: plain Lagrangian search below
             found, obj, count, stopped = _search(
-                problem, d, cutoff, node_limit - nodes, deadline, comp
+                problem, d, cutoff, node_limit - nodes, deadline, comp, gap_rel
             )
             nodes += count
             if stopped:
@@ -315,7 +315,7 @@ def branch_and_bound(
                     False, best, best_obj if best is not None else None, root_bound, nodes
                 )
             if found is not None:
-                return BnbResult(True, found, obj, root_bound, nodes)
+                return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
             if final:  # nothing below the incumbent (or infeasible)
                 return BnbResult(
                     True, best, best_obj if best is not None else None, root_bound, nodes
@@ -324,11 +324,22 @@ def branch_and_bound(
     root_bound = max(
         root_bound if rel is not None else -math.inf, d.lagrange(0, [0.0] * len(d.res)) + static
     )
-    found, obj, count, stopped = _search(problem, d, best_obj, node_limit - nodes, deadline, None)
+    found, obj, count, stopped = _search(
+        problem, d, best_obj, node_limit - nodes, deadline, None, gap_rel, best is not None
+    )
     nodes += count
     if found is not None and obj < best_obj:
         best, best_obj = found, obj
+    if best is not None and not stopped:
+        root_bound = _bound(root_bound, best_obj, gap_rel)
     return BnbResult(not stopped, best, best_obj if best is not None else None, root_bound, nodes)
+
+
+def _bound(root_bound: float, objective: float, gap_rel: float) -> float:
+    """Lower bound proven by a finished search that found ``objective``."""
+    if gap_rel <= 0:
+        return objective
+    return min(objective, max(root_bound, objective * (1.0 - gap_rel)))
 
 
 def _search(
@@ -338,6 +349,8 @@ def _search(
     node_limit: int,
     deadline: float,
     comp: _Completion | None,
+    gap_rel: float = 0.0,
+    have_plan: bool = False,
 ) -> tuple[tuple[int, ...] | None, float, int, bool]:
     """Depth-first search for the best plan with objective below ``cutoff``; at each
     depth the children are valued once and tried best bound first.
@@ -370,13 +383,20 @@ def _search(
     check_at = min(512, node_limit)
     stopped = False
 
+    found_plan = have_plan
+
+    def prune_at() -> float:
+        """Subtrees whose bound reaches this cannot improve enough."""
+        target = best_obj * (1.0 - gap_rel) if found_plan else best_obj
+        return target - OBJ_TOL * max(1.0, abs(best_obj))
+
     def expand(depth: int) -> list[tuple]:
         """Feasible children of ``depth`` with their bounds, best first."""
         out = []
         nxt = depth + 1
         prev = acc_res[depth]
         start_t = max((finish[u] for u in preds[depth]), default=0.0) if track_time else 0.0
-        limit = best_obj - OBJ_TOL * max(1.0, abs(best_obj))
+        limit = prune_at()
         for i in allowed[depth]:
             values = []
             ok = True
@@ -432,9 +452,7 @@ def _search(
             loaded[keys[depth][chosen[depth]]] -= 1
             chosen[depth] = -1
         options = kids[depth]
-        if pos[depth] >= len(options) or options[pos[depth]][0] >= (
-            best_obj - OBJ_TOL * max(1.0, abs(best_obj))
-        ):
+        if pos[depth] >= len(options) or options[pos[depth]][0] >= prune_at():
             pos[depth] = 0
             depth -= 1
             continue
@@ -449,6 +467,7 @@ def _search(
                 obj = objective_value(problem, evaluate(problem, choice))
                 if obj < best_obj:
                     best_obj, best = obj, choice
+                    found_plan = True
             continue
         if track_time:
             finish[depth] = f

@@ -130,3 +130,19 @@ def test_branch_and_bound_matches_highs_on_benchmark_instances(seed: int) -> Non
     assert theirs.status == Status.OPTIMAL and theirs.objective is not None
     assert ours.objective is not None
     assert math.isclose(ours.objective, theirs.objective, rel_tol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(0, 60, 3))
+def test_gap_search_proves_its_gap(seed: int) -> None:
+    problem = random_selection(seed)
+    oracle = solve_brute(problem)
+    result = branch_and_bound(problem, gap_rel=0.05)
+    assert result.proven
+    if oracle.objective is None:
+        assert result.choice is None
+        return
+    assert result.choice is not None and result.objective is not None
+    assert not violations(problem, result.choice)
+    assert result.root_bound <= oracle.objective + 1e-12
+    assert result.objective * (1 - 0.05) <= oracle.objective + 1e-12
+    assert (result.objective - result.root_bound) <= 0.05 * result.objective + 1e-12
