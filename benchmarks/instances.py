@@ -96,3 +96,40 @@ def instance(
     return SelectionProblem(
         n, edges, cands, budgets, weights or Weights(energy=1.0, latency=0.0), parallel
     )
+
+
+def problem_data(problem: SelectionProblem, name: str = "bench") -> dict[str, object]:
+    """The instance as planner problem data (format v1): one task type per candidate
+    family (model ids ``t<type>-m<i>``), synthetic provenance."""
+    nodes = []
+    models: dict[str, dict[str, object]] = {}
+    for v, cands in enumerate(problem.candidates):
+        task = "Type " + cands[0].key.split("-")[0][1:]
+        nodes.append({"id": f"n{v}", "task": task})
+        for c in cands:
+            models[c.key] = {
+                "id": c.key,
+                "task": task,
+                "accuracy": c.accuracy,
+                "latency_ms": c.latency_ms,
+                "energy_j": c.energy_j,
+                "memory_mb": c.memory_mb,
+                "provenance": {"source": "synthetic", "reference": "benchmarks/instances.py"},
+            }
+    b = problem.budgets
+    return {
+        "name": name,
+        "source": "synthetic: benchmarks/instances.py",
+        "graph": {
+            "nodes": nodes,
+            "edges": [[f"n{u}", f"n{v}"] for u, v in problem.edges],
+        },
+        "models": list(models.values()),
+        "budgets": {k: v for k, v in b.given().items()},
+        "weights": {
+            "energy": problem.weights.energy,
+            "latency": problem.weights.latency,
+            "cost": problem.weights.cost,
+        },
+        "execution": "parallel" if problem.parallel else "sequential",
+    }
