@@ -53,6 +53,8 @@ from solvers.pareto import Relaxation, additive_relaxation, lagrangian_bound, su
 OBJ_TOL = 1e-12
 #: Relative loosening of the pruning budgets (leaves are checked exactly).
 PRUNE_SLACK = 1e-9
+#: Search nodes of the first dive on larger problems (finds a plan to start from).
+DIVE_NODES = 20_000
 #: Up to this many nodes the fronts are built without a cutoff (one search).
 SMALL_NODES = 16
 #: Lagrange multipliers tried, as multiples of each budget's natural price.
@@ -293,11 +295,22 @@ def branch_and_bound(
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
         root_bound = lagrangian_bound(rel) + static
-        # small problems: one search with the full fronts; larger: growing cutoffs
         base = max(root_bound, 1e-12)
+        if d.n > SMALL_NODES and best is None:
+            # a first plan from a short dive (Lagrangian bounds), so that a search stopped
+            # by its limits still has a plan to hand over
+            found, obj, count, _ = _search(
+                problem, d, math.inf, min(DIVE_NODES, node_limit), deadline, None, 1.0
+            )
+            nodes += count
+            if found is not None:
+                best, best_obj = found, obj
+        if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:
+            return BnbResult(True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes)
+        # small problems: one search with the full fronts; larger: growing cutoffs
         deltas = (math.inf,) if d.n <= SMALL_NODES else (0.005, 0.03, 0.2, math.inf)
         for delta in deltas:
-            cutoff = min(base * (1.0 + delta), best_obj)
+            cutoff = min(base * (1.0 + max(delta, gap_rel)), best_obj)
             final = cutoff >= best_obj
             comp = _completion(
                 rel, cutoff * (1 + 1e-9) + 1e-12 if math.isfinite(cutoff) else cutoff, max_states
@@ -321,6 +334,10 @@ def branch_and_bound(
                     True, best, best_obj if best is not None else None, root_bound, nodes
                 )
             root_bound = max(root_bound, cutoff)  # proven: no plan below the cutoff
+            if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:
+                return BnbResult(
+                    True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes
+                )
     root_bound = max(
         root_bound if rel is not None else -math.inf, d.lagrange(0, [0.0] * len(d.res)) + static
     )
