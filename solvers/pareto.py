@@ -31,6 +31,8 @@ from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
 
 #: States kept per layer before the programme gives up (memory guard).
 MAX_STATES = 400_000
+#: States kept over all layers before the programme gives up (memory guard).
+MAX_TOTAL_STATES = 4_000_000
 _LOOSE = 1e-9
 
 
@@ -202,6 +204,7 @@ def _forward(
     layers: list[tuple[np.ndarray, ...]] = [
         (s, gg, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     ]
+    total = 0
     for d in range(n):
         cols = np.flatnonzero(finite[d])
         width = len(cols)
@@ -218,7 +221,8 @@ def _forward(
             keep[0] = True
             keep[1:] = use[1:] < np.minimum.accumulate(use)[:-1]
             idx = idx[keep]
-        if len(idx) > max_states:
+        total += len(idx)
+        if len(idx) > max_states or total > MAX_TOTAL_STATES:
             return layers, False
         s, gg = ns[idx], ng[idx]
         layers.append((s, gg, idx // width, cols[idx % width]))
