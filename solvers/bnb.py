@@ -330,8 +330,10 @@ def branch_and_bound(
             if found is not None:
                 return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
             if final:  # nothing below the incumbent (or infeasible)
+                if best is None:
+                    return BnbResult(True, None, None, root_bound, nodes)
                 return BnbResult(
-                    True, best, best_obj if best is not None else None, root_bound, nodes
+                    True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes
                 )
             root_bound = max(root_bound, cutoff)  # proven: no plan below the cutoff
             if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:

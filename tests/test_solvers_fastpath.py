@@ -146,3 +146,15 @@ def test_gap_search_proves_its_gap(seed: int) -> None:
     assert result.root_bound <= oracle.objective + 1e-12
     assert result.objective * (1 - 0.05) <= oracle.objective + 1e-12
     assert (result.objective - result.root_bound) <= 0.05 * result.objective + 1e-12
+
+
+def test_proven_answer_reports_zero_gap_when_the_first_plan_is_optimal() -> None:
+    # larger problems start from a dive; when no round finds anything better, that plan
+    # is the optimum and its bound must say so (gap 0), not the weaker root bound
+    for seed in range(5):
+        problem = instance(20, 10, seed)
+        result = branch_and_bound(problem, time_limit_s=60)
+        assert result.proven and result.objective is not None
+        assert result.root_bound == result.objective
+        outcome = solve_selection(problem, "cbc")
+        assert outcome.result.gap == 0.0
