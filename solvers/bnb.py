@@ -246,8 +246,10 @@ class _Completion:
         self.g, self.g_limit, self.cap, self.fronts = g, g_limit, cap, fronts
 
 
-def _completion(rel: Relaxation, cutoff: float, max_states: int) -> _Completion | None:
-    fronts = suffix_fronts(rel, cutoff, max_states)
+def _completion(
+    rel: Relaxation, cutoff: float, max_states: int, deadline: float
+) -> _Completion | None:
+    fronts = suffix_fronts(rel, cutoff, max_states, deadline)
     if fronts is None:
         return None
     g = rel.g if rel.g is not None else np.zeros_like(rel.sep)
@@ -313,7 +315,10 @@ def branch_and_bound(
             cutoff = min(base * (1.0 + max(delta, gap_rel)), best_obj)
             final = cutoff >= best_obj
             comp = _completion(
-                rel, cutoff * (1 + 1e-9) + 1e-12 if math.isfinite(cutoff) else cutoff, max_states
+                rel,
+                cutoff * (1 + 1e-9) + 1e-12 if math.isfinite(cutoff) else cutoff,
+                max_states,
+                deadline,
             )
             if comp is None or time.perf_counter() > deadline:
                 break  # fronts too large: plain Lagrangian search below
@@ -332,14 +337,10 @@ def branch_and_bound(
             if final:  # nothing below the incumbent (or infeasible)
                 if best is None:
                     return BnbResult(True, None, None, root_bound, nodes)
-                return BnbResult(
-                    True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes
-                )
+                return BnbResult(True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes)
             root_bound = max(root_bound, cutoff)  # proven: no plan below the cutoff
             if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:
-                return BnbResult(
-                    True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes
-                )
+                return BnbResult(True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes)
     root_bound = max(
         root_bound if rel is not None else -math.inf, d.lagrange(0, [0.0] * len(d.res)) + static
     )

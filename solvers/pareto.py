@@ -23,6 +23,7 @@ discarded (both exact). Everything is vectorised with numpy.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -185,7 +186,11 @@ class _Bound:
 
 
 def _forward(
-    rel: Relaxation, order: np.ndarray, cutoff: float, max_states: int = MAX_STATES
+    rel: Relaxation,
+    order: np.ndarray,
+    cutoff: float,
+    max_states: int = MAX_STATES,
+    deadline: float = math.inf,
 ) -> tuple[list[tuple[np.ndarray, ...]], bool]:
     """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
     (cost ascending, use descending, parent state, candidate)."""
@@ -224,6 +229,8 @@ def _forward(
         total += len(idx)
         if len(idx) > max_states or total > MAX_TOTAL_STATES:
             return layers, False
+        if deadline < math.inf and time.perf_counter() > deadline:
+            return layers, False
         s, gg = ns[idx], ng[idx]
         layers.append((s, gg, idx // width, cols[idx % width]))
         if len(s) == 0:
@@ -252,14 +259,17 @@ def solve_relaxation(rel: Relaxation, cutoff: float = math.inf) -> DpResult:
 
 
 def suffix_fronts(
-    rel: Relaxation, cutoff: float = math.inf, max_states: int = MAX_STATES
+    rel: Relaxation,
+    cutoff: float = math.inf,
+    max_states: int = MAX_STATES,
+    deadline: float = math.inf,
 ) -> list[tuple[list[float], list[float]]] | None:
     """fronts[d] = (use ascending, cost descending) of the Pareto states of nodes d..n-1
     whose cost plus a bound on nodes 0..d-1 is below ``cutoff``; fronts[n] = ([0], [0]).
     The cheapest completion of a prefix with budget ``room`` left is the state with the
-    largest use <= room. None when the state guard stopped the programme."""
+    largest use <= room. None when the state guard or ``deadline`` stopped the programme."""
     n = rel.sep.shape[0]
-    layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states)
+    layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline)
     if not ok:
         return None
     fronts: list[tuple[list[float], list[float]]] = [([], []) for _ in range(n + 1)]
