@@ -21,6 +21,8 @@ DEFAULT_TIME_LIMIT_S = 60.0
 FAST_PATH_SHARE = 0.5
 FAST_PATH_MAX_S = 30.0
 FAST_PATH_NODES = 2_000_000
+#: After this long the search goes on only while it is within 2% of its bound.
+FAST_PATH_STALL_S = 0.5
 SHORTCUT_BNB = "branch-and-bound"
 
 
@@ -107,7 +109,11 @@ def solve_selection(
     if result is None and backend != "brute" and fast_path:
         budget = min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S)
         bnb = branch_and_bound(
-            work, node_limit=FAST_PATH_NODES, time_limit_s=budget, gap_rel=gap_rel or 0.0
+            work,
+            node_limit=FAST_PATH_NODES,
+            time_limit_s=budget,
+            gap_rel=gap_rel or 0.0,
+            stall_s=FAST_PATH_STALL_S,
         )
         if bnb.proven:
             shortcut = SHORTCUT_BNB
