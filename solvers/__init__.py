@@ -13,7 +13,7 @@ from solvers.model import (
     violations,
 )
 from solvers.presolve import PresolveResult, presolve
-from solvers.status import SolverError, SolveResult, Status
+from solvers.status import SolveResult, SolverError, Status
 
 __all__ = [
     "BACKENDS",

@@ -16,12 +16,12 @@ from solvers.status import SolverError, SolveResult, Status
 
 BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
-#: The in-process branch-and-bound gets this share of the time limit (at most
-#: FAST_PATH_MAX_S seconds and FAST_PATH_NODES search nodes) before the MILP backend runs.
+#: The in-process branch-and-bound (`solvers.bnb`) gets this share of the time limit (at
+#: most FAST_PATH_MAX_S seconds and FAST_PATH_NODES valued search nodes) before the MILP
+#: backend runs; after FAST_PATH_STALL_S it goes on only while within 2% of its bound.
 FAST_PATH_SHARE = 0.5
 FAST_PATH_MAX_S = 30.0
 FAST_PATH_NODES = 2_000_000
-#: After this long the search goes on only while it is within 2% of its bound.
 FAST_PATH_STALL_S = 0.5
 SHORTCUT_BNB = "branch-and-bound"
 
@@ -49,8 +49,7 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
     choice = []
     for cands in problem.candidates:
         scores = [
-            w.energy * c.energy_j / e_ref
-            + w.latency * c.latency_ms / l_ref
+            w.energy * c.energy_j / e_ref + w.latency * c.latency_ms / l_ref
             + w.cost * c.cost_usd / c_ref
             for c in cands
         ]
@@ -73,8 +72,8 @@ def solve_selection(
 
     With ``fast_path`` (default) the MILP backends (cbc, highs) are preceded by the exact
     in-process branch-and-bound of `solvers.bnb`: when it *proves* optimality (or
-    infeasibility) within its share of the time, the backend is not called and
-    ``shortcut`` says ``"branch-and-bound"`` (the result's message names the search).
+    infeasibility, or the requested gap) within its share of the time, the backend is not
+    called and ``shortcut`` is ``"branch-and-bound"`` (the result's message says so).
     Otherwise the backend runs (HiGHS gets the search's best plan as a MIP start) and its
     answer is used; a backend stopped by its time limit with a worse plan (or none) is
     replaced by the search's plan, with the backend's bound. ``fast_path=False`` runs the
@@ -88,84 +87,61 @@ def solve_selection(
     pre = presolve(problem) if use_presolve else None
     work = pre.problem if pre is not None else problem
     if pre is not None and pre.empty_node is not None:
-        empty = SolveResult(
-            Status.INFEASIBLE,
-            backend,
-            solve_time_s=time.perf_counter() - start,
-            message="presolve: a node has no candidate meeting the budgets",
-        )
-        return SolveOutcome(empty, pre, "presolve")
+        result = SolveResult(Status.INFEASIBLE, backend,
+                             solve_time_s=time.perf_counter() - start,
+                             message="presolve: a node has no candidate meeting the budgets")
+        return SolveOutcome(result, pre, "presolve")
 
     shortcut: str | None = None
-    result: SolveResult | None = None
+    found: SolveResult | None = None
     incumbent: tuple[int, ...] | None = None
     if backend != "brute":
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
             totals = evaluate(work, quick)
             obj = objective_value(work, totals)
-            result = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
+            found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if result is None and backend != "brute" and fast_path:
-        budget = min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S)
-        bnb = branch_and_bound(
-            work,
-            node_limit=FAST_PATH_NODES,
-            time_limit_s=budget,
-            gap_rel=gap_rel or 0.0,
-            stall_s=FAST_PATH_STALL_S,
-        )
+    if found is None and backend != "brute" and fast_path:
+        bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES,
+                               time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
+                               gap_rel=gap_rel or 0.0, stall_s=FAST_PATH_STALL_S)
         if bnb.proven:
             shortcut = SHORTCUT_BNB
-            note = (
-                f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
-                f"nodes, search complete); {backend} was not called"
-            )
-            if bnb.choice is None:
-                result = SolveResult(Status.INFEASIBLE, backend, message=note)
-            else:
-                result = SolveResult(
-                    Status.OPTIMAL,
-                    backend,
-                    bnb.choice,
-                    bnb.objective,
-                    bnb.root_bound,
-                    None,
-                    message=note,
-                )
+            note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
+                    f"nodes, search complete); {backend} was not called")
+            found = (SolveResult(Status.INFEASIBLE, backend, message=note)
+                     if bnb.choice is None else
+                     SolveResult(Status.OPTIMAL, backend, bnb.choice, bnb.objective,
+                                 bnb.root_bound, None, message=note))
         else:
             incumbent = bnb.choice
-    if result is None:
+    if found is None:
         if backend == "brute":
-            result = solve_brute(work)
+            found = solve_brute(work)
         else:
             milp = build_milp(work)
-            solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
             remaining = max(limit - (time.perf_counter() - start), 0.05 * limit)
-            if backend == "highs" and incumbent is not None:
-                result = solve_milp_highs(
-                    milp, remaining, gap_rel, threads, start_values(milp, work, incumbent)
-                )
+            if backend == "highs":
+                mip_start = start_values(milp, work, incumbent) if incumbent else None
+                found = solve_milp_highs(milp, remaining, gap_rel, threads, mip_start)
             else:
-                # No MIP start for CBC: PuLP 3.3's warmStart made CBC report plans whose
-                # values do not match the solution (wrong objective, broken budgets) on
-                # 4 of 6 instances tried; see docs/speed.md.
-                result = solve(milp, remaining, gap_rel, threads)
+                # No MIP start for CBC: with PuLP 3.3's warmStart, CBC reported solutions
+                # whose values did not match (wrong objective, broken budgets) on 4 of 6
+                # instances tried; see docs/speed.md.
+                found = solve_milp_cbc(milp, remaining, gap_rel, threads)
             if incumbent is not None:
-                result = _keep_better(work, result, incumbent, backend)
+                found = _keep_better(work, found, incumbent, backend)
+    result = found
     elapsed = time.perf_counter() - start
     if result.choice is None:
         return SolveOutcome(replace(result, solve_time_s=elapsed), pre, shortcut)
     choice = pre.lift(result.choice) if pre is not None else result.choice
     broken = violations(problem, choice)
     if broken:
-        bad = SolveResult(
-            Status.ERROR,
-            backend,
-            solve_time_s=elapsed,
-            message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
-            "the solver misbehaved (try another --backend)",
-        )
+        bad = SolveResult(Status.ERROR, backend, solve_time_s=elapsed,
+                          message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
+                          "the solver misbehaved (try another --backend)")
         return SolveOutcome(bad, pre, shortcut)
     objective = objective_value(problem, evaluate(problem, choice))
     gap = result.gap
@@ -177,9 +153,8 @@ def solve_selection(
     return SolveOutcome(final, pre, shortcut)
 
 
-def _keep_better(
-    problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...], backend: str
-) -> SolveResult:
+def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...],
+                 backend: str) -> SolveResult:
     """The backend's result, or the fast path's plan when the backend stopped (time limit)
     with a worse plan or none; the backend's bound is kept either way."""
     if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
@@ -190,13 +165,6 @@ def _keep_better(
     gap = None
     if result.bound is not None:
         gap = max(0.0, obj - result.bound) / max(abs(obj), 1e-10)
-    return SolveResult(
-        Status.FEASIBLE,
-        backend,
-        incumbent,
-        obj,
-        result.bound,
-        gap,
-        result.solve_time_s,
-        "time limit reached; plan from the branch-and-bound's search",
-    )
+    return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
+                       result.solve_time_s,
+                       "time limit reached; plan from the branch-and-bound's search")

@@ -8,7 +8,7 @@ import time
 import numpy as np
 
 from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
-from solvers.status import SolverError, SolveResult, Status
+from solvers.status import SolveResult, Status, SolverError
 
 #: Largest number of assignments the oracle will enumerate.
 MAX_ASSIGNMENTS = 2_000_000
@@ -88,6 +88,5 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
     winners = np.nonzero(obj <= best + 1e-12)[0]
     k = int(winners[0])
     choice = tuple(int(grid[v][k]) for v in range(n))
-    return SolveResult(
-        Status.OPTIMAL, "brute", choice, best, best, 0.0, time.perf_counter() - start
-    )
+    return SolveResult(Status.OPTIMAL, "brute", choice, best, best, 0.0,
+                       time.perf_counter() - start)

@@ -7,10 +7,9 @@ import os
 import re
 import tempfile
 import time
-from typing import Any
 
 from solvers.formulation import Milp
-from solvers.status import SolverError, SolveResult, Status
+from solvers.status import SolveResult, SolverError, Status
 
 
 def _affine(pulp: object, coeffs: dict[int, float], xs: list[object]) -> object:
@@ -28,9 +27,8 @@ def _parse_bound(log: str) -> float | None:
     return None
 
 
-def solve_milp_cbc(
-    milp: Milp, time_limit_s: float, gap_rel: float | None, threads: int | None = None
-) -> SolveResult:
+def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
+                   threads: int | None = None) -> SolveResult:
     try:
         import pulp
     except ImportError as exc:  # pragma: no cover - pulp is a hard dependency
@@ -38,14 +36,13 @@ def solve_milp_cbc(
     start = time.perf_counter()
     prob = pulp.LpProblem("plan", pulp.LpMinimize)
     xs = [
-        prob.add_variable(
-            name, lowBound=lb, upBound=ub, cat=pulp.LpInteger if integer else pulp.LpContinuous
-        )
+        prob.add_variable(name, lowBound=lb, upBound=ub,
+                          cat=pulp.LpInteger if integer else pulp.LpContinuous)
         for name, lb, ub, integer in zip(milp.names, milp.lb, milp.ub, milp.integer, strict=True)
     ]
     prob += _affine(pulp, {j: c for j, c in enumerate(milp.c) if c != 0.0}, xs)
     for coeffs, lo, hi, name in milp.rows:
-        expr: Any = _affine(pulp, coeffs, xs)
+        expr = _affine(pulp, coeffs, xs)
         if lo == hi:
             prob += (expr == lo, name)
             continue
@@ -56,9 +53,8 @@ def solve_milp_cbc(
     fd, log_path = tempfile.mkstemp(prefix="planner-cbc-", suffix=".log")
     os.close(fd)
     try:
-        solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=time_limit_s, gapRel=gap_rel, logPath=log_path, threads=threads
-        )
+        solver = pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s, gapRel=gap_rel,
+                                   logPath=log_path, threads=threads)
         if not solver.available():
             raise SolverError(
                 "the CBC binary that PuLP ships is missing or not executable; reinstall PuLP "
@@ -78,39 +74,25 @@ def solve_milp_cbc(
         return SolveResult(Status.INFEASIBLE, "cbc", solve_time_s=elapsed)
     if sol == pulp.LpSolutionNoSolutionFound:
         status = Status.TIME_LIMIT if "time" in log.lower() else Status.ERROR
-        return SolveResult(
-            status, "cbc", solve_time_s=elapsed, message="CBC stopped before finding any plan"
-        )
+        return SolveResult(status, "cbc", solve_time_s=elapsed,
+                           message="CBC stopped before finding any plan")
     if sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-        return SolveResult(
-            Status.ERROR,
-            "cbc",
-            solve_time_s=elapsed,
-            message=f"CBC returned status {pulp.LpStatus.get(prob.status)}",
-        )
+        return SolveResult(Status.ERROR, "cbc", solve_time_s=elapsed,
+                           message=f"CBC returned status {pulp.LpStatus.get(prob.status)}")
     values = [x.value() for x in xs]
     if any(v is None for v in values):
-        return SolveResult(
-            Status.ERROR, "cbc", solve_time_s=elapsed, message="CBC returned no values"
-        )
+        return SolveResult(Status.ERROR, "cbc", solve_time_s=elapsed,
+                           message="CBC returned no values")
     choice = _choice_from_values(milp, [float(v) for v in values if v is not None])
-    objective = math.fsum(c * values[j] for j, c in enumerate(milp.c) if c)
+    objective = math.fsum(c * values[j] for j, c in enumerate(milp.c) if c)  # type: ignore[operator]
     if sol == pulp.LpSolutionOptimal:
         stopped_on_gap = gap_rel is not None and "gap" in log.lower()
         bound = _parse_bound(log) if stopped_on_gap else objective
         gap = _rel_gap(objective, bound)
         return SolveResult(Status.OPTIMAL, "cbc", choice, objective, bound, gap, elapsed)
     bound = _parse_bound(log)
-    return SolveResult(
-        Status.FEASIBLE,
-        "cbc",
-        choice,
-        objective,
-        bound,
-        _rel_gap(objective, bound),
-        elapsed,
-        "time limit reached",
-    )
+    return SolveResult(Status.FEASIBLE, "cbc", choice, objective, bound,
+                       _rel_gap(objective, bound), elapsed, "time limit reached")
 
 
 def _rel_gap(objective: float, bound: float | None) -> float | None:

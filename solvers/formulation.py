@@ -124,12 +124,10 @@ def build_milp(problem: SelectionProblem) -> Milp:
         milp.y_index = dict(y)
         for v, cands in enumerate(problem.candidates):
             for i, cand in enumerate(cands):
-                milp.add_row(
-                    {y[cand.key]: 1.0, milp.x_index[v][i]: -1.0}, 0.0, INF, f"load_{v}_{i}"
-                )
-        milp.add_row(
-            {y[k]: mem[k] for k in y if mem[k] != 0.0}, -INF, _slack(budgets.memory_mb), "memory"
-        )
+                milp.add_row({y[cand.key]: 1.0, milp.x_index[v][i]: -1.0}, 0.0, INF,
+                             f"load_{v}_{i}")
+        milp.add_row({y[k]: mem[k] for k in y if mem[k] != 0.0}, -INF,
+                     _slack(budgets.memory_mb), "memory")
 
     if need_time and not problem.parallel:
         if budgets.latency_ms is not None:
@@ -166,11 +164,8 @@ def _add_makespan(milp: Milp, problem: SelectionProblem, weight: float) -> None:
     milp.f_index = f
     milp.t_index = t
     for v in range(n):
-        lat = {
-            milp.x_index[v][i]: -c.latency_ms
-            for i, c in enumerate(problem.candidates[v])
-            if c.latency_ms != 0.0
-        }
+        lat = {milp.x_index[v][i]: -c.latency_ms for i, c in enumerate(problem.candidates[v])
+               if c.latency_ms != 0.0}
         if preds[v]:
             for u in preds[v]:
                 row = dict(lat)
@@ -190,7 +185,6 @@ def start_values(milp: Milp, problem: SelectionProblem, choice: tuple[int, ...])
     values = [0.0] * len(milp.names)
     for v, i in enumerate(choice):
         values[milp.x_index[v][i]] = 1.0
-    for v, i in enumerate(choice):
         key = problem.candidates[v][i].key
         if key in milp.y_index:
             values[milp.y_index[key]] = 1.0
@@ -198,14 +192,11 @@ def start_values(milp: Milp, problem: SelectionProblem, choice: tuple[int, ...])
         preds = problem.predecessors()
         finish = [0.0] * problem.n_nodes
         for v, i in enumerate(choice):
-            finish[v] = problem.candidates[v][i].latency_ms + max(
-                (finish[u] for u in preds[v]), default=0.0
-            )
-            values[milp.f_index[v]] = min(
-                max(finish[v], milp.lb[milp.f_index[v]]), milp.ub[milp.f_index[v]]
-            )
+            start = max((finish[u] for u in preds[v]), default=0.0)
+            finish[v] = problem.candidates[v][i].latency_ms + start
+            col = milp.f_index[v]
+            values[col] = min(max(finish[v], milp.lb[col]), milp.ub[col])
         if milp.t_index is not None:
-            values[milp.t_index] = min(
-                max(max(finish, default=0.0), milp.lb[milp.t_index]), milp.ub[milp.t_index]
-            )
+            col = milp.t_index
+            values[col] = min(max(max(finish, default=0.0), milp.lb[col]), milp.ub[col])
     return values

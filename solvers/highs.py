@@ -42,13 +42,9 @@ def highs_available() -> bool:
     return True
 
 
-def solve_milp_highs(
-    milp: Milp,
-    time_limit_s: float,
-    gap_rel: float | None,
-    threads: int | None = None,
-    mip_start: list[float] | None = None,
-) -> SolveResult:
+def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
+                     threads: int | None = None,
+                     mip_start: list[float] | None = None) -> SolveResult:
     """Solve ``milp`` with HiGHS; ``mip_start`` (one value per column) is a MIP start."""
     try:
         import highspy
@@ -96,10 +92,7 @@ def solve_milp_highs(
     ]
     h.passModel(lp)
     if mip_start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(mip_start)
-        sol.value_valid = True
-        h.setSolution(sol)
+        _set_start(highspy, h, mip_start)
     h.run()
     elapsed = time.perf_counter() - start
     model_status = h.getModelStatus()
@@ -108,36 +101,26 @@ def solve_milp_highs(
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if model_status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
         return SolveResult(Status.INFEASIBLE, "highs", solve_time_s=elapsed)
-    if model_status == ms.kOptimal or (
-        has_solution
-        and model_status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kInterrupt)
-    ):
+    if model_status == ms.kOptimal or (has_solution and model_status in (
+            ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kInterrupt)):
         values = list(h.getSolution().col_value)
         choice = _choice_from_values(milp, values)
         objective = math.fsum(c * values[j] for j, c in enumerate(milp.c) if c)
         bound = float(info.mip_dual_bound)
         gap = _rel_gap(objective, bound)
         status = Status.OPTIMAL if model_status == ms.kOptimal else Status.FEASIBLE
-        return SolveResult(
-            status,
-            "highs",
-            choice,
-            objective,
-            bound,
-            gap,
-            elapsed,
-            "" if status == Status.OPTIMAL else "time limit reached",
-        )
+        return SolveResult(status, "highs", choice, objective, bound, gap, elapsed,
+                           "" if status == Status.OPTIMAL else "time limit reached")
     if model_status == ms.kTimeLimit:
-        return SolveResult(
-            Status.TIME_LIMIT,
-            "highs",
-            solve_time_s=elapsed,
-            message="HiGHS stopped before finding any plan",
-        )
-    return SolveResult(
-        Status.ERROR,
-        "highs",
-        solve_time_s=elapsed,
-        message=f"HiGHS returned {h.modelStatusToString(model_status)}",
-    )
+        return SolveResult(Status.TIME_LIMIT, "highs", solve_time_s=elapsed,
+                           message="HiGHS stopped before finding any plan")
+    return SolveResult(Status.ERROR, "highs", solve_time_s=elapsed,
+                       message=f"HiGHS returned {h.modelStatusToString(model_status)}")
+
+
+def _set_start(highspy: Any, h: Any, values: list[float]) -> None:
+    """Hand HiGHS a known plan (all columns) as its first incumbent."""
+    sol = highspy.HighsSolution()
+    sol.col_value = list(values)
+    sol.value_valid = True
+    h.setSolution(sol)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from functools import cached_property
 
 #: Relative tolerance used when checking a total against a budget.
 BUDGET_RTOL = 1e-9
@@ -97,10 +96,9 @@ class SelectionProblem:
             object.__setattr__(self, "scales", reference_scales(self))
         object.__setattr__(self, "weights", self.weights.normalised())
 
-    @cached_property
+    @property
     def memory_by_key(self) -> dict[str, float]:
-        """Memory of each model key, counted once (the largest row if rows disagree).
-        Computed once per problem (the problem is frozen); treat the dict as read-only."""
+        """Memory of each model key, counted once (the largest row if rows disagree)."""
         mem: dict[str, float] = {}
         for cands in self.candidates:
             for c in cands:
@@ -193,9 +191,8 @@ def violations(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -
     if b.cost_usd is not None and not within(totals.cost_usd, b.cost_usd):
         broken.append("cost_usd")
     if b.min_accuracy is not None:
-        log_total = math.fsum(
-            math.log(problem.candidates[v][i].accuracy) for v, i in enumerate(choice)
-        )
+        log_total = math.fsum(math.log(problem.candidates[v][i].accuracy) for v, i in
+                              enumerate(choice))
         if log_total < math.log(b.min_accuracy) - BUDGET_ATOL:
             broken.append("min_accuracy")
     if problem.node_min_accuracy is not None:
