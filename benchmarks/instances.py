@@ -13,13 +13,15 @@ Generator (documented in docs/speed.md):
   with diminishing returns), latency = ``base_t * (1 + 30 * s**1.5)`` times log-normal
   noise, energy = latency x a per-type power (W) times noise, memory grows with size.
   ``base_t`` and the power differ per task type.
-- **Three budgets that bind**, minimising energy (weights energy=1, latency=0):
+- **Three budgets**, minimising energy (weights energy=1, latency=0):
   ``min_accuracy`` is the geometric interpolation (``tight_acc``) between the accuracy of
   the cheapest plan and the most accurate plan; ``latency_ms`` is set at ``tight_lat``
   between the makespan of the fastest plan and the makespan of the most accurate plan;
-  ``energy_j`` at the energy of the most accurate plan (a real cap that prunes the big
-  models). The accuracy floor forces larger models than the cheapest and the latency
-  budget forbids putting them on the critical path, so both constraints bind.
+  ``energy_j`` at the energy of the most accurate plan (a cap that prunes big models).
+  Measured on 5 seeds each of 10, 20 and 100 nodes: the accuracy budget binds at the
+  optimum on all 15; the latency budget on 2 of 15 at the default ``tight_lat=0.35`` and
+  on 11 of 15 at ``tight_lat=0.1``; with energy as the objective the energy budget cannot
+  bind at the optimum (it only removes candidates).
 """
 
 from __future__ import annotations
