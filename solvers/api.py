@@ -18,7 +18,8 @@ BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
 #: The in-process branch-and-bound (`solvers.bnb`) gets this share of the time limit (at
 #: most FAST_PATH_MAX_S seconds and FAST_PATH_NODES valued search nodes) before the MILP
-#: backend runs; after FAST_PATH_STALL_S it goes on only while within 2% of its bound.
+#: backend runs; after FAST_PATH_STALL_S (scaled down for problems with fewer than 1,000
+#: candidates in all, to a tenth at most) it goes on only while within 2% of its bound.
 FAST_PATH_SHARE = 0.5
 FAST_PATH_MAX_S = 30.0
 FAST_PATH_NODES = 2_000_000
@@ -105,7 +106,7 @@ def solve_selection(
     if found is None and backend != "brute" and fast_path:
         bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES,
                                time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
-                               gap_rel=gap_rel or 0.0, stall_s=FAST_PATH_STALL_S)
+                               gap_rel=gap_rel or 0.0, stall_s=_stall_s(work))
         if bnb.proven:
             shortcut = SHORTCUT_BNB
             note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
@@ -168,3 +169,9 @@ def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tupl
     return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
                        result.solve_time_s,
                        "time limit reached; plan from the branch-and-bound's search")
+
+
+def _stall_s(problem: SelectionProblem) -> float:
+    """How long the fast path may search without being close to its bound."""
+    size = sum(len(c) for c in problem.candidates)
+    return FAST_PATH_STALL_S * min(1.0, max(0.1, size / 1000))

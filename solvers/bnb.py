@@ -309,7 +309,13 @@ def branch_and_bound(
             # a first plan from a short dive (Lagrangian bounds), so that a search stopped
             # by its limits still has a plan to hand over
             found, obj, count, _ = _search(
-                problem, d, math.inf, min(DIVE_NODES, node_limit), deadline, None, 1.0
+                problem,
+                d,
+                math.inf,
+                min(DIVE_NODES, node_limit),
+                min(deadline, start + stall_s),
+                None,
+                1.0,
             )
             nodes += count
             if found is not None:
