@@ -76,6 +76,7 @@ HEADER = (
 
 
 def _gap_text(gaps: list[float | None]) -> str:
+    """Largest proven gap; "none proven" also marks proven-infeasible runs (no plan)."""
     if any(g is None for g in gaps):
         return "none proven" if all(g is None for g in gaps) else "some unproven"
     return f"{max(g for g in gaps if g is not None):.2%}"
