@@ -158,3 +158,25 @@ def test_proven_answer_reports_zero_gap_when_the_first_plan_is_optimal() -> None
         assert result.root_bound == result.objective
         outcome = solve_selection(problem, "cbc")
         assert outcome.result.gap == 0.0
+
+
+def test_backend_stopped_by_its_limit_keeps_the_better_search_plan() -> None:
+    from solvers.api import _keep_better
+    from solvers.status import SolveResult
+
+    problem = instance(10, 10, seed=0)
+    best = branch_and_bound(problem)
+    assert best.choice is not None and best.objective is not None
+    # a backend that stopped with no plan: the search's plan is returned, labelled feasible
+    stopped = SolveResult(Status.TIME_LIMIT, "cbc", bound=0.9 * best.objective)
+    kept = _keep_better(problem, stopped, best.choice, "cbc")
+    assert kept.status == Status.FEASIBLE and kept.choice == best.choice
+    assert kept.bound == stopped.bound and kept.gap is not None and 0 < kept.gap < 0.11
+    # a backend that stopped with a worse plan: the search's plan wins
+    poor = SolveResult(Status.FEASIBLE, "cbc", best.choice, best.objective + 1.0, None, None)
+    assert _keep_better(problem, poor, best.choice, "cbc").objective == pytest.approx(
+        best.objective
+    )
+    # a proven answer is never replaced
+    done = SolveResult(Status.OPTIMAL, "cbc", best.choice, best.objective, best.objective, 0.0)
+    assert _keep_better(problem, done, best.choice, "cbc") is done
