@@ -5,9 +5,10 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
+from solvers.bnb import branch_and_bound
 from solvers.brute import solve_brute
 from solvers.cbc import solve_milp_cbc
-from solvers.formulation import build_milp
+from solvers.formulation import build_milp, start_values
 from solvers.highs import highs_available, solve_milp_highs
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
@@ -15,6 +16,15 @@ from solvers.status import SolverError, SolveResult, Status
 
 BACKENDS = ("cbc", "highs", "brute")
 DEFAULT_TIME_LIMIT_S = 60.0
+#: The in-process branch-and-bound (`solvers.bnb`) gets this share of the time limit (at
+#: most FAST_PATH_MAX_S seconds and FAST_PATH_NODES valued search nodes) before the MILP
+#: backend runs; after FAST_PATH_STALL_S (scaled down for problems with fewer than 1,000
+#: candidates in all, to a tenth at most) it goes on only while within 2% of its bound.
+FAST_PATH_SHARE = 0.5
+FAST_PATH_MAX_S = 30.0
+FAST_PATH_NODES = 2_000_000
+FAST_PATH_STALL_S = 0.5
+SHORTCUT_BNB = "branch-and-bound"
 
 
 def available_backends() -> list[str]:
@@ -55,10 +65,20 @@ def solve_selection(
     gap_rel: float | None = None,
     use_presolve: bool = True,
     threads: int | None = None,
+    fast_path: bool = True,
 ) -> SolveOutcome:
     """Solve ``problem`` exactly with ``backend``; the returned choice indexes the original
     candidates. A plan the backend returns is re-evaluated and checked against every budget:
-    one that breaks a budget becomes an ``error`` (the solver misbehaved)."""
+    one that breaks a budget becomes an ``error`` (the solver misbehaved).
+
+    With ``fast_path`` (default) the MILP backends (cbc, highs) are preceded by the exact
+    in-process branch-and-bound of `solvers.bnb`: when it *proves* optimality (or
+    infeasibility, or the requested gap) within its share of the time, the backend is not
+    called and ``shortcut`` is ``"branch-and-bound"`` (the result's message says so).
+    Otherwise the backend runs (HiGHS gets the search's best plan as a MIP start) and its
+    answer is used; a backend stopped by its time limit with a worse plan (or none) is
+    replaced by the search's plan, with the backend's bound. ``fast_path=False`` runs the
+    backend alone (for comparison)."""
     if backend not in BACKENDS:
         raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
@@ -75,6 +95,7 @@ def solve_selection(
 
     shortcut: str | None = None
     found: SolveResult | None = None
+    incumbent: tuple[int, ...] | None = None
     if backend != "brute":
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
@@ -82,13 +103,36 @@ def solve_selection(
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
+    if found is None and backend != "brute" and fast_path:
+        bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES,
+                               time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
+                               gap_rel=gap_rel or 0.0, stall_s=_stall_s(work))
+        if bnb.proven:
+            shortcut = SHORTCUT_BNB
+            note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
+                    f"nodes, search complete); {backend} was not called")
+            found = (SolveResult(Status.INFEASIBLE, backend, message=note)
+                     if bnb.choice is None else
+                     SolveResult(Status.OPTIMAL, backend, bnb.choice, bnb.objective,
+                                 bnb.root_bound, None, message=note))
+        else:
+            incumbent = bnb.choice
     if found is None:
         if backend == "brute":
             found = solve_brute(work)
         else:
             milp = build_milp(work)
-            solve = solve_milp_cbc if backend == "cbc" else solve_milp_highs
-            found = solve(milp, limit, gap_rel, threads)
+            remaining = max(limit - (time.perf_counter() - start), 0.05 * limit)
+            if backend == "highs":
+                mip_start = start_values(milp, work, incumbent) if incumbent else None
+                found = solve_milp_highs(milp, remaining, gap_rel, threads, mip_start)
+            else:
+                # No MIP start for CBC: with PuLP 3.3's warmStart, CBC reported solutions
+                # whose values did not match (wrong objective, broken budgets) on 4 of 6
+                # instances tried; see docs/speed.md.
+                found = solve_milp_cbc(milp, remaining, gap_rel, threads)
+            if incumbent is not None:
+                found = _keep_better(work, found, incumbent, backend)
     result = found
     elapsed = time.perf_counter() - start
     if result.choice is None:
@@ -108,3 +152,26 @@ def solve_selection(
             gap = 0.0
     final = replace(result, choice=choice, objective=objective, gap=gap, solve_time_s=elapsed)
     return SolveOutcome(final, pre, shortcut)
+
+
+def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...],
+                 backend: str) -> SolveResult:
+    """The backend's result, or the fast path's plan when the backend stopped (time limit)
+    with a worse plan or none; the backend's bound is kept either way."""
+    if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
+        return result
+    obj = objective_value(problem, evaluate(problem, incumbent))
+    if result.objective is not None and result.objective <= obj:
+        return result
+    gap = None
+    if result.bound is not None:
+        gap = max(0.0, obj - result.bound) / max(abs(obj), 1e-10)
+    return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
+                       result.solve_time_s,
+                       "time limit reached; plan from the branch-and-bound's search")
+
+
+def _stall_s(problem: SelectionProblem) -> float:
+    """How long the fast path may search without being close to its bound."""
+    size = sum(len(c) for c in problem.candidates)
+    return FAST_PATH_STALL_S * min(1.0, max(0.1, size / 1000))

@@ -54,6 +54,11 @@ class Milp:
     #: x_index[v][i] is the column of x_{v,i}
     x_index: list[list[int]] = field(default_factory=list)
     objective_offset: float = 0.0
+    #: column of y_k per model key (memory budget only)
+    y_index: dict[str, int] = field(default_factory=dict)
+    #: columns of f_v and of the makespan T (parallel latency only)
+    f_index: list[int] = field(default_factory=list)
+    t_index: int | None = None
 
     def add_var(self, name: str, lb: float, ub: float, integer: bool, cost: float = 0.0) -> int:
         self.names.append(name)
@@ -121,6 +126,7 @@ def build_milp(problem: SelectionProblem) -> Milp:
         y: dict[str, int] = {}
         for key in sorted(mem):
             y[key] = milp.add_var(f"y_{len(y)}", 0.0, 1.0, True, 0.0)
+        milp.y_index = dict(y)
         for v, cands in enumerate(problem.candidates):
             for i, cand in enumerate(cands):
                 milp.add_row({y[cand.key]: 1.0, milp.x_index[v][i]: -1.0}, 0.0, INF,
@@ -160,6 +166,8 @@ def _add_makespan(milp: Milp, problem: SelectionProblem, weight: float) -> None:
         # tightening, so it is clamped to ub where the budget is already impossible.
         f.append(milp.add_var(f"f_{v}", min(earliest[v], ub), ub, False, 0.0))
     t = milp.add_var("makespan", min(max(earliest), t_ub), t_ub, False, weight)
+    milp.f_index = f
+    milp.t_index = t
     for v in range(n):
         lat = {milp.x_index[v][i]: -c.latency_ms for i, c in enumerate(problem.candidates[v])
                if c.latency_ms != 0.0}
@@ -175,3 +183,25 @@ def _add_makespan(milp: Milp, problem: SelectionProblem, weight: float) -> None:
             milp.add_row(row, 0.0, INF, f"start_{v}")
         if not succs[v]:
             milp.add_row({t: 1.0, f[v]: -1.0}, 0.0, INF, f"sink_{v}")
+
+
+def start_values(milp: Milp, problem: SelectionProblem, choice: tuple[int, ...]) -> list[float]:
+    """Values of every column for the plan ``choice`` (a MIP start for the backends)."""
+    values = [0.0] * len(milp.names)
+    for v, i in enumerate(choice):
+        values[milp.x_index[v][i]] = 1.0
+        key = problem.candidates[v][i].key
+        if key in milp.y_index:
+            values[milp.y_index[key]] = 1.0
+    if milp.f_index:
+        preds = problem.predecessors()
+        finish = [0.0] * problem.n_nodes
+        for v, i in enumerate(choice):
+            start = max((finish[u] for u in preds[v]), default=0.0)
+            finish[v] = problem.candidates[v][i].latency_ms + start
+            col = milp.f_index[v]
+            values[col] = min(max(finish[v], milp.lb[col]), milp.ub[col])
+        if milp.t_index is not None:
+            col = milp.t_index
+            values[col] = min(max(max(finish, default=0.0), milp.lb[col]), milp.ub[col])
+    return values

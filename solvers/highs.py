@@ -43,7 +43,9 @@ def highs_available() -> bool:
 
 
 def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
-                     threads: int | None = None) -> SolveResult:
+                     threads: int | None = None,
+                     mip_start: list[float] | None = None) -> SolveResult:
+    """Solve ``milp`` with HiGHS; ``mip_start`` (one value per column) is a MIP start."""
     try:
         import highspy
         import numpy as np
@@ -89,6 +91,8 @@ def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
         for integer in milp.integer
     ]
     h.passModel(lp)
+    if mip_start is not None:
+        _set_start(highspy, h, mip_start)
     h.run()
     ms = highspy.HighsModelStatus
     if h.getModelStatus() == ms.kSolveError:
@@ -118,3 +122,11 @@ def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
                            message="HiGHS stopped before finding any plan")
     return SolveResult(Status.ERROR, "highs", solve_time_s=elapsed,
                        message=f"HiGHS returned {h.modelStatusToString(model_status)}")
+
+
+def _set_start(highspy: Any, h: Any, values: list[float]) -> None:
+    """Hand HiGHS a known plan (all columns) as its first incumbent."""
+    sol = highspy.HighsSolution()
+    sol.col_value = list(values)
+    sol.value_valid = True
+    h.setSolution(sol)

@@ -1,0 +1,1 @@
+"""Benchmark commands (not tests): solver speed and scaling. See docs/speed.md."""

@@ -1,0 +1,39 @@
+"""A short description of the machine a benchmark ran on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from importlib import metadata
+
+
+def _cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def describe() -> list[str]:
+    """Lines: CPU, cores, OS, Python, solver library versions, load when started."""
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
+    return [
+        f"CPU: {_cpu_model()} ({os.cpu_count()} logical cores)",
+        f"OS: {platform.platform()}",
+        f"Python: {sys.version.split()[0]}",
+        f"PuLP {_version('pulp')} (bundled CBC), highspy {_version('highspy')}, "
+        f"numpy {_version('numpy')}",
+        f"load average (1, 5, 15 min) at start: {load}",
+    ]

@@ -1,0 +1,289 @@
+"""Exact Pareto dynamic programme for the additive relaxation of the selection problem.
+
+The **additive relaxation** keeps the objective's separable part (energy, cost, and latency
+when execution is sequential) and every additive budget (energy, cost, accuracy as
+``sum -log a``, sequential latency), and drops the two non-additive couplings: the
+parallel makespan and the shared-memory budget. Its optimum is therefore a lower bound on
+the full problem, and a relaxed optimum that also meets the dropped budgets is optimal for
+the full problem (used only when the objective has no makespan term, so that both
+objectives agree).
+
+The programme walks the nodes in order keeping, after each node, the partial plans that
+are Pareto-optimal in (separable cost, budget use). That is exact when at most one
+additive budget remains after two exact simplifications: a budget no plan can break is
+dropped, and a budget proportional to the objective (energy budget while minimising
+energy alone) becomes a cap on the objective. States that cannot fit the budgets, or
+whose cost plus a Lagrangian bound on the remaining nodes cannot beat a known plan, are
+discarded (both exact). Everything is vectorised with numpy.
+
+`suffix_fronts` runs it backwards and keeps every layer: the branch-and-bound of
+`solvers.bnb` reads from them the exact cheapest relaxed completion of a partial plan.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
+
+#: States kept per layer before the programme gives up (memory guard).
+MAX_STATES = 400_000
+#: States kept over all layers before the programme gives up (memory guard).
+MAX_TOTAL_STATES = 4_000_000
+_LOOSE = 1e-9
+
+
+def _loose(limit: float) -> float:
+    return limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit) + _LOOSE * max(1.0, abs(limit))
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """The additive relaxation in array form (padding candidates have cost +inf)."""
+
+    sep: np.ndarray  # (n, width) objective coefficient
+    g: np.ndarray | None  # (n, width) the one remaining budget's coefficient, or None
+    g_limit: float  # its loosened limit
+    cap: float  # loosened cap on the separable cost (from proportional budgets)
+    widths: tuple[int, ...]
+
+
+def additive_relaxation(
+    problem: SelectionProblem, separable_part: bool = False
+) -> Relaxation | None:
+    """The relaxation of the module docstring, or None when more than one additive budget
+    remains (the 2-D programme would not be exact) or the objective has a makespan term
+    (unless ``separable_part``: then the relaxation bounds only the separable part of the
+    objective, which is what the branch-and-bound adds its makespan bound to)."""
+    w = problem.weights
+    if problem.parallel and w.latency > 0 and not separable_part:
+        return None
+    assert problem.scales is not None
+    e_ref, l_ref, c_ref = problem.scales
+    n = problem.n_nodes
+    width = max((len(c) for c in problem.candidates), default=1)
+    sep = np.full((n, width), np.inf)
+    floors = problem.node_min_accuracy
+    b = problem.budgets
+    resources: list[tuple[str, float]] = []
+    if b.energy_j is not None:
+        resources.append(("energy_j", _loose(b.energy_j)))
+    if b.cost_usd is not None:
+        resources.append(("cost_usd", _loose(b.cost_usd)))
+    if b.min_accuracy is not None:
+        resources.append(
+            (
+                "acc",
+                -math.log(b.min_accuracy)
+                + BUDGET_ATOL
+                + _LOOSE * max(1.0, -math.log(b.min_accuracy)),
+            )
+        )
+    if b.latency_ms is not None and not problem.parallel:
+        resources.append(("latency_ms", _loose(b.latency_ms)))
+    pad = [width - len(c) for c in problem.candidates]
+
+    def table(values: list[list[float]]) -> np.ndarray:
+        return np.array(
+            [row + [0.0] * p for row, p in zip(values, pad, strict=True)], dtype=float
+        ).reshape(n, width)
+
+    energy = table([[c.energy_j for c in cs] for cs in problem.candidates])
+    cost = table([[c.cost_usd for c in cs] for cs in problem.candidates])
+    latency = table([[c.latency_ms for c in cs] for cs in problem.candidates])
+    accuracy = table([[c.accuracy for c in cs] for cs in problem.candidates])
+    real = np.arange(width)[None, :] < np.array([len(c) for c in problem.candidates])[:, None]
+    if floors is not None:
+        floor_arr = np.array([f if f is not None else 0.0 for f in floors])[:, None]
+        real &= accuracy >= floor_arr
+    part = w.energy * energy / e_ref + w.cost * cost / c_ref
+    if not problem.parallel:
+        part = part + w.latency * latency / l_ref
+    sep = np.where(real, part, np.inf)
+    with np.errstate(divide="ignore"):
+        neg_log = -np.log(np.where(real, accuracy, 1.0))
+    by_name = {"energy_j": energy, "cost_usd": cost, "latency_ms": latency, "acc": neg_log}
+    coefs = {name: np.where(real, by_name[name], 0.0) for name, _ in resources}
+    finite = np.isfinite(sep)
+    if not finite.any(axis=1).all():
+        # a node has no candidate at all: the relaxation (and the problem) is infeasible
+        return Relaxation(sep, None, math.inf, math.inf, tuple(len(c) for c in problem.candidates))
+    cap = math.inf
+    left: list[tuple[np.ndarray, float]] = []
+    for name, limit in resources:
+        g = coefs[name]
+        worst = float(np.where(finite, g, -np.inf).max(axis=1).sum())
+        if worst <= limit - _LOOSE * max(1.0, abs(limit)):
+            continue  # no plan can break it
+        ratio = _proportional(sep, g, finite)
+        if ratio is not None:
+            cap = min(cap, limit / ratio)
+            continue
+        left.append((g, limit))
+    if len(left) > 1:
+        return None
+    g_arr, g_limit = left[0] if left else (None, math.inf)
+    return Relaxation(sep, g_arr, g_limit, cap, tuple(len(c) for c in problem.candidates))
+
+
+def _proportional(sep: np.ndarray, g: np.ndarray, finite: np.ndarray) -> float | None:
+    """r with g == r * sep on every real candidate (r > 0), else None."""
+    s, gg = sep[finite], g[finite]
+    if not (s > 0).all():
+        return None
+    ratios = gg / s
+    r = float(ratios[0])
+    if r <= 0 or not np.allclose(ratios, r, rtol=1e-12, atol=0.0):
+        return None
+    return r
+
+
+@dataclass(frozen=True)
+class DpResult:
+    """``choice`` is the relaxed optimum (None: no relaxed plan beats ``cutoff``)."""
+
+    choice: tuple[int, ...] | None
+    value: float | None
+    complete: bool  # False when the state guard stopped the programme
+
+
+class _Bound:
+    """Lagrangian bound on the cost of nodes ``d..n-1`` given the budget left."""
+
+    def __init__(self, rel: Relaxation, order: np.ndarray) -> None:
+        sep = rel.sep[order]
+        n = len(order)
+        if rel.g is None:
+            self.lams = np.zeros(1)
+            mins = np.where(np.isfinite(sep), sep, np.inf).min(axis=1)[None, :]
+            self.g_min = np.zeros(n + 1)
+        else:
+            g = rel.g[order]
+            fin = np.isfinite(sep)
+            sc = np.where(fin, sep, np.nan)
+            gc = np.where(fin, g, np.nan)
+            spread_c = float(np.nansum(np.nanmax(sc, 1) - np.nanmin(sc, 1)))
+            spread_g = float(np.nansum(np.nanmax(gc, 1) - np.nanmin(gc, 1)))
+            price = spread_c / spread_g if spread_g > 0 and spread_c > 0 else 0.0
+            self.lams = np.array([0.0, *(price * 2.0 ** (j / 4.0) for j in range(-24, 25))])
+            vals = sep[None, :, :] + self.lams[:, None, None] * np.where(fin, g, 0.0)[None]
+            mins = vals.min(axis=2)
+            gmin = np.where(fin, g, np.inf).min(axis=1)
+            self.g_min = np.concatenate([np.cumsum(gmin[::-1])[::-1], [0.0]])
+        self.table = np.concatenate(
+            [np.cumsum(mins[:, ::-1], axis=1)[:, ::-1], np.zeros((len(self.lams), 1))], axis=1
+        )  # (J, n+1)
+        self.s_min = self.table[0]
+
+    def __call__(self, d: int, slack: np.ndarray) -> np.ndarray:
+        if len(self.lams) == 1:
+            return np.full(slack.shape, self.table[0, d])
+        return (self.table[:, d][None, :] - slack[:, None] * self.lams[None, :]).max(axis=1)
+
+
+def _forward(
+    rel: Relaxation,
+    order: np.ndarray,
+    cutoff: float,
+    max_states: int = MAX_STATES,
+    deadline: float = math.inf,
+) -> tuple[list[tuple[np.ndarray, ...]], bool]:
+    """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
+    (cost ascending, use descending, parent state, candidate)."""
+    sep = rel.sep[order]
+    g = rel.g[order] if rel.g is not None else np.zeros_like(sep)
+    n = len(order)
+    finite = np.isfinite(sep)
+    g_min = np.where(finite, g, np.inf).min(axis=1) if n else np.zeros(0)
+    s_min = sep.min(axis=1) if n else np.zeros(0)
+    room_g = rel.g_limit - np.concatenate([np.cumsum(g_min[::-1])[::-1], [0.0]])
+    room_s = rel.cap - np.concatenate([np.cumsum(s_min[::-1])[::-1], [0.0]])
+    bound = _Bound(rel, order) if math.isfinite(cutoff) else None
+    tol = 1e-12 * max(1.0, abs(cutoff)) if math.isfinite(cutoff) else 0.0
+    s = np.zeros(1)
+    gg = np.zeros(1)
+    layers: list[tuple[np.ndarray, ...]] = [
+        (s, gg, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
+    ]
+    total = 0
+    for d in range(n):
+        cols = np.flatnonzero(finite[d])
+        width = len(cols)
+        ns = (s[:, None] + sep[d, cols]).ravel()
+        ng = (gg[:, None] + g[d, cols]).ravel()
+        ok = (ng <= room_g[d + 1]) & (ns <= room_s[d + 1])
+        if bound is not None:
+            ok &= ns + bound(d + 1, rel.g_limit - ng) < cutoff - tol
+        idx = np.flatnonzero(ok)
+        if len(idx) > 1:
+            idx = idx[np.lexsort((ng[idx], ns[idx]))]
+            use = ng[idx]
+            keep = np.empty(len(idx), dtype=bool)
+            keep[0] = True
+            keep[1:] = use[1:] < np.minimum.accumulate(use)[:-1]
+            idx = idx[keep]
+        total += len(idx)
+        if len(idx) > max_states or total > MAX_TOTAL_STATES:
+            return layers, False
+        if deadline < math.inf and time.perf_counter() > deadline:
+            return layers, False
+        s, gg = ns[idx], ng[idx]
+        layers.append((s, gg, idx // width, cols[idx % width]))
+        if len(s) == 0:
+            break
+    return layers, True
+
+
+def solve_relaxation(rel: Relaxation, cutoff: float = math.inf) -> DpResult:
+    """Relaxed optimum (ties: the first state in (cost, budget use) order)."""
+    n = rel.sep.shape[0]
+    order = np.arange(n)
+    layers, complete = _forward(rel, order, cutoff)
+    if not complete:
+        return DpResult(None, None, False)
+    if len(layers) < n + 1 or len(layers[n][0]) == 0:
+        return DpResult(None, None, True)
+    s, _, parent, pick = layers[n]
+    k = int(np.argmin(s))  # sorted by cost, so the first minimum
+    value = float(s[k])
+    choice = [0] * n
+    for d in range(n, 0, -1):
+        _, _, parent, pick = layers[d]
+        choice[d - 1] = int(pick[k])
+        k = int(parent[k])
+    return DpResult(tuple(choice), value, True)
+
+
+def suffix_fronts(
+    rel: Relaxation,
+    cutoff: float = math.inf,
+    max_states: int = MAX_STATES,
+    deadline: float = math.inf,
+) -> list[tuple[list[float], list[float]]] | None:
+    """fronts[d] = (use ascending, cost descending) of the Pareto states of nodes d..n-1
+    whose cost plus a bound on nodes 0..d-1 is below ``cutoff``; fronts[n] = ([0], [0]).
+    The cheapest completion of a prefix with budget ``room`` left is the state with the
+    largest use <= room. None when the state guard or ``deadline`` stopped the programme."""
+    n = rel.sep.shape[0]
+    layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline)
+    if not ok:
+        return None
+    fronts: list[tuple[list[float], list[float]]] = [([], []) for _ in range(n + 1)]
+    for k, (s, g, _, _) in enumerate(layers):  # layer k: the last k nodes
+        fronts[n - k] = (g[::-1].tolist(), s[::-1].tolist())
+    return fronts
+
+
+def lagrangian_bound(rel: Relaxation) -> float:
+    """A lower bound on the relaxed optimum: max over a grid of ``lam >= 0`` of
+    ``sum_v min_i (cost + lam * use) - lam * limit``, capped below by nothing else."""
+    n = rel.sep.shape[0]
+    if n == 0:
+        return 0.0
+    bound = _Bound(rel, np.arange(n))
+    limit = rel.g_limit if math.isfinite(rel.g_limit) else 0.0
+    return float((bound.table[:, 0] - bound.lams * limit).max())
