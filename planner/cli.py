@@ -84,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: still no traceback unless asked
         if debug:
             traceback.print_exc()
-        print(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report "
-              "it)", file=sys.stderr)
+        print(
+            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            file=sys.stderr,
+        )
         return 1
     return int(result) if isinstance(result, int) else 0

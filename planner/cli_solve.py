@@ -28,8 +28,9 @@ def parse_weights(text: str) -> dict[str, float]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise ProblemError(f"--weights: expected key=value pairs like energy=0.7,latency=0.3,"
-                               f" got {part!r}")
+            raise ProblemError(
+                f"--weights: expected key=value pairs like energy=0.7,latency=0.3, got {part!r}"
+            )
         key, value = (s.strip() for s in part.split("=", 1))
         if key not in ("energy", "latency", "cost"):
             raise ProblemError(f"--weights: unknown weight {key!r}; use energy, latency or cost")
@@ -53,8 +54,12 @@ def apply_overrides(
 ) -> Problem:
     budgets: dict[str, float | None] = {
         k: v
-        for k, v in {"energy_j": energy_budget, "latency_ms": latency_budget,
-                     "min_accuracy": min_accuracy, "memory_mb": memory_budget}.items()
+        for k, v in {
+            "energy_j": energy_budget,
+            "latency_ms": latency_budget,
+            "min_accuracy": min_accuracy,
+            "memory_mb": memory_budget,
+        }.items()
         if v is not None
     }
     if execution is not None and execution not in ("parallel", "sequential"):
@@ -80,41 +85,66 @@ def render_plan(plan: Plan, console: Console) -> None:
         console.print(f"problem: {plan.problem.name}")
     for node in plan.nodes:
         crit = " (critical path)" if node.id in plan.critical_path else ""
-        table = Table(title=f"{node.id}: {node.task}{crit}", title_justify="left",
-                      show_edge=False, pad_edge=False)
+        table = Table(
+            title=f"{node.id}: {node.task}{crit}",
+            title_justify="left",
+            show_edge=False,
+            pad_edge=False,
+        )
         for col in ("", "model", "accuracy", "latency ms", "energy J", "memory MB", "why"):
-            table.add_column(col, justify="right" if col in ("accuracy", "latency ms",
-                                                             "energy J", "memory MB") else "left")
+            table.add_column(
+                col,
+                justify="right"
+                if col in ("accuracy", "latency ms", "energy J", "memory MB")
+                else "left",
+            )
         for c in node.candidates:
             mark = "[bold green]*[/]" if c.chosen else ""
-            table.add_row(mark, c.model, fmt(c.accuracy), fmt(c.latency_ms), fmt(c.energy_j),
-                          fmt(c.memory_mb), c.reason)
+            table.add_row(
+                mark,
+                c.model,
+                fmt(c.accuracy),
+                fmt(c.latency_ms),
+                fmt(c.energy_j),
+                fmt(c.memory_mb),
+                c.reason,
+            )
         console.print(table)
     totals = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
     for col in ("metric", "plan", "budget", "slack", "binds"):
         totals.add_column(col)
     t = plan.totals
-    values = {"energy_j": t.energy_j if t else None, "latency_ms": t.latency_ms if t else None,
-              "min_accuracy": t.accuracy if t else None, "memory_mb": t.memory_mb if t else None,
-              "cost_usd": t.cost_usd if t else None}
+    values = {
+        "energy_j": t.energy_j if t else None,
+        "latency_ms": t.latency_ms if t else None,
+        "min_accuracy": t.accuracy if t else None,
+        "memory_mb": t.memory_mb if t else None,
+        "cost_usd": t.cost_usd if t else None,
+    }
     checks = {b.name: b for b in plan.budgets}
     for name, value in values.items():
         check = checks.get(name)
         if check is None and name == "cost_usd" and not value:
             continue
         label = "accuracy" if name == "min_accuracy" else name
-        binds = "" if check is None or check.binding is None else ("yes" if check.binding
-                                                                     else "no")
-        totals.add_row(label, fmt(value), fmt(check.limit) if check else "-",
-                       fmt(check.slack) if check else "-", binds)
+        binds = "" if check is None or check.binding is None else ("yes" if check.binding else "no")
+        totals.add_row(
+            label,
+            fmt(value),
+            fmt(check.limit) if check else "-",
+            fmt(check.slack) if check else "-",
+            binds,
+        )
     console.print(totals)
     s = plan.solver
     time_ms = f"{s.solve_time_ms:.1f} ms" if s.solve_time_ms is not None else "-"
     gap = "" if s.gap is None else f", gap {s.gap:.2%}"
     extra = f", shortcut: {s.shortcut}" if s.shortcut else ""
-    console.print(f"solver: {s.backend}, {time_ms}{gap}, presolve removed "
-                  f"{s.presolve_removed} candidate(s){extra}; execution {plan.execution}; "
-                  f"objective {fmt(plan.objective, 6)}")
+    console.print(
+        f"solver: {s.backend}, {time_ms}{gap}, presolve removed "
+        f"{s.presolve_removed} candidate(s){extra}; execution {plan.execution}; "
+        f"objective {fmt(plan.objective, 6)}"
+    )
 
 
 def register(app: typer.Typer) -> None:
@@ -125,29 +155,36 @@ def register(app: typer.Typer) -> None:
         latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
         min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
         memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights",
-                                           help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution",
-                                             help="parallel or sequential."),
+        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
+        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
         backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit",
-                                                help="Seconds (default 60)."),
+        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds (default 60)."),
         gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
         as_json: bool = typer.Option(False, "--json", help="Print the Plan as JSON."),
         output: Path | None = typer.Option(None, "-o", "--output", help="Write the Plan here."),
-        no_timings: bool = typer.Option(False, "--no-timings",
-                                        help="Omit solve time so output is byte-stable."),
-        alternatives: int = typer.Option(0, "--alternatives", min=0,
-                                         help="Also list the K next-best distinct plans."),
+        no_timings: bool = typer.Option(
+            False, "--no-timings", help="Omit solve time so output is byte-stable."
+        ),
+        alternatives: int = typer.Option(
+            0, "--alternatives", min=0, help="Also list the K next-best distinct plans."
+        ),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
         from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
 
-        problem = apply_overrides(load_problem(problem_file), energy_budget, latency_budget,
-                                  min_accuracy, memory_budget, weights, execution)
-        plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap,
-                         analyze=True)
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget,
+            latency_budget,
+            min_accuracy,
+            memory_budget,
+            weights,
+            execution,
+        )
+        plan = run_solve(
+            problem, backend=backend, time_limit_s=time_limit, gap_rel=gap, analyze=True
+        )
         plan = augment_plan(plan, alternatives=alternatives, time_limit_s=time_limit)
         text = plan.to_json(timings=not no_timings)
         if output is not None:
@@ -202,5 +239,3 @@ def load_plan(path: Path) -> Plan:
         return Plan.model_validate(data)
     except ValidationError as exc:
         raise ProblemError(format_validation_error(exc, f"{path} (a plan file)")) from exc
-
-

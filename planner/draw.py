@@ -18,8 +18,7 @@ def _label(node: NodePlan) -> str:
     if node.predicted is None:
         return f"{node.id}\n{node.task}\n(no model)"
     p = node.predicted
-    return (f"{node.id}\n{node.task}\n{node.model}\n"
-            f"{p.latency_ms:.3g} ms, {p.energy_j:.3g} J")
+    return f"{node.id}\n{node.task}\n{node.model}\n{p.latency_ms:.3g} ms, {p.energy_j:.3g} J"
 
 
 def _layers(plan: Plan) -> nx.DiGraph:
@@ -34,25 +33,34 @@ def render_graph(plan: Plan, console: Console) -> None:
     """Terminal view: one row per node in topological order, with its inputs."""
     graph = _layers(plan)
     crit = set(plan.critical_path)
-    console.print(f"[bold]{plan.status}[/] plan, {len(plan.nodes)} nodes, execution "
-                  f"{plan.execution}; critical path: {' -> '.join(plan.critical_path) or '-'}")
+    console.print(
+        f"[bold]{plan.status}[/] plan, {len(plan.nodes)} nodes, execution "
+        f"{plan.execution}; critical path: {' -> '.join(plan.critical_path) or '-'}"
+    )
     table = Table(show_edge=False, pad_edge=False)
     for col in ("step", "node", "task", "model", "after", "start ms", "finish ms", "energy J"):
         table.add_column(col)
     for node in plan.nodes:
         preds = ", ".join(sorted(graph.predecessors(node.id))) or "-"
         style = "bold red" if node.id in crit else ""
-        table.add_row(str(graph.nodes[node.id]["layer"]), node.id, node.task,
-                      node.model or "-", preds,
-                      f"{node.start_ms:.4g}" if node.start_ms is not None else "-",
-                      f"{node.finish_ms:.4g}" if node.finish_ms is not None else "-",
-                      f"{node.predicted.energy_j:.4g}" if node.predicted else "-",
-                      style=style)
+        table.add_row(
+            str(graph.nodes[node.id]["layer"]),
+            node.id,
+            node.task,
+            node.model or "-",
+            preds,
+            f"{node.start_ms:.4g}" if node.start_ms is not None else "-",
+            f"{node.finish_ms:.4g}" if node.finish_ms is not None else "-",
+            f"{node.predicted.energy_j:.4g}" if node.predicted else "-",
+            style=style,
+        )
     console.print(table)
     if plan.totals is not None:
         t = plan.totals
-        console.print(f"totals: {t.energy_j:.4g} J, {t.latency_ms:.4g} ms, accuracy "
-                      f"{t.accuracy:.4g}, {t.memory_mb:.4g} MB")
+        console.print(
+            f"totals: {t.energy_j:.4g} J, {t.latency_ms:.4g} ms, accuracy "
+            f"{t.accuracy:.4g}, {t.memory_mb:.4g} MB"
+        )
 
 
 def draw_plan(plan: Plan, path: Path, fmt: str) -> Path:
@@ -73,18 +81,29 @@ def draw_plan(plan: Plan, path: Path, fmt: str) -> Path:
     height = max(3.5, 1.6 * max(len(layer) for layer in nx.topological_generations(graph)))
     fig, ax = plt.subplots(figsize=(width, height))
     nodes = {n.id: n for n in plan.nodes}
-    nx.draw_networkx_edges(graph, pos, ax=ax, arrows=True, arrowsize=18, node_size=4200,
-                           edge_color=["#c0392b" if e in crit_edges else "#888888"
-                                       for e in graph.edges],
-                           width=[2.8 if e in crit_edges else 1.2 for e in graph.edges])
-    nx.draw_networkx_nodes(graph, pos, ax=ax, node_size=4200, node_shape="s",
-                           node_color=[colour.get(nodes[n].model or "", "#dddddd")
-                                       for n in graph.nodes],
-                           edgecolors=["#c0392b" if n in crit else "#333333"
-                                       for n in graph.nodes],
-                           linewidths=[3.0 if n in crit else 1.0 for n in graph.nodes])
-    nx.draw_networkx_labels(graph, pos, ax=ax, font_size=7,
-                            labels={n: _label(nodes[n]) for n in graph.nodes})
+    nx.draw_networkx_edges(
+        graph,
+        pos,
+        ax=ax,
+        arrows=True,
+        arrowsize=18,
+        node_size=4200,
+        edge_color=["#c0392b" if e in crit_edges else "#888888" for e in graph.edges],
+        width=[2.8 if e in crit_edges else 1.2 for e in graph.edges],
+    )
+    nx.draw_networkx_nodes(
+        graph,
+        pos,
+        ax=ax,
+        node_size=4200,
+        node_shape="s",
+        node_color=[colour.get(nodes[n].model or "", "#dddddd") for n in graph.nodes],
+        edgecolors=["#c0392b" if n in crit else "#333333" for n in graph.nodes],
+        linewidths=[3.0 if n in crit else 1.0 for n in graph.nodes],
+    )
+    nx.draw_networkx_labels(
+        graph, pos, ax=ax, font_size=7, labels={n: _label(nodes[n]) for n in graph.nodes}
+    )
     t = plan.totals
     title = f"{plan.problem.name or 'plan'} ({plan.status})"
     if t is not None:

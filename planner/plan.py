@@ -36,8 +36,10 @@ class CandidateView(BaseModel):
     memory_mb: float
     cost_usd: float = 0.0
     chosen: bool
-    reason: str = Field(description="'chosen', 'dominated by X', 'breaks the ... budget alone', "
-                        "or why the optimum did not pick it.")
+    reason: str = Field(
+        description="'chosen', 'dominated by X', 'breaks the ... budget alone', "
+        "or why the optimum did not pick it."
+    )
 
 
 class NodePlan(BaseModel):
@@ -58,8 +60,7 @@ class BudgetCheck(BaseModel):
     name: str
     limit: float
     value: float | None = Field(description="The plan's total for this budget.")
-    slack: float | None = Field(description="How much is left (for min_accuracy: value - "
-                                "limit).")
+    slack: float | None = Field(description="How much is left (for min_accuracy: value - limit).")
     binding: bool | None = Field(
         default=None,
         description="True when dropping this budget alone gives a strictly better optimum "

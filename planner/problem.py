@@ -50,8 +50,10 @@ class Budgets(BaseModel):
     @classmethod
     def _positive(cls, value: float | None, info: ValidationInfo) -> float | None:
         if value is not None and (not math.isfinite(value) or value <= 0):
-            raise ValueError(f"budget {info.field_name} must be a positive finite number, "
-                             f"got {value}; leave it out for no limit")
+            raise ValueError(
+                f"budget {info.field_name} must be a positive finite number, "
+                f"got {value}; leave it out for no limit"
+            )
         return value
 
     @field_validator("min_accuracy")
@@ -91,15 +93,15 @@ class Weights(BaseModel):
     @classmethod
     def _non_negative(cls, value: float, info: ValidationInfo) -> float:
         if not math.isfinite(value) or value < 0:
-            raise ValueError(f"weight {info.field_name} must be a finite number >= 0, "
-                             f"got {value}")
+            raise ValueError(f"weight {info.field_name} must be a finite number >= 0, got {value}")
         return value
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> Weights:
         if self.energy + self.latency + self.cost <= 0:
-            raise ValueError("weights must not all be zero: give energy, latency or cost a "
-                             "positive weight")
+            raise ValueError(
+                "weights must not all be zero: give energy, latency or cost a positive weight"
+            )
         return self
 
 
@@ -152,7 +154,7 @@ class Problem(BaseModel):
                 hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
                 raise ValueError(
                     f"node {node.id!r} has task {node.task!r}, which no model serves.{hint} "
-                    f"Add a model with \"task\": {node.task!r} or fix the node's task "
+                    f'Add a model with "task": {node.task!r} or fix the node\'s task '
                     f"(tasks served: {', '.join(sorted(tasks))})"
                 )
         seen: set[tuple[str, str]] = set()
@@ -203,7 +205,7 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
         msg = err["msg"]
         if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         if err["type"] == "extra_forbidden":
             msg = "unknown field; check its spelling against `planner schema`"
         elif err["type"] == "missing":
@@ -215,8 +217,10 @@ def format_validation_error(exc: ValidationError, where: str) -> str:
 def problem_from_data(data: Any, where: str = "problem", base_dir: Path | None = None) -> Problem:
     """Validate parsed problem data (dict) into a `Problem`; raises `ProblemError`."""
     if not isinstance(data, dict):
-        raise ProblemError(f"{where}: expected a JSON/YAML object with 'graph' and 'models', "
-                           f"got {type(data).__name__}")
+        raise ProblemError(
+            f"{where}: expected a JSON/YAML object with 'graph' and 'models', "
+            f"got {type(data).__name__}"
+        )
     try:
         return Problem.model_validate(data, context={"base_dir": str(base_dir or Path("."))})
     except ValidationError as exc:

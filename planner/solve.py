@@ -50,22 +50,21 @@ class Compiled:
             edges=edges,
             candidates=tuple(
                 tuple(
-                    Candidate(m.id, m.accuracy, m.latency_ms, m.energy_j, m.memory_mb,
-                              m.cost_usd)
+                    Candidate(m.id, m.accuracy, m.latency_ms, m.energy_j, m.memory_mb, m.cost_usd)
                     for m in rows
                 )
                 for rows in self.rows
             ),
             budgets=Budgets(b.energy_j, b.latency_ms, b.min_accuracy, b.memory_mb, b.cost_usd),
-            weights=Weights(problem.weights.energy, problem.weights.latency,
-                            problem.weights.cost),
+            weights=Weights(problem.weights.energy, problem.weights.latency, problem.weights.cost),
             parallel=problem.execution == "parallel",
             node_min_accuracy=floors if any(f is not None for f in floors) else None,
         )
 
 
-def _schedule(compiled: Compiled, choice: tuple[int, ...]) -> tuple[list[float], list[float],
-                                                                     list[str]]:
+def _schedule(
+    compiled: Compiled, choice: tuple[int, ...]
+) -> tuple[list[float], list[float], list[str]]:
     sel = compiled.selection
     lat = [sel.candidates[v][i].latency_ms for v, i in enumerate(choice)]
     start = [0.0] * sel.n_nodes
@@ -96,9 +95,13 @@ def _schedule(compiled: Compiled, choice: tuple[int, ...]) -> tuple[list[float],
 
 
 def _budget_value(name: str, totals: Metrics) -> float:
-    return {"energy_j": totals.energy_j, "latency_ms": totals.latency_ms,
-            "min_accuracy": totals.accuracy, "memory_mb": totals.memory_mb,
-            "cost_usd": totals.cost_usd}[name]
+    return {
+        "energy_j": totals.energy_j,
+        "latency_ms": totals.latency_ms,
+        "min_accuracy": totals.accuracy,
+        "memory_mb": totals.memory_mb,
+        "cost_usd": totals.cost_usd,
+    }[name]
 
 
 def solve(
@@ -118,8 +121,9 @@ def solve(
         raise SolveError(f"gap must be in [0, 1), got {gap_rel}")
     compiled = Compiled(problem)
     try:
-        outcome = solve_selection(compiled.selection, backend, time_limit_s, gap_rel,
-                                  use_presolve=presolve)
+        outcome = solve_selection(
+            compiled.selection, backend, time_limit_s, gap_rel, use_presolve=presolve
+        )
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
     result = outcome.result
@@ -134,8 +138,13 @@ def solve(
     crit: list[str] = []
     if choice is not None:
         t = evaluate(sel, choice)
-        totals = Metrics(accuracy=t.accuracy, latency_ms=t.latency_ms, energy_j=t.energy_j,
-                         memory_mb=t.memory_mb, cost_usd=t.cost_usd)
+        totals = Metrics(
+            accuracy=t.accuracy,
+            latency_ms=t.latency_ms,
+            energy_j=t.energy_j,
+            memory_mb=t.memory_mb,
+            cost_usd=t.cost_usd,
+        )
         start, finish, crit = _schedule(compiled, choice)
 
     nodes: list[NodePlan] = []
@@ -154,18 +163,38 @@ def solve(
                 reason = _swap_reason(sel, choice, v, i, result.objective)
             else:
                 reason = "not chosen: the optimum is better with another model"
-            views.append(CandidateView(model=m.id, accuracy=m.accuracy, latency_ms=m.latency_ms,
-                                       energy_j=m.energy_j, memory_mb=m.memory_mb,
-                                       cost_usd=m.cost_usd, chosen=chosen, reason=reason))
+            views.append(
+                CandidateView(
+                    model=m.id,
+                    accuracy=m.accuracy,
+                    latency_ms=m.latency_ms,
+                    energy_j=m.energy_j,
+                    memory_mb=m.memory_mb,
+                    cost_usd=m.cost_usd,
+                    chosen=chosen,
+                    reason=reason,
+                )
+            )
         model = compiled.rows[v][choice[v]] if choice is not None else None
-        nodes.append(NodePlan(
-            id=node_id, task=node.task, model=model.id if model else None,
-            predicted=Metrics(accuracy=model.accuracy, latency_ms=model.latency_ms,
-                              energy_j=model.energy_j, memory_mb=model.memory_mb,
-                              cost_usd=model.cost_usd) if model else None,
-            start_ms=start[v] if choice is not None else None,
-            finish_ms=finish[v] if choice is not None else None,
-            candidates=views))
+        nodes.append(
+            NodePlan(
+                id=node_id,
+                task=node.task,
+                model=model.id if model else None,
+                predicted=Metrics(
+                    accuracy=model.accuracy,
+                    latency_ms=model.latency_ms,
+                    energy_j=model.energy_j,
+                    memory_mb=model.memory_mb,
+                    cost_usd=model.cost_usd,
+                )
+                if model
+                else None,
+                start_ms=start[v] if choice is not None else None,
+                finish_ms=finish[v] if choice is not None else None,
+                candidates=views,
+            )
+        )
 
     given = problem.budgets.given()
     checks = []
@@ -180,8 +209,9 @@ def solve(
         binding = None
         if analyze and choice is not None and result.objective is not None:
             binding = _binds(problem, name, backend, time_limit_s, result.objective)
-        checks.append(BudgetCheck(name=name, limit=limit, value=value, slack=slack,
-                                  binding=binding))
+        checks.append(
+            BudgetCheck(name=name, limit=limit, value=value, slack=slack, binding=binding)
+        )
 
     assert sel.scales is not None
     w = sel.weights
@@ -198,14 +228,18 @@ def solve(
         critical_path=crit,
         execution=problem.execution,
         weights={"energy": w.energy, "latency": w.latency, "cost": w.cost},
-        scales={"energy_j": sel.scales[0], "latency_ms": sel.scales[1],
-                "cost_usd": sel.scales[2]},
+        scales={"energy_j": sel.scales[0], "latency_ms": sel.scales[1], "cost_usd": sel.scales[2]},
         solver=SolverInfo(
             backend=backend,
             time_limit_s=DEFAULT_TIME_LIMIT_S if time_limit_s is None else time_limit_s,
-            gap_rel=gap_rel, gap=result.gap, bound=result.bound,
-            solve_time_ms=result.solve_time_s * 1000.0, presolve_removed=removed,
-            shortcut=outcome.shortcut, message=result.message),
+            gap_rel=gap_rel,
+            gap=result.gap,
+            bound=result.bound,
+            solve_time_ms=result.solve_time_s * 1000.0,
+            presolve_removed=removed,
+            shortcut=outcome.shortcut,
+            message=result.message,
+        ),
         problem=problem,
     )
 
@@ -217,15 +251,18 @@ def _message(status: Status, detail: str, totals: Metrics | None, problem: Probl
         return f"plan found, not proven optimal ({detail or 'stopped early'})"
     if status == Status.INFEASIBLE:
         budgets = ", ".join(f"{k}={v:g}" for k, v in problem.budgets.given().items())
-        return (f"no plan meets every budget ({budgets or 'none given'}); relax a budget or "
-                "add candidates")
+        return (
+            f"no plan meets every budget ({budgets or 'none given'}); relax a budget or "
+            "add candidates"
+        )
     if status == Status.TIME_LIMIT:
         return "the time limit ran out before any plan was found; raise --time-limit"
     return f"the solver failed: {detail}"
 
 
-def _swap_reason(sel: SelectionProblem, choice: tuple[int, ...], v: int, i: int,
-                 best: float | None) -> str:
+def _swap_reason(
+    sel: SelectionProblem, choice: tuple[int, ...], v: int, i: int, best: float | None
+) -> str:
     alt = list(choice)
     alt[v] = i
     broken = violations(sel, alt)
@@ -239,10 +276,14 @@ def _swap_reason(sel: SelectionProblem, choice: tuple[int, ...], v: int, i: int,
     return f"worse objective (+{delta:.4g} if swapped in alone)"
 
 
-def _binds(problem: Problem, name: str, backend: str, time_limit_s: float | None,
-           objective: float) -> bool | None:
-    relaxed = problem.with_overrides(budgets={name: None}) if name != "min_accuracy" else \
-        problem.with_overrides(budgets={"min_accuracy": None})
+def _binds(
+    problem: Problem, name: str, backend: str, time_limit_s: float | None, objective: float
+) -> bool | None:
+    relaxed = (
+        problem.with_overrides(budgets={name: None})
+        if name != "min_accuracy"
+        else problem.with_overrides(budgets={"min_accuracy": None})
+    )
     try:
         outcome = solve_selection(Compiled(relaxed).selection, backend, time_limit_s)
     except SolverError:

@@ -48,8 +48,11 @@ class ModelProfile(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    id: str = Field(min_length=1, description="Model id; the same id under several tasks is "
-                    "one model serving several tasks (its memory counts once).")
+    id: str = Field(
+        min_length=1,
+        description="Model id; the same id under several tasks is "
+        "one model serving several tasks (its memory counts once).",
+    )
     task: str = Field(min_length=1, description="Task type this row serves.")
     accuracy: float = Field(description="Quality in (0, 1] on the named metric.")
     latency_ms: float = Field(description="Latency per inference, milliseconds.")

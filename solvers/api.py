@@ -50,7 +50,8 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
     choice = []
     for cands in problem.candidates:
         scores = [
-            w.energy * c.energy_j / e_ref + w.latency * c.latency_ms / l_ref
+            w.energy * c.energy_j / e_ref
+            + w.latency * c.latency_ms / l_ref
             + w.cost * c.cost_usd / c_ref
             for c in cands
         ]
@@ -88,9 +89,12 @@ def solve_selection(
     pre = presolve(problem) if use_presolve else None
     work = pre.problem if pre is not None else problem
     if pre is not None and pre.empty_node is not None:
-        result = SolveResult(Status.INFEASIBLE, backend,
-                             solve_time_s=time.perf_counter() - start,
-                             message="presolve: a node has no candidate meeting the budgets")
+        result = SolveResult(
+            Status.INFEASIBLE,
+            backend,
+            solve_time_s=time.perf_counter() - start,
+            message="presolve: a node has no candidate meeting the budgets",
+        )
         return SolveOutcome(result, pre, "presolve")
 
     shortcut: str | None = None
@@ -104,17 +108,32 @@ def solve_selection(
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
     if found is None and backend != "brute" and fast_path:
-        bnb = branch_and_bound(work, node_limit=FAST_PATH_NODES,
-                               time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
-                               gap_rel=gap_rel or 0.0, stall_s=_stall_s(work))
+        bnb = branch_and_bound(
+            work,
+            node_limit=FAST_PATH_NODES,
+            time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
+            gap_rel=gap_rel or 0.0,
+            stall_s=_stall_s(work),
+        )
         if bnb.proven:
             shortcut = SHORTCUT_BNB
-            note = (f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
-                    f"nodes, search complete); {backend} was not called")
-            found = (SolveResult(Status.INFEASIBLE, backend, message=note)
-                     if bnb.choice is None else
-                     SolveResult(Status.OPTIMAL, backend, bnb.choice, bnb.objective,
-                                 bnb.root_bound, None, message=note))
+            note = (
+                f"answered by the exact in-process branch-and-bound ({bnb.nodes} search "
+                f"nodes, search complete); {backend} was not called"
+            )
+            found = (
+                SolveResult(Status.INFEASIBLE, backend, message=note)
+                if bnb.choice is None
+                else SolveResult(
+                    Status.OPTIMAL,
+                    backend,
+                    bnb.choice,
+                    bnb.objective,
+                    bnb.root_bound,
+                    None,
+                    message=note,
+                )
+            )
         else:
             incumbent = bnb.choice
     if found is None:
@@ -140,9 +159,13 @@ def solve_selection(
     choice = pre.lift(result.choice) if pre is not None else result.choice
     broken = violations(problem, choice)
     if broken:
-        bad = SolveResult(Status.ERROR, backend, solve_time_s=elapsed,
-                          message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
-                          "the solver misbehaved (try another --backend)")
+        bad = SolveResult(
+            Status.ERROR,
+            backend,
+            solve_time_s=elapsed,
+            message=f"{backend} returned a plan that breaks {', '.join(broken)}; "
+            "the solver misbehaved (try another --backend)",
+        )
         return SolveOutcome(bad, pre, shortcut)
     objective = objective_value(problem, evaluate(problem, choice))
     gap = result.gap
@@ -154,8 +177,9 @@ def solve_selection(
     return SolveOutcome(final, pre, shortcut)
 
 
-def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...],
-                 backend: str) -> SolveResult:
+def _keep_better(
+    problem: SelectionProblem, result: SolveResult, incumbent: tuple[int, ...], backend: str
+) -> SolveResult:
     """The backend's result, or the fast path's plan when the backend stopped (time limit)
     with a worse plan or none; the backend's bound is kept either way."""
     if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
@@ -166,9 +190,16 @@ def _keep_better(problem: SelectionProblem, result: SolveResult, incumbent: tupl
     gap = None
     if result.bound is not None:
         gap = max(0.0, obj - result.bound) / max(abs(obj), 1e-10)
-    return SolveResult(Status.FEASIBLE, backend, incumbent, obj, result.bound, gap,
-                       result.solve_time_s,
-                       "time limit reached; plan from the branch-and-bound's search")
+    return SolveResult(
+        Status.FEASIBLE,
+        backend,
+        incumbent,
+        obj,
+        result.bound,
+        gap,
+        result.solve_time_s,
+        "time limit reached; plan from the branch-and-bound's search",
+    )
 
 
 def _stall_s(problem: SelectionProblem) -> float:

@@ -88,5 +88,6 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
     winners = np.nonzero(obj <= best + 1e-12)[0]
     k = int(winners[0])
     choice = tuple(int(grid[v][k]) for v in range(n))
-    return SolveResult(Status.OPTIMAL, "brute", choice, best, best, 0.0,
-                       time.perf_counter() - start)
+    return SolveResult(
+        Status.OPTIMAL, "brute", choice, best, best, 0.0, time.perf_counter() - start
+    )

@@ -28,8 +28,9 @@ def _parse_bound(log: str) -> float | None:
     return None
 
 
-def cbc_command(pulp: Any, time_limit_s: float, gap_rel: float | None, log_path: str,
-                threads: int | None) -> Any:
+def cbc_command(
+    pulp: Any, time_limit_s: float, gap_rel: float | None, log_path: str, threads: int | None
+) -> Any:
     """CBC from the ``cbcbox`` package (``pulp[cbc]``, the PuLP 4 way) when installed, else
     the binary bundled with PuLP 3."""
     # - The objective is normalised to about [0, 1]; CBC's default objective "increment"
@@ -37,8 +38,14 @@ def cbc_command(pulp: Any, time_limit_s: float, gap_rel: float | None, log_path:
     # - With its primal heuristics on, CBC 2.10 returned a worse plan labelled optimal on
     #   small epsilon-constraint MILPs (tests/test_insight_oracle.py, seed 30); the
     #   heuristics only find incumbents early, so turning them off keeps exactness.
-    options = dict(msg=False, timeLimit=time_limit_s, gapRel=gap_rel, logPath=log_path,
-                   threads=threads, options=["increment 1e-10", "heuristics off"])
+    options = dict(
+        msg=False,
+        timeLimit=time_limit_s,
+        gapRel=gap_rel,
+        logPath=log_path,
+        threads=threads,
+        options=["increment 1e-10", "heuristics off"],
+    )
     try:
         import cbcbox
     except ImportError:
@@ -46,8 +53,9 @@ def cbc_command(pulp: Any, time_limit_s: float, gap_rel: float | None, log_path:
     return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **options)
 
 
-def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
-                   threads: int | None = None) -> SolveResult:
+def solve_milp_cbc(
+    milp: Milp, time_limit_s: float, gap_rel: float | None, threads: int | None = None
+) -> SolveResult:
     try:
         import pulp
     except ImportError as exc:  # pragma: no cover - pulp is a hard dependency
@@ -55,8 +63,9 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
     start = time.perf_counter()
     prob = pulp.LpProblem("plan", pulp.LpMinimize)
     xs = [
-        prob.add_variable(name, lowBound=lb, upBound=ub,
-                          cat=pulp.LpInteger if integer else pulp.LpContinuous)
+        prob.add_variable(
+            name, lowBound=lb, upBound=ub, cat=pulp.LpInteger if integer else pulp.LpContinuous
+        )
         for name, lb, ub, integer in zip(milp.names, milp.lb, milp.ub, milp.integer, strict=True)
     ]
     prob += _affine(pulp, {j: c for j, c in enumerate(milp.c) if c != 0.0}, xs)
@@ -92,15 +101,21 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
         return SolveResult(Status.INFEASIBLE, "cbc", solve_time_s=elapsed)
     if sol == pulp.LpSolutionNoSolutionFound:
         status = Status.TIME_LIMIT if "time" in log.lower() else Status.ERROR
-        return SolveResult(status, "cbc", solve_time_s=elapsed,
-                           message="CBC stopped before finding any plan")
+        return SolveResult(
+            status, "cbc", solve_time_s=elapsed, message="CBC stopped before finding any plan"
+        )
     if sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-        return SolveResult(Status.ERROR, "cbc", solve_time_s=elapsed,
-                           message=f"CBC returned status {pulp.LpStatus.get(prob.status)}")
+        return SolveResult(
+            Status.ERROR,
+            "cbc",
+            solve_time_s=elapsed,
+            message=f"CBC returned status {pulp.LpStatus.get(prob.status)}",
+        )
     values = [x.value() for x in xs]
     if any(v is None for v in values):
-        return SolveResult(Status.ERROR, "cbc", solve_time_s=elapsed,
-                           message="CBC returned no values")
+        return SolveResult(
+            Status.ERROR, "cbc", solve_time_s=elapsed, message="CBC returned no values"
+        )
     choice = _choice_from_values(milp, [float(v) for v in values if v is not None])
     objective = math.fsum(c * float(values[j] or 0.0) for j, c in enumerate(milp.c) if c)
     if sol == pulp.LpSolutionOptimal:
@@ -109,8 +124,16 @@ def solve_milp_cbc(milp: Milp, time_limit_s: float, gap_rel: float | None,
         gap = _rel_gap(objective, bound)
         return SolveResult(Status.OPTIMAL, "cbc", choice, objective, bound, gap, elapsed)
     bound = _parse_bound(log)
-    return SolveResult(Status.FEASIBLE, "cbc", choice, objective, bound,
-                       _rel_gap(objective, bound), elapsed, "time limit reached")
+    return SolveResult(
+        Status.FEASIBLE,
+        "cbc",
+        choice,
+        objective,
+        bound,
+        _rel_gap(objective, bound),
+        elapsed,
+        "time limit reached",
+    )
 
 
 def _rel_gap(objective: float, bound: float | None) -> float | None:

@@ -129,10 +129,12 @@ def build_milp(problem: SelectionProblem) -> Milp:
         milp.y_index = dict(y)
         for v, cands in enumerate(problem.candidates):
             for i, cand in enumerate(cands):
-                milp.add_row({y[cand.key]: 1.0, milp.x_index[v][i]: -1.0}, 0.0, INF,
-                             f"load_{v}_{i}")
-        milp.add_row({y[k]: mem[k] for k in y if mem[k] != 0.0}, -INF,
-                     _slack(budgets.memory_mb), "memory")
+                milp.add_row(
+                    {y[cand.key]: 1.0, milp.x_index[v][i]: -1.0}, 0.0, INF, f"load_{v}_{i}"
+                )
+        milp.add_row(
+            {y[k]: mem[k] for k in y if mem[k] != 0.0}, -INF, _slack(budgets.memory_mb), "memory"
+        )
 
     if need_time and not problem.parallel:
         if budgets.latency_ms is not None:
@@ -169,8 +171,11 @@ def _add_makespan(milp: Milp, problem: SelectionProblem, weight: float) -> None:
     milp.f_index = f
     milp.t_index = t
     for v in range(n):
-        lat = {milp.x_index[v][i]: -c.latency_ms for i, c in enumerate(problem.candidates[v])
-               if c.latency_ms != 0.0}
+        lat = {
+            milp.x_index[v][i]: -c.latency_ms
+            for i, c in enumerate(problem.candidates[v])
+            if c.latency_ms != 0.0
+        }
         if preds[v]:
             for u in preds[v]:
                 row = dict(lat)

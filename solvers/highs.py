@@ -42,9 +42,13 @@ def highs_available() -> bool:
     return True
 
 
-def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
-                     threads: int | None = None,
-                     mip_start: list[float] | None = None) -> SolveResult:
+def solve_milp_highs(
+    milp: Milp,
+    time_limit_s: float,
+    gap_rel: float | None,
+    threads: int | None = None,
+    mip_start: list[float] | None = None,
+) -> SolveResult:
     """Solve ``milp`` with HiGHS; ``mip_start`` (one value per column) is a MIP start."""
     try:
         import highspy
@@ -107,21 +111,39 @@ def solve_milp_highs(milp: Milp, time_limit_s: float, gap_rel: float | None,
     has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
     if model_status in (ms.kInfeasible, ms.kUnboundedOrInfeasible):
         return SolveResult(Status.INFEASIBLE, "highs", solve_time_s=elapsed)
-    if model_status == ms.kOptimal or (has_solution and model_status in (
-            ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kInterrupt)):
+    if model_status == ms.kOptimal or (
+        has_solution
+        and model_status in (ms.kTimeLimit, ms.kIterationLimit, ms.kSolutionLimit, ms.kInterrupt)
+    ):
         values = list(h.getSolution().col_value)
         choice = _choice_from_values(milp, values)
         objective = math.fsum(c * values[j] for j, c in enumerate(milp.c) if c)
         bound = float(info.mip_dual_bound)
         gap = _rel_gap(objective, bound)
         status = Status.OPTIMAL if model_status == ms.kOptimal else Status.FEASIBLE
-        return SolveResult(status, "highs", choice, objective, bound, gap, elapsed,
-                           "" if status == Status.OPTIMAL else "time limit reached")
+        return SolveResult(
+            status,
+            "highs",
+            choice,
+            objective,
+            bound,
+            gap,
+            elapsed,
+            "" if status == Status.OPTIMAL else "time limit reached",
+        )
     if model_status == ms.kTimeLimit:
-        return SolveResult(Status.TIME_LIMIT, "highs", solve_time_s=elapsed,
-                           message="HiGHS stopped before finding any plan")
-    return SolveResult(Status.ERROR, "highs", solve_time_s=elapsed,
-                       message=f"HiGHS returned {h.modelStatusToString(model_status)}")
+        return SolveResult(
+            Status.TIME_LIMIT,
+            "highs",
+            solve_time_s=elapsed,
+            message="HiGHS stopped before finding any plan",
+        )
+    return SolveResult(
+        Status.ERROR,
+        "highs",
+        solve_time_s=elapsed,
+        message=f"HiGHS returned {h.modelStatusToString(model_status)}",
+    )
 
 
 def _set_start(highspy: Any, h: Any, values: list[float]) -> None:

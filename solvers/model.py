@@ -198,8 +198,9 @@ def violations(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -
     if b.cost_usd is not None and not within(totals.cost_usd, b.cost_usd):
         broken.append("cost_usd")
     if b.min_accuracy is not None:
-        log_total = math.fsum(math.log(problem.candidates[v][i].accuracy) for v, i in
-                              enumerate(choice))
+        log_total = math.fsum(
+            math.log(problem.candidates[v][i].accuracy) for v, i in enumerate(choice)
+        )
         if log_total < math.log(b.min_accuracy) - BUDGET_ATOL:
             broken.append("min_accuracy")
     if problem.node_min_accuracy is not None:

@@ -38,8 +38,9 @@ class PresolveResult:
         return tuple(self.kept[v][i] for v, i in enumerate(choice))
 
 
-def _longest_before_after(problem: SelectionProblem, fastest: list[float]) -> tuple[list[float],
-                                                                                     list[float]]:
+def _longest_before_after(
+    problem: SelectionProblem, fastest: list[float]
+) -> tuple[list[float], list[float]]:
     n = problem.n_nodes
     preds, succs = problem.predecessors(), problem.successors()
     head = [0.0] * n  # longest fastest path strictly before v
@@ -117,15 +118,25 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
     if empty is None:
         _drop_dominated(problem, alive, reasons)
     kept = tuple(tuple(a) for a in alive)
-    reduced = replace(
-        problem,
-        candidates=tuple(tuple(cands[v][i] for i in kept[v]) for v in range(n)),
-    ) if empty is None else problem
+    reduced = (
+        replace(
+            problem,
+            candidates=tuple(tuple(cands[v][i] for i in kept[v]) for v in range(n)),
+        )
+        if empty is None
+        else problem
+    )
     return PresolveResult(reduced, kept, tuple(reasons), empty)
 
 
-def _drop_sum(problem: SelectionProblem, alive: list[list[int]], reasons: list[dict[int, str]],
-              attr: str, limit: float, label: str) -> bool:
+def _drop_sum(
+    problem: SelectionProblem,
+    alive: list[list[int]],
+    reasons: list[dict[int, str]],
+    attr: str,
+    limit: float,
+    label: str,
+) -> bool:
     cands = problem.candidates
     best = [min(getattr(cands[v][i], attr) for i in alive[v]) for v in range(problem.n_nodes)]
     total = math.fsum(best)
@@ -140,8 +151,9 @@ def _drop_sum(problem: SelectionProblem, alive: list[list[int]], reasons: list[d
     return changed
 
 
-def _drop_dominated(problem: SelectionProblem, alive: list[list[int]],
-                    reasons: list[dict[int, str]]) -> None:
+def _drop_dominated(
+    problem: SelectionProblem, alive: list[list[int]], reasons: list[dict[int, str]]
+) -> None:
     cands = problem.candidates
     memory_budgeted = problem.budgets.memory_mb is not None
     nodes_of_key: dict[str, set[int]] = {}
@@ -155,8 +167,18 @@ def _drop_dominated(problem: SelectionProblem, alive: list[list[int]],
         if len(idx) < 2:
             continue
         # columns: smaller is better (accuracy negated)
-        m = np.array([[-cands[v][i].accuracy, cands[v][i].energy_j, cands[v][i].latency_ms,
-                       cands[v][i].cost_usd, mem_by_key[cands[v][i].key]] for i in idx])
+        m = np.array(
+            [
+                [
+                    -cands[v][i].accuracy,
+                    cands[v][i].energy_j,
+                    cands[v][i].latency_ms,
+                    cands[v][i].cost_usd,
+                    mem_by_key[cands[v][i].key],
+                ]
+                for i in idx
+            ]
+        )
         le = np.all(m[:, None, :] <= m[None, :, :], axis=2)  # le[j, i]: j no worse than i
         lt = np.any(m[:, None, :] < m[None, :, :], axis=2)
         order = np.arange(len(idx))
@@ -168,8 +190,9 @@ def _drop_dominated(problem: SelectionProblem, alive: list[list[int]],
             if memory_budgeted:
                 key = cands[v][i].key
                 private = nodes_of_key.get(key, set()) <= {v}
-                rows = np.array([r for r in rows if private or cands[v][idx[r]].key == key],
-                                dtype=int)
+                rows = np.array(
+                    [r for r in rows if private or cands[v][idx[r]].key == key], dtype=int
+                )
             # a dominator that is itself dropped is dominated by a survivor (transitivity)
             if len(rows):
                 j = idx[int(rows[0])]

@@ -36,14 +36,17 @@ def random_problem_data(
     models = []
     for t in tasks:
         for m in range(n_cands):
-            models.append({
-                "id": f"{t.split()[1]}-m{m}",
-                "task": t,
-                "accuracy": round(rng.uniform(0.5, 1.0), 3),
-                "latency_ms": round(rng.uniform(1, 100), 1),
-                "energy_j": round(rng.uniform(1, 50), 1),
-                "memory_mb": round(rng.uniform(10, 400)),
-            })
+            models.append(
+                {
+                    "id": f"{t.split()[1]}-m{m}",
+                    "task": t,
+                    "accuracy": round(rng.uniform(0.5, 1.0), 3),
+                    "latency_ms": round(rng.uniform(1, 100), 1),
+                    "energy_j": round(rng.uniform(1, 50), 1),
+                    "memory_mb": round(rng.uniform(10, 400)),
+                }
+            )
+
     # budget levels from per-node extremes
     def per_node(attr: str, pick: Any) -> list[float]:
         return [pick(x[attr] for x in models if x["task"] == n["task"]) for n in nodes]
@@ -89,14 +92,38 @@ def two_node_data() -> dict[str, Any]:
             "edges": [["detect", "speak"]],
         },
         "models": [
-            {"id": "detr-resnet-50", "task": "Object Detection", "accuracy": 0.42,
-             "latency_ms": 95.0, "energy_j": 12.5, "memory_mb": 160},
-            {"id": "yolo-n", "task": "Object Detection", "accuracy": 0.39, "latency_ms": 56.0,
-             "energy_j": 3.5, "memory_mb": 10},
-            {"id": "tts-large", "task": "Text-to-Speech", "accuracy": 0.9, "latency_ms": 300.0,
-             "energy_j": 20.0, "memory_mb": 500},
-            {"id": "tts-small", "task": "Text-to-Speech", "accuracy": 0.8, "latency_ms": 100.0,
-             "energy_j": 5.0, "memory_mb": 100},
+            {
+                "id": "detr-resnet-50",
+                "task": "Object Detection",
+                "accuracy": 0.42,
+                "latency_ms": 95.0,
+                "energy_j": 12.5,
+                "memory_mb": 160,
+            },
+            {
+                "id": "yolo-n",
+                "task": "Object Detection",
+                "accuracy": 0.39,
+                "latency_ms": 56.0,
+                "energy_j": 3.5,
+                "memory_mb": 10,
+            },
+            {
+                "id": "tts-large",
+                "task": "Text-to-Speech",
+                "accuracy": 0.9,
+                "latency_ms": 300.0,
+                "energy_j": 20.0,
+                "memory_mb": 500,
+            },
+            {
+                "id": "tts-small",
+                "task": "Text-to-Speech",
+                "accuracy": 0.8,
+                "latency_ms": 100.0,
+                "energy_j": 5.0,
+                "memory_mb": 100,
+            },
         ],
         "budgets": {"energy_j": 50, "latency_ms": 400, "min_accuracy": 0.3, "memory_mb": 2048},
         "weights": {"energy": 0.5, "latency": 0.5},

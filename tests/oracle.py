@@ -47,22 +47,29 @@ def plan_metrics(problem: Problem, assignment: dict[str, str]) -> dict[str, floa
         latency = max(finish.values())
     else:
         latency = sum(m.latency_ms for m in chosen.values())
-    return {"energy_j": energy, "latency_ms": latency, "accuracy": accuracy,
-            "memory_mb": memory, "cost_usd": cost}
+    return {
+        "energy_j": energy,
+        "latency_ms": latency,
+        "accuracy": accuracy,
+        "memory_mb": memory,
+        "cost_usd": cost,
+    }
 
 
 def scales(problem: Problem) -> tuple[float, float, float]:
     graph = problem.graph.to_networkx()
+
     def worst(attr: str, v: str) -> float:
-        return max(getattr(m, attr) for m in problem.candidates
-                   if m.task == graph.nodes[v]["task"])
+        return max(getattr(m, attr) for m in problem.candidates if m.task == graph.nodes[v]["task"])
+
     e_ref = sum(worst("energy_j", v) for v in graph.nodes) or 1.0
     c_ref = sum(worst("cost_usd", v) for v in graph.nodes) or 1.0
     if problem.execution == "parallel":
         finish: dict[str, float] = {}
         for v in nx.topological_sort(graph):
             finish[v] = worst("latency_ms", v) + max(
-                (finish[u] for u in graph.predecessors(v)), default=0.0)
+                (finish[u] for u in graph.predecessors(v)), default=0.0
+            )
         l_ref = max(finish.values()) or 1.0
     else:
         l_ref = sum(worst("latency_ms", v) for v in graph.nodes) or 1.0
@@ -73,8 +80,11 @@ def objective(problem: Problem, metrics: dict[str, float]) -> float:
     w = problem.weights
     total = w.energy + w.latency + w.cost
     e_ref, l_ref, c_ref = scales(problem)
-    return (w.energy * metrics["energy_j"] / e_ref + w.latency * metrics["latency_ms"] / l_ref
-            + w.cost * metrics["cost_usd"] / c_ref) / total
+    return (
+        w.energy * metrics["energy_j"] / e_ref
+        + w.latency * metrics["latency_ms"] / l_ref
+        + w.cost * metrics["cost_usd"] / c_ref
+    ) / total
 
 
 def feasible(problem: Problem, assignment: dict[str, str], metrics: dict[str, float]) -> bool:
@@ -143,8 +153,9 @@ def brute_force(problem: Problem) -> OracleResult:
             continue
         if b.min_accuracy is not None and accuracy < b.min_accuracy * (1 - 1e-7):
             continue
-        obj = (w.energy * energy / e_ref + w.latency * latency / l_ref
-               + w.cost * cost / c_ref) / wsum
+        obj = (
+            w.energy * energy / e_ref + w.latency * latency / l_ref + w.cost * cost / c_ref
+        ) / wsum
         if best is None or obj < best[0] - 1e-12:
             best = (obj, combo)
     if best is None:

@@ -37,6 +37,7 @@ def test_solve_path_does_not_import_heavy_modules():  # type: ignore[no-untyped-
         "print(','.join(heavy))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
     assert result.stdout.strip() == ""

@@ -40,8 +40,12 @@ def test_solve_json_is_the_plan(capsys, problem_file):  # type: ignore[no-untype
     assert plan["assignment"] == {"detect": "yolo-n", "speak": "tts-small"}
     assert set(plan["totals"]) >= {"energy_j", "latency_ms", "accuracy", "memory_mb"}
     assert plan["critical_path"] == ["detect", "speak"]
-    assert {b["name"] for b in plan["budgets"]} == {"energy_j", "latency_ms", "min_accuracy",
-                                                   "memory_mb"}
+    assert {b["name"] for b in plan["budgets"]} == {
+        "energy_j",
+        "latency_ms",
+        "min_accuracy",
+        "memory_mb",
+    }
     reasons = {c["model"]: c["reason"] for n in plan["nodes"] for c in n["candidates"]}
     assert reasons["yolo-n"] == "chosen"
     assert "worse objective" in reasons["tts-large"]
@@ -52,8 +56,16 @@ def test_budget_flags_override_and_infeasible_exit_3(capsys, problem_file):  # t
     assert code == 3
     plan = json.loads(out)
     assert plan["status"] == "infeasible" and plan["assignment"] == {}
-    code, out, _ = run(capsys, "solve", str(problem_file), "--min-accuracy", "0.35",
-                       "--weights", "energy=1,latency=0", "--json")
+    code, out, _ = run(
+        capsys,
+        "solve",
+        str(problem_file),
+        "--min-accuracy",
+        "0.35",
+        "--weights",
+        "energy=1,latency=0",
+        "--json",
+    )
     assert code == 0
     plan = json.loads(out)
     # 0.39 * 0.9 = 0.351 >= 0.35 and is the cheapest plan meeting it
@@ -64,8 +76,9 @@ def test_budget_flags_override_and_infeasible_exit_3(capsys, problem_file):  # t
 
 def test_output_file_and_sequential(capsys, problem_file, tmp_path):  # type: ignore[no-untyped-def]
     out_path = tmp_path / "sub" / "plan.json"
-    code, _, _ = run(capsys, "solve", str(problem_file), "--execution", "sequential",
-                     "-o", str(out_path))
+    code, _, _ = run(
+        capsys, "solve", str(problem_file), "--execution", "sequential", "-o", str(out_path)
+    )
     assert code == 0
     plan = json.loads(out_path.read_text())
     assert plan["execution"] == "sequential"
@@ -76,8 +89,9 @@ def test_output_file_and_sequential(capsys, problem_file, tmp_path):  # type: ig
 def test_same_input_same_bytes(capsys, problem_file, backend):  # type: ignore[no-untyped-def]
     outputs = set()
     for _ in range(2):
-        code, out, _ = run(capsys, "solve", str(problem_file), "--json", "--no-timings",
-                           "--backend", backend)
+        code, out, _ = run(
+            capsys, "solve", str(problem_file), "--json", "--no-timings", "--backend", backend
+        )
         assert code == 0
         outputs.add(out)
     assert len(outputs) == 1
@@ -126,8 +140,9 @@ def test_inspect_draws_png_svg_dot(capsys, problem_file, tmp_path):  # type: ign
     plan_path = tmp_path / "plan.json"
     assert run(capsys, "solve", str(problem_file), "-o", str(plan_path))[0] == 0
     png, svg, dot = tmp_path / "g.png", tmp_path / "g.svg", tmp_path / "g.dot"
-    code, out, _ = run(capsys, "inspect", str(plan_path), "--png", str(png), "--svg", str(svg),
-                       "--dot", str(dot))
+    code, out, _ = run(
+        capsys, "inspect", str(plan_path), "--png", str(png), "--svg", str(svg), "--dot", str(dot)
+    )
     assert code == 0
     assert "critical path: detect -> speak" in out
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 5000
@@ -147,16 +162,39 @@ def test_console_entry_point_subprocess(problem_file: Path):  # type: ignore[no-
     import os
 
     env = {**os.environ, **env}
-    ok = subprocess.run([sys.executable, "-m", "planner", "solve", str(problem_file), "--json",
-                         "--backend", "highs"], capture_output=True, text=True, env=env,
-                        check=False)
+    ok = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "planner",
+            "solve",
+            str(problem_file),
+            "--json",
+            "--backend",
+            "highs",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert ok.returncode == 0, ok.stderr
     json.loads(ok.stdout)  # stdout is only the plan: no HiGHS banner, no CBC log
-    bad = subprocess.run([sys.executable, "-m", "planner", "solve", "missing.json"],
-                         capture_output=True, text=True, env=env, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "planner", "solve", "missing.json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
-    dbg = subprocess.run([sys.executable, "-m", "planner", "--debug", "solve", "missing.json"],
-                         capture_output=True, text=True, env=env, check=False)
+    dbg = subprocess.run(
+        [sys.executable, "-m", "planner", "--debug", "solve", "missing.json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
     assert dbg.returncode == 2 and "Traceback" in dbg.stderr
 
 

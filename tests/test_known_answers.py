@@ -15,14 +15,38 @@ def diamond(budgets: dict[str, float], weights: dict[str, float], execution: str
     """a -> (b, c) -> d. Each task has a fast/cheap/inaccurate and a slow/costly/accurate model."""
     models = []
     for task, fast, slow in [("A", 10, 40), ("B", 20, 60), ("C", 30, 50), ("D", 10, 20)]:
-        models.append({"id": f"{task}-fast", "task": task, "accuracy": 0.8, "latency_ms": fast,
-                       "energy_j": fast / 10, "memory_mb": 100})
-        models.append({"id": f"{task}-slow", "task": task, "accuracy": 0.95, "latency_ms": slow,
-                       "energy_j": slow / 2, "memory_mb": 300})
-    return problem_from_data({
-        "graph": {"nodes": [{"id": n.lower(), "task": n} for n in "ABCD"],
-                  "edges": [["a", "b"], ["a", "c"], ["b", "d"], ["c", "d"]]},
-        "models": models, "budgets": budgets, "weights": weights, "execution": execution})
+        models.append(
+            {
+                "id": f"{task}-fast",
+                "task": task,
+                "accuracy": 0.8,
+                "latency_ms": fast,
+                "energy_j": fast / 10,
+                "memory_mb": 100,
+            }
+        )
+        models.append(
+            {
+                "id": f"{task}-slow",
+                "task": task,
+                "accuracy": 0.95,
+                "latency_ms": slow,
+                "energy_j": slow / 2,
+                "memory_mb": 300,
+            }
+        )
+    return problem_from_data(
+        {
+            "graph": {
+                "nodes": [{"id": n.lower(), "task": n} for n in "ABCD"],
+                "edges": [["a", "b"], ["a", "c"], ["b", "d"], ["c", "d"]],
+            },
+            "models": models,
+            "budgets": budgets,
+            "weights": weights,
+            "execution": execution,
+        }
+    )
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -42,8 +66,9 @@ def test_unconstrained_energy_picks_all_fast(backend):  # type: ignore[no-untype
 def test_accuracy_floor_upgrades_cheapest_nodes(backend):  # type: ignore[no-untyped-def]
     # two upgrades needed: 0.8^2 * 0.95^2 = 0.5776 >= 0.55 > 0.8^3 * 0.95 = 0.486
     # the cheapest extra energy: D (+1.0 -> 20/2 - 1 = 9 J) and A (+19 J) vs C (+22 J), B (+28 J)
-    plan = planner.solve(diamond({"min_accuracy": 0.55}, {"energy": 1, "latency": 0}),
-                         backend=backend)
+    plan = planner.solve(
+        diamond({"min_accuracy": 0.55}, {"energy": 1, "latency": 0}), backend=backend
+    )
     assert plan.assignment == {"a": "A-slow", "b": "B-fast", "c": "C-fast", "d": "D-slow"}
     assert plan.totals is not None and plan.totals.energy_j == pytest.approx(20 + 2 + 3 + 10)
 
@@ -75,8 +100,9 @@ def test_memory_budget(backend):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_node_accuracy_floor(backend):  # type: ignore[no-untyped-def]
-    plan = planner.solve(diamond({"node_min_accuracy": {"b": 0.9}},
-                                 {"energy": 1, "latency": 0}), backend=backend)
+    plan = planner.solve(
+        diamond({"node_min_accuracy": {"b": 0.9}}, {"energy": 1, "latency": 0}), backend=backend
+    )
     assert plan.assignment["b"] == "B-slow"
     reasons = {c.model: c.reason for n in plan.nodes for c in n.candidates}
     assert "accuracy floor" in reasons["B-fast"]
@@ -84,9 +110,17 @@ def test_node_accuracy_floor(backend):  # type: ignore[no-untyped-def]
 
 def test_presolve_reasons(two_node_data):  # type: ignore[no-untyped-def]
     data = dict(two_node_data)
-    data["models"] = [*two_node_data["models"],
-                      {"id": "detr-worse", "task": "Object Detection", "accuracy": 0.40,
-                       "latency_ms": 120.0, "energy_j": 13.0, "memory_mb": 170}]
+    data["models"] = [
+        *two_node_data["models"],
+        {
+            "id": "detr-worse",
+            "task": "Object Detection",
+            "accuracy": 0.40,
+            "latency_ms": 120.0,
+            "energy_j": 13.0,
+            "memory_mb": 170,
+        },
+    ]
     plan = planner.solve(problem_from_data(data))
     reasons = {c.model: c.reason for n in plan.nodes for c in n.candidates}
     assert reasons["detr-worse"] == "dominated by detr-resnet-50"

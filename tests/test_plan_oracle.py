@@ -12,10 +12,18 @@ from tests.conftest import random_problem
 from tests.oracle import brute_force, feasible, objective, plan_metrics
 
 BACKENDS = available_backends()
-WEIGHTINGS = [{"energy": 1, "latency": 0}, {"energy": 0, "latency": 1},
-              {"energy": 0.3, "latency": 0.7}]
-BUDGET_SETS = [("energy_j",), ("latency_ms",), ("min_accuracy",), ("memory_mb",),
-               ("energy_j", "latency_ms", "min_accuracy", "memory_mb")]
+WEIGHTINGS = [
+    {"energy": 1, "latency": 0},
+    {"energy": 0, "latency": 1},
+    {"energy": 0.3, "latency": 0.7},
+]
+BUDGET_SETS = [
+    ("energy_j",),
+    ("latency_ms",),
+    ("min_accuracy",),
+    ("memory_mb",),
+    ("energy_j", "latency_ms", "min_accuracy", "memory_mb"),
+]
 
 
 def check_against_oracle(problem, backend, oracle=None):  # type: ignore[no-untyped-def]
@@ -44,9 +52,15 @@ def check_against_oracle(problem, backend, oracle=None):  # type: ignore[no-unty
 def test_random_dags_match_brute_force(backend, execution, weights, budgets):  # type: ignore[no-untyped-def]
     for seed in range(3):
         for tightness in (0.05, 0.4):
-            problem = random_problem(seed * 7 + len(budgets), n_nodes=5, n_cands=3,
-                                     budgets=budgets, tightness=tightness, weights=weights,
-                                     execution=execution)
+            problem = random_problem(
+                seed * 7 + len(budgets),
+                n_nodes=5,
+                n_cands=3,
+                budgets=budgets,
+                tightness=tightness,
+                weights=weights,
+                execution=execution,
+            )
             check_against_oracle(problem, backend)
 
 
@@ -54,10 +68,18 @@ def test_random_dags_match_brute_force(backend, execution, weights, budgets):  #
 @pytest.mark.parametrize("variant", ["energy-parallel", "latency-sequential"])
 def test_eight_nodes_four_candidates(seed, variant):  # type: ignore[no-untyped-def]
     """The largest size the issue asks for: 4^8 = 65,536 assignments, every backend."""
-    weights = ({"energy": 1, "latency": 0} if variant.startswith("energy")
-               else {"energy": 0, "latency": 1})
-    problem = random_problem(seed, n_nodes=8, n_cands=4, n_tasks=4, tightness=0.3,
-                             weights=weights, execution=variant.split("-")[1])
+    weights = (
+        {"energy": 1, "latency": 0} if variant.startswith("energy") else {"energy": 0, "latency": 1}
+    )
+    problem = random_problem(
+        seed,
+        n_nodes=8,
+        n_cands=4,
+        n_tasks=4,
+        tightness=0.3,
+        weights=weights,
+        execution=variant.split("-")[1],
+    )
     oracle = brute_force(problem)
     assert oracle.count == 4**8
     for backend in BACKENDS:
@@ -79,8 +101,7 @@ def test_infeasible_cases(backend):  # type: ignore[no-untyped-def]
 def test_single_objective_weightings_are_exact(backend):  # type: ignore[no-untyped-def]
     """energy=1 minimises total energy exactly; latency=1 minimises latency exactly."""
     for seed in range(4):
-        base = random_problem(seed, n_nodes=6, n_cands=3, budgets=("min_accuracy",),
-                              tightness=0.5)
+        base = random_problem(seed, n_nodes=6, n_cands=3, budgets=("min_accuracy",), tightness=0.5)
         e_plan = solve(base.with_overrides(weights={"energy": 1, "latency": 0}), backend)
         l_plan = solve(base.with_overrides(weights={"energy": 0, "latency": 1}), backend)
         oracle_e = brute_force(base.with_overrides(weights={"energy": 1, "latency": 0}))
@@ -100,10 +121,22 @@ def test_shared_model_memory_counts_once(backend):  # type: ignore[no-untyped-de
     data = {
         "graph": {"nodes": [{"id": "a", "task": "T"}, {"id": "b", "task": "T"}], "edges": []},
         "models": [
-            {"id": "big", "task": "T", "accuracy": 0.9, "latency_ms": 10, "energy_j": 1,
-             "memory_mb": 600},
-            {"id": "small", "task": "T", "accuracy": 0.9, "latency_ms": 10, "energy_j": 2,
-             "memory_mb": 400},
+            {
+                "id": "big",
+                "task": "T",
+                "accuracy": 0.9,
+                "latency_ms": 10,
+                "energy_j": 1,
+                "memory_mb": 600,
+            },
+            {
+                "id": "small",
+                "task": "T",
+                "accuracy": 0.9,
+                "latency_ms": 10,
+                "energy_j": 2,
+                "memory_mb": 400,
+            },
         ],
         "budgets": {"memory_mb": 700},
         "weights": {"energy": 1, "latency": 0},
@@ -135,14 +168,38 @@ def test_without_presolve_node_floors_and_memory_hold(backend):  # type: ignore[
     data = {
         "graph": {"nodes": [{"id": "a", "task": "T"}, {"id": "b", "task": "U"}], "edges": []},
         "models": [
-            {"id": "multi", "task": "T", "accuracy": 0.7, "latency_ms": 1, "energy_j": 1,
-             "memory_mb": 900},
-            {"id": "multi", "task": "U", "accuracy": 0.9, "latency_ms": 1, "energy_j": 1,
-             "memory_mb": 300},
-            {"id": "t-big", "task": "T", "accuracy": 0.95, "latency_ms": 1, "energy_j": 5,
-             "memory_mb": 100},
-            {"id": "u-alt", "task": "U", "accuracy": 0.5, "latency_ms": 1, "energy_j": 3,
-             "memory_mb": 100},
+            {
+                "id": "multi",
+                "task": "T",
+                "accuracy": 0.7,
+                "latency_ms": 1,
+                "energy_j": 1,
+                "memory_mb": 900,
+            },
+            {
+                "id": "multi",
+                "task": "U",
+                "accuracy": 0.9,
+                "latency_ms": 1,
+                "energy_j": 1,
+                "memory_mb": 300,
+            },
+            {
+                "id": "t-big",
+                "task": "T",
+                "accuracy": 0.95,
+                "latency_ms": 1,
+                "energy_j": 5,
+                "memory_mb": 100,
+            },
+            {
+                "id": "u-alt",
+                "task": "U",
+                "accuracy": 0.5,
+                "latency_ms": 1,
+                "energy_j": 3,
+                "memory_mb": 100,
+            },
         ],
         "budgets": {"node_min_accuracy": {"a": 0.9}, "memory_mb": 999},
         "weights": {"energy": 1, "latency": 0},

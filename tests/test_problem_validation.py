@@ -46,15 +46,23 @@ CASES = [
     ("empty nodes", ["graph", "nodes"], [], "nodes"),
     ("dangling reference", ["graph", "nodes", 1, "args"], {"text": "<ghost>"}, "'<ghost>'"),
     ("bad node id", ["graph", "nodes", 0, "id"], "has space", "node id"),
-    ("duplicate model row", ["models", 0], {"id": "yolo-n", "task": "Object Detection",
-                                           "accuracy": 0.3, "latency_ms": 1, "energy_j": 1},
-     "listed twice"),
+    (
+        "duplicate model row",
+        ["models", 0],
+        {
+            "id": "yolo-n",
+            "task": "Object Detection",
+            "accuracy": 0.3,
+            "latency_ms": 1,
+            "energy_j": 1,
+        },
+        "listed twice",
+    ),
     ("unknown top-level key", ["budget"], {"energy_j": 3}, "unknown field"),
 ]
 
 
-@pytest.mark.parametrize(("name", "path", "value", "expected"), CASES,
-                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "path", "value", "expected"), CASES, ids=[c[0] for c in CASES])
 def test_malformed_problem_is_refused(two_node_data, name, path, value, expected):  # type: ignore[no-untyped-def]
     with pytest.raises(ProblemError) as info:
         problem_from_data(broken(two_node_data, path, value))
@@ -120,10 +128,16 @@ FILE_CASES = {
 }
 
 
-@pytest.mark.parametrize(("name", "path", "value", "expected"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_cli_refuses_malformed_file_with_exit_2(tmp_path, capsys, two_node_data, name, path,  # type: ignore[no-untyped-def]
-                                                value, expected):
+@pytest.mark.parametrize(("name", "path", "value", "expected"), CASES, ids=[c[0] for c in CASES])
+def test_cli_refuses_malformed_file_with_exit_2(
+    tmp_path,
+    capsys,
+    two_node_data,
+    name,
+    path,  # type: ignore[no-untyped-def]
+    value,
+    expected,
+):
     from planner.cli import main
 
     problem = tmp_path / "problem.json"

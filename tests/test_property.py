@@ -19,10 +19,13 @@ from tests.conftest import random_problem_data
 from tests.oracle import brute_force
 
 JUNK = st.one_of(
-    st.none(), st.booleans(), st.integers(-10**6, 10**6),
-    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=8),
-    st.lists(st.integers(), max_size=3), st.dictionaries(st.text(max_size=4), st.integers(),
-                                                         max_size=2),
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**6), 10**6),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=3),
+    st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
 )
 
 
@@ -68,11 +71,15 @@ def test_malformed_problems_never_crash(data: dict[str, Any]) -> None:
     assert plan.status in ("optimal", "infeasible")
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow,
-                                                                  HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(mutated_problems())
-def test_cli_never_prints_a_traceback(tmp_path_factory: pytest.TempPathFactory,
-                                      data: dict[str, Any]) -> None:
+def test_cli_never_prints_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, data: dict[str, Any]
+) -> None:
     import contextlib
     import io
 
@@ -96,11 +103,17 @@ def test_cli_never_prints_a_traceback(tmp_path_factory: pytest.TempPathFactory,
     execution=st.sampled_from(["parallel", "sequential"]),
     w_energy=st.sampled_from([0.0, 0.25, 1.0]),
 )
-def test_backends_agree_with_oracle(seed: int, n_nodes: int, n_cands: int, tightness: float,
-                                    execution: str, w_energy: float) -> None:
-    data = random_problem_data(seed, n_nodes=n_nodes, n_cands=n_cands, tightness=tightness,
-                               weights={"energy": w_energy, "latency": 1 - w_energy},
-                               execution=execution)
+def test_backends_agree_with_oracle(
+    seed: int, n_nodes: int, n_cands: int, tightness: float, execution: str, w_energy: float
+) -> None:
+    data = random_problem_data(
+        seed,
+        n_nodes=n_nodes,
+        n_cands=n_cands,
+        tightness=tightness,
+        weights={"energy": w_energy, "latency": 1 - w_energy},
+        execution=execution,
+    )
     problem = problem_from_data(data)
     oracle = brute_force(problem)
     for backend in available_backends():
