@@ -37,7 +37,8 @@ class CandidateView(BaseModel):
     cost_usd: float = 0.0
     chosen: bool
     reason: str = Field(
-        description="'chosen', 'dominated by X', 'breaks the ... budget alone', "
+        description="'chosen', 'dominated by X', 'breaks the ... budget' (alone, or even "
+        "with the best choices elsewhere), "
         "or why the optimum did not pick it."
     )
 

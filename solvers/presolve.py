@@ -22,6 +22,8 @@ import numpy as np
 
 from solvers.model import BUDGET_ATOL, SelectionProblem, within
 
+_ELSEWHERE = "breaks the {} budget even with the best choices elsewhere"
+
 
 @dataclass(frozen=True)
 class PresolveResult:
@@ -95,7 +97,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                 for i in list(alive[v]):
                     if math.log(cands[v][i].accuracy) + rest < floor:
                         alive[v].remove(i)
-                        reasons[v][i] = "breaks the accuracy budget alone"
+                        reasons[v][i] = _ELSEWHERE.format("accuracy")
                         changed = True
             if not all(alive):
                 break
@@ -111,7 +113,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                 for i in list(alive[v]):
                     if not within(cands[v][i].latency_ms + path_rest[v], b.latency_ms):
                         alive[v].remove(i)
-                        reasons[v][i] = "breaks the latency budget alone"
+                        reasons[v][i] = _ELSEWHERE.format("latency")
                         changed = True
 
     empty = next((v for v in range(n) if not alive[v]), None)
@@ -146,7 +148,7 @@ def _drop_sum(
         for i in list(alive[v]):
             if not within(getattr(cands[v][i], attr) + rest, limit):
                 alive[v].remove(i)
-                reasons[v][i] = f"breaks the {label} budget alone"
+                reasons[v][i] = _ELSEWHERE.format(label)
                 changed = True
     return changed
 
