@@ -222,14 +222,25 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def schema(
-        kind: str = typer.Argument("problem", help="problem, plan or catalog."),
+        kind: str = typer.Argument(
+            "problem", help="problem, plan, catalog, report, pareto or whatif."
+        ),
     ) -> None:
         """Print the JSON Schema of a file format."""
+        from planner.insight_models import ParetoFront, WhatIf
+        from planner.report import Report
         from profiles import Catalog
 
-        models: dict[str, type] = {"problem": Problem, "plan": Plan, "catalog": Catalog}
+        models: dict[str, type] = {
+            "problem": Problem,
+            "plan": Plan,
+            "catalog": Catalog,
+            "report": Report,
+            "pareto": ParetoFront,
+            "whatif": WhatIf,
+        }
         if kind not in models:
-            raise ProblemError(f"unknown schema {kind!r}; choose problem, plan or catalog")
+            raise ProblemError(f"unknown schema {kind!r}; choose one of {', '.join(models)}")
         typer.echo(json.dumps(models[kind].model_json_schema(), indent=2))  # type: ignore[attr-defined]
 
 

@@ -132,6 +132,9 @@ def test_schema_command(capsys):  # type: ignore[no-untyped-def]
     assert {"graph", "models", "budgets", "weights", "execution"} <= set(schema["properties"])
     code, out, _ = run(capsys, "schema", "plan")
     assert "assignment" in json.loads(out)["properties"]
+    for kind in ("catalog", "report", "pareto", "whatif"):
+        code, out, _ = run(capsys, "schema", kind)
+        assert code == 0 and json.loads(out)["properties"]
     code, _, err = run(capsys, "schema", "nothing")
     assert code == 2 and "unknown schema" in err
 
