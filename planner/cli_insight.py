@@ -12,6 +12,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from planner.cli_solve import (
+    EnergyBudgetOpt,
+    ExecutionOpt,
+    LatencyBudgetOpt,
+    MemoryBudgetOpt,
+    MinAccuracyOpt,
+    WeightsOpt,
+)
 from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
 from planner.io import write_atomic
@@ -148,7 +156,9 @@ def load_problem_with(
     execution: str | None,
 ) -> Problem:
     """Load a problem file and apply the same overrides as `planner solve`."""
-    from planner.cli_solve import apply_overrides
+    from planner.cli_solve import (
+        apply_overrides,
+    )
 
     return apply_overrides(
         load_problem(path), energy_j, latency_ms, min_accuracy, memory_mb, weights, execution
@@ -159,12 +169,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def pareto(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
-        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
-        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
-        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
-        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        energy_budget: EnergyBudgetOpt = None,
+        latency_budget: LatencyBudgetOpt = None,
+        min_accuracy: MinAccuracyOpt = None,
+        memory_budget: MemoryBudgetOpt = None,
+        weights: WeightsOpt = None,
+        execution: ExecutionOpt = None,
         x: str = typer.Option("energy", "--x", help="energy or latency (or memory, cost)."),
         y: str = typer.Option("accuracy", "--y", help="accuracy, latency or energy."),
         points: int | None = typer.Option(
@@ -259,12 +269,12 @@ def register(app: typer.Typer) -> None:
     def alternatives(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
         k: int = typer.Option(3, "-k", "--count", help="How many next-best plans."),
-        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
-        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
-        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
-        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        energy_budget: EnergyBudgetOpt = None,
+        latency_budget: LatencyBudgetOpt = None,
+        min_accuracy: MinAccuracyOpt = None,
+        memory_budget: MemoryBudgetOpt = None,
+        weights: WeightsOpt = None,
+        execution: ExecutionOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
         backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
@@ -290,12 +300,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def whatif(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
-        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
-        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
-        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
-        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        energy_budget: EnergyBudgetOpt = None,
+        latency_budget: LatencyBudgetOpt = None,
+        min_accuracy: MinAccuracyOpt = None,
+        memory_budget: MemoryBudgetOpt = None,
+        weights: WeightsOpt = None,
+        execution: ExecutionOpt = None,
         factors: str = typer.Option(
             "0.5,0.75,0.9,1.1,1.25,1.5", "--factors", help="Multipliers applied to each budget."
         ),

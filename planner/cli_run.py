@@ -16,7 +16,18 @@ from typing import Any, ClassVar
 import typer
 from rich.console import Console
 
-from planner.cli_solve import BACKEND_HELP, apply_overrides, load_plan, render_plan
+from planner.cli_solve import (
+    BACKEND_HELP,
+    EnergyBudgetOpt,
+    ExecutionOpt,
+    LatencyBudgetOpt,
+    MemoryBudgetOpt,
+    MinAccuracyOpt,
+    WeightsOpt,
+    apply_overrides,
+    load_plan,
+    render_plan,
+)
 from planner.errors import ProblemError
 from planner.io import write_atomic
 from planner.plan import Plan
@@ -224,12 +235,12 @@ def register(app: typer.Typer) -> None:
             help="A request text, a problem file or a plan file (format plan/v1). "
             "Omitted: the built-in demo request over the built-in model zoo.",
         ),
-        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
-        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
-        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
-        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        energy_budget: EnergyBudgetOpt = None,
+        latency_budget: LatencyBudgetOpt = None,
+        min_accuracy: MinAccuracyOpt = None,
+        memory_budget: MemoryBudgetOpt = None,
+        weights: WeightsOpt = None,
+        execution: ExecutionOpt = None,
         backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
         time_limit: float | None = typer.Option(
             None, "--time-limit", help="Solver seconds (default 60)."

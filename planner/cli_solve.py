@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -17,6 +18,14 @@ from planner.problem import Problem, format_validation_error, load_problem, read
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
+
+#: The budget and weight flags shared by solve, run, pareto, whatif and alternatives.
+EnergyBudgetOpt = Annotated[float | None, typer.Option("--energy-budget", help="Joules.")]
+LatencyBudgetOpt = Annotated[float | None, typer.Option("--latency-budget", help="ms.")]
+MinAccuracyOpt = Annotated[float | None, typer.Option("--min-accuracy", help="In (0, 1].")]
+MemoryBudgetOpt = Annotated[float | None, typer.Option("--memory-budget", help="MB.")]
+WeightsOpt = Annotated[str | None, typer.Option("--weights", help="e.g. energy=0.7,latency=0.3")]
+ExecutionOpt = Annotated[str | None, typer.Option("--execution", help="parallel or sequential.")]
 
 BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
 
@@ -151,12 +160,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def solve(
         problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
-        energy_budget: float | None = typer.Option(None, "--energy-budget", help="Joules."),
-        latency_budget: float | None = typer.Option(None, "--latency-budget", help="ms."),
-        min_accuracy: float | None = typer.Option(None, "--min-accuracy", help="In (0, 1]."),
-        memory_budget: float | None = typer.Option(None, "--memory-budget", help="MB."),
-        weights: str | None = typer.Option(None, "--weights", help="e.g. energy=0.7,latency=0.3"),
-        execution: str | None = typer.Option(None, "--execution", help="parallel or sequential."),
+        energy_budget: EnergyBudgetOpt = None,
+        latency_budget: LatencyBudgetOpt = None,
+        min_accuracy: MinAccuracyOpt = None,
+        memory_budget: MemoryBudgetOpt = None,
+        weights: WeightsOpt = None,
+        execution: ExecutionOpt = None,
         backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds (default 60)."),
         gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
