@@ -32,13 +32,16 @@ Every selector sees the same budgets per request, set from that request's candid
 from __future__ import annotations
 
 import argparse
+import functools
 import gc
 import json
 import math
 import random
+import re
 import statistics
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +53,7 @@ from planner.insight import Solver, default_backend
 from planner.solve import Compiled
 from profiles.published import ImportOptions, import_table, merge_catalogs
 from profiles.schema import Catalog, ModelProfile
-from solvers import SelectionProblem, evaluate, violations
+from solvers import Candidate, SelectionProblem, evaluate, violations
 from tasks.errors import GraphError
 from tasks.formats import graph_to_data, taskbench_to_graph
 
@@ -146,6 +149,8 @@ class Requests:
     total: int = 0
     malformed: int = 0
     unserved: int = 0
+    served: int = 0
+    reasons: Counter[str] = field(default_factory=Counter)
 
 
 def load_requests(path: Path, tasks: set[str], limit: int | None = None) -> Requests:
@@ -158,12 +163,15 @@ def load_requests(path: Path, tasks: set[str], limit: int | None = None) -> Requ
         try:
             record = json.loads(line)
             graph = taskbench_to_graph(record)
-        except (json.JSONDecodeError, GraphError, AttributeError):
+        except (json.JSONDecodeError, GraphError, AttributeError) as exc:
             out.malformed += 1
+            text = " ".join(re.sub(r"\[\d+\]|<node-\d+>", "[k]", str(exc)).split())
+            out.reasons[text[:120]] += 1
             continue
         if not {n.task for n in graph.nodes} <= tasks:
             out.unserved += 1
             continue
+        out.served += 1
         if limit is None or len(out.kept) < limit:
             out.kept.append((str(record.get("id")), graph_to_data(graph)))
     return out
@@ -202,25 +210,38 @@ def request_budgets(
 Choice = tuple[int, ...]
 
 
+def _best(
+    cands: Sequence[Candidate],
+    key: Callable[[Candidate], tuple[float, ...]],
+    among: Sequence[int] | None = None,
+) -> int:
+    """Index of the candidate with the largest ``key`` (first on ties)."""
+    indices = range(len(cands)) if among is None else among
+    return max(indices, key=lambda i: key(cands[i]))
+
+
+def _largest(m: Candidate) -> tuple[float, ...]:
+    return (m.memory_mb, m.accuracy, -m.energy_j)
+
+
+def _accurate(m: Candidate) -> tuple[float, ...]:
+    return (m.accuracy, -m.energy_j)
+
+
+def _cheap(m: Candidate) -> tuple[float, ...]:
+    return (-m.energy_j, m.accuracy)
+
+
 def select_description(sel: SelectionProblem) -> Choice:
-    return tuple(
-        max(range(len(c)), key=lambda i, c=c: (c[i].memory_mb, c[i].accuracy, -c[i].energy_j))
-        for c in sel.candidates
-    )
+    return tuple(_best(c, _largest) for c in sel.candidates)
 
 
 def select_most_accurate(sel: SelectionProblem) -> Choice:
-    return tuple(
-        max(range(len(c)), key=lambda i, c=c: (c[i].accuracy, -c[i].energy_j))
-        for c in sel.candidates
-    )
+    return tuple(_best(c, _accurate) for c in sel.candidates)
 
 
 def select_cheapest(sel: SelectionProblem) -> Choice:
-    return tuple(
-        min(range(len(c)), key=lambda i, c=c: (c[i].energy_j, -c[i].accuracy))
-        for c in sel.candidates
-    )
+    return tuple(_best(c, _cheap) for c in sel.candidates)
 
 
 def select_random(sel: SelectionProblem, seed: int) -> Choice:
@@ -237,10 +258,10 @@ def select_per_node_pareto(sel: SelectionProblem) -> tuple[Choice, int]:
     for c in sel.candidates:
         fits = [i for i in range(len(c)) if c[i].energy_j <= share]
         if fits:
-            choice.append(max(fits, key=lambda i, c=c: (c[i].accuracy, -c[i].energy_j)))
+            choice.append(_best(c, _accurate, fits))
         else:
             fallbacks += 1
-            choice.append(min(range(len(c)), key=lambda i, c=c: (c[i].energy_j, -c[i].accuracy)))
+            choice.append(_best(c, _cheap))
     return tuple(choice), fallbacks
 
 
@@ -312,7 +333,9 @@ def _timed(fn: Callable[[], Any], repeats: int) -> tuple[Any, float]:
 
 def _outcome(sel: SelectionProblem, choice: Choice, time_ms: float, fallbacks: int = 0) -> Outcome:
     t = evaluate(sel, choice)
-    return Outcome(t.accuracy, t.energy_j, t.latency_ms, violations(sel, choice), time_ms, fallbacks)
+    return Outcome(
+        t.accuracy, t.energy_j, t.latency_ms, violations(sel, choice), time_ms, fallbacks
+    )
 
 
 def run_request(
@@ -344,11 +367,11 @@ def run_request(
         ("most-accurate", select_most_accurate),
         ("cheapest", select_cheapest),
     ):
-        choice, ms = _timed(lambda fn=fn: fn(sel), repeats)
+        choice, ms = _timed(functools.partial(fn, sel), repeats)
         outcomes[name] = [_outcome(sel, choice, ms)]
     outcomes["random"] = []
     for seed in range(seeds):
-        choice, ms = _timed(lambda seed=seed: select_random(sel, seed), repeats)
+        choice, ms = _timed(functools.partial(select_random, sel, seed), repeats)
         outcomes["random"].append(_outcome(sel, choice, ms))
     (choice, fallbacks), ms = _timed(lambda: select_per_node_pareto(sel), repeats)
     outcomes["per-node-pareto"] = [_outcome(sel, choice, ms, fallbacks)]
@@ -465,11 +488,15 @@ def _fmt(x: float, digits: int = 4) -> str:
     return "n/a" if math.isnan(x) else f"{x:.{digits}f}"
 
 
+def _count(x: float) -> str:
+    return f"{x:.0f}" if abs(x - round(x)) < 1e-9 else f"{x:.1f}"
+
+
 def selector_row(s: SelectorSummary, requests: int) -> str:
-    broken = ", ".join(f"{k} {v:g}" for k, v in sorted(s.broken.items())) or "none"
+    broken = ", ".join(f"{k} {_count(v)}" for k, v in sorted(s.broken.items())) or "none"
     if s.fallbacks:
         broken += f" ({s.fallbacks} node fallbacks to cheapest)"
-    over = f"{s.violating_requests:g} / {requests}"
+    over = f"{_count(s.violating_requests)} / {requests}"
     if s.violating_requests:
         over = f"**{over}** (flagged)"
     return (
@@ -480,18 +507,23 @@ def selector_row(s: SelectorSummary, requests: int) -> str:
     )
 
 
-def gain_lines(g: Gain) -> list[str]:
+def gain_lines(acc: Gain, cost: Gain) -> list[str]:
+    def both(fn: Callable[[Gain], str]) -> str:
+        return f"| {fn(acc)} | {fn(cost)} |"
+
     return [
-        "| | ILP (accuracy mode) vs description-based |",
-        "|---|---|",
-        f"| accuracy gain (mean accuracy) | {g.accuracy_rel:+.2%} ({g.accuracy_pp:+.2f} points) |",
-        f"| accuracy gain per request (min .. max) | {g.per_request_min:+.2%} .. "
-        f"{g.per_request_max:+.2%} |",
-        f"| accuracy-per-joule gain (mean accuracy / mean energy) | {g.apj_rel:+.1%} |",
-        f"| accuracy-per-joule gain per request (geometric mean; max) | {g.apj_geomean:+.1%}; "
-        f"{g.apj_max:+.1%} |",
-        f"| median selection time | {g.time_desc_ms:.3f} ms (description, no LLM call) -> "
-        f"{g.time_ilp_ms:.2f} ms (ILP) |",
+        "| vs description-based | ILP, accuracy mode | ILP, cost mode |",
+        "|---|---|---|",
+        "| accuracy gain (mean accuracy) "
+        + both(lambda g: f"{g.accuracy_rel:+.2%} ({g.accuracy_pp:+.2f} points)"),
+        "| accuracy gain per request (min .. max) "
+        + both(lambda g: f"{g.per_request_min:+.2%} .. {g.per_request_max:+.2%}"),
+        "| accuracy-per-joule gain (mean accuracy / mean energy) "
+        + both(lambda g: f"{g.apj_rel:+.1%}"),
+        "| accuracy-per-joule gain per request (geometric mean; max) "
+        + both(lambda g: f"{g.apj_geomean:+.1%}; {g.apj_max:+.1%}"),
+        "| median selection time, description (no LLM call) -> ILP "
+        + both(lambda g: f"{g.time_desc_ms:.3f} ms -> {g.time_ilp_ms:.2f} ms"),
     ]
 
 
@@ -508,7 +540,9 @@ def section(title: str, results: list[RequestResult]) -> list[str]:
         SELECTOR_HEADER,
         *[selector_row(s, n) for s in summaries],
         "",
-        *gain_lines(gain_over_description(results)),
+        *gain_lines(
+            gain_over_description(results, ILP_ACC), gain_over_description(results, ILP_COST)
+        ),
         "",
     ]
 
@@ -544,6 +578,9 @@ def run(
     return Report(results, requests, infeasible, tables, profiles)
 
 
+REAL_TITLE = "Requests whose every node has a published accuracy (no ML.ENERGY v3 task)"
+
+
 def render(report: Report, command: str, machine: list[str], args: argparse.Namespace) -> str:
     r = report.requests
     results = report.results
@@ -562,12 +599,11 @@ def render(report: Report, command: str, machine: list[str], args: argparse.Name
         "",
         f"- Task graphs: `{_rel(args.taskbench)}`: {r.total} TaskBench records, "
         f"{r.malformed} malformed (skipped), {r.unserved} with a task no published table "
-        f"serves, {len(r.kept)} kept"
-        + (f" (first {args.limit})" if args.limit else "")
+        f"serves, {r.served} kept"
+        + (f" (first {len(r.kept)} used)" if len(r.kept) < r.served else "")
         + f"; {len(report.infeasible)} of those have no plan meeting their budgets "
-        "(excluded from every selector: "
-        + (", ".join(report.infeasible) or "none")
-        + ").",
+        "(excluded from every selector: " + (", ".join(report.infeasible) or "none") + ").",
+        *[f"  - malformed, {n}x: {reason}" for reason, n in r.reasons.most_common()],
         f"- Candidates: `{_rel(report.profiles)}`"
         + (
             " (the full published tables)"
@@ -591,19 +627,19 @@ def render(report: Report, command: str, machine: list[str], args: argparse.Name
         "(must be 0).",
         "",
         *section("All requests", results),
-        *section(
-            "Requests whose every node has a published accuracy (no ML.ENERGY v3 task)", real
-        ),
+        *section(REAL_TITLE, real),
         *section("Requests mixing published and placeholder accuracy", mixed),
     ]
     return "\n".join(lines) + "\n"
 
 
 def _rel(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(ROOT.parent))
-    except ValueError:
-        return str(path)
+    full = path.resolve()
+    if full.is_relative_to(ROOT):
+        return str(full.relative_to(ROOT))
+    if full.is_relative_to(ROOT.parent):
+        return "../" + str(full.relative_to(ROOT.parent))
+    return str(path)
 
 
 def main(argv: list[str] | None = None) -> Report:
