@@ -98,3 +98,18 @@ def test_baseline_selectors_pick_as_documented() -> None:
     assert budgets["energy_j"] == pytest.approx((3 + 50) / 2)
     assert budgets["latency_ms"] == pytest.approx(2)  # parallel, no edge: max of the fastest
     assert budgets["min_accuracy"] == pytest.approx(0.95 * 0.8)
+
+
+def test_llm_proxy_rows_say_they_are_a_proxy() -> None:
+    plain, _ = bs.load_catalog_from_tables(EXCERPTS)
+    proxied, used = bs.load_catalog_from_tables(EXCERPTS, bs.PROXY_TASKS)
+    llm = {m.id: m for m in plain.models if m.task == "Text Generation"}
+    assert llm and not {m.task for m in plain.models} & set(bs.PROXY_TASKS)
+    for task in bs.PROXY_TASKS:
+        rows = [m for m in proxied.models if m.task == task]
+        assert {m.id for m in rows} == set(llm)
+        for m in rows:
+            assert m.accuracy == llm[m.id].accuracy
+            assert m.provenance is not None and m.provenance.metric is not None
+            assert f"proxy for {task}" in m.provenance.metric
+    assert any("also offered" in line for line in used)
