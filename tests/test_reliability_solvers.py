@@ -201,3 +201,16 @@ def test_budget_breaking_plan_labelled_optimal_is_an_error(
     monkeypatch.setattr(solvers_api, "_separable_optimum", lambda problem: None)
     plan = solve(problem, backend=backend, presolve=False)
     assert plan.status == "error" and "breaks" in plan.message and plan.assignment == {}
+
+
+def test_cli_shows_the_fallback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_cbc_binary(monkeypatch, fake_cbc(tmp_path, "exit 1"))
+    code = main(["solve", str(problem_file(tmp_path)), "--json"])
+    plan = json.loads(capsys.readouterr().out)
+    assert code == 0 and plan["status"] == "optimal"
+    assert plan["solver"]["backend"] == "highs" and "CBC unavailable" in plan["solver"]["message"]
+    code = main(["solve", str(problem_file(tmp_path))])
+    out = capsys.readouterr().out
+    assert code == 0 and "warning: CBC unavailable" in " ".join(out.split())
