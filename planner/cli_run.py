@@ -99,6 +99,19 @@ def base_catalog(catalog: Path | None) -> Any:
     return shipped
 
 
+def trusted_models(catalog: Path | None) -> list[Any]:
+    """The user's own catalog: ``--catalog FILE``, else the shipped zoo catalog (none when it
+    cannot be read)."""
+    if catalog is not None:
+        return load_models(catalog)
+    from profiles.zoo import shipped_catalog
+
+    try:
+        return list(shipped_catalog().models)
+    except (OSError, ValueError):
+        return []
+
+
 def problem_from_request(text: str, catalog: Path | None) -> Problem:
     """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo)."""
     decompose = get_decomposer()
@@ -279,6 +292,12 @@ def register(app: typer.Typer) -> None:
         ),
         no_history: bool = typer.Option(False, "--no-history", help="Do not record the run."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        trust_plan: bool = typer.Option(
+            False,
+            "--trust-plan",
+            help="Run a plan file's python/http adapters even if your catalog (--catalog, "
+            "default the zoo's) does not declare them.",
+        ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
         from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
@@ -308,6 +327,10 @@ def register(app: typer.Typer) -> None:
                     "plan file runs as it is; solve its problem again with "
                     "`planner solve` to change them"
                 )
+            if not trust_plan:
+                from planner.trust import check_plan_adapters
+
+                check_plan_adapters(plan=loaded, trusted=trusted_models(catalog), where=str(target))
             plan = loaded
         else:
             problem = apply_overrides(loaded, *flags)
