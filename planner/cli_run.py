@@ -112,6 +112,23 @@ def trusted_models(catalog: Path | None) -> list[Any]:
         return []
 
 
+def check_file_arguments(
+    plan: Plan, file_inputs: Any, input_dir: Path, allow_absolute: bool
+) -> None:
+    """File arguments that come from the problem or plan file (node arguments, and the
+    file's ``metadata.inputs``) must resolve inside ``input_dir`` (`InputPolicy`: no ``..``,
+    no ``~``, no absolute path unless allowed, no symlink out). Inputs the user gives on the
+    command line (``--input``, ``--inputs``) are the user's own and are not checked."""
+    from tasks.decompose.inputs import InputPolicy, looks_like_path
+
+    policy = InputPolicy(input_dir, allow_absolute=allow_absolute)
+    policy.check_graph(plan.problem.graph)
+    if isinstance(file_inputs, dict):
+        for name, value in file_inputs.items():
+            if isinstance(value, str) and looks_like_path(value):
+                policy.resolve(value, where=f"input {name!r} of the file")
+
+
 def problem_from_request(text: str, catalog: Path | None) -> Problem:
     """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo)."""
     decompose = get_decomposer()
@@ -292,6 +309,15 @@ def register(app: typer.Typer) -> None:
         ),
         no_history: bool = typer.Option(False, "--no-history", help="Do not record the run."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        input_dir: Path = typer.Option(
+            Path("."),
+            "--input-dir",
+            help="File arguments of the graph (and file-given inputs) must resolve inside "
+            "this folder.",
+        ),
+        allow_absolute: bool = typer.Option(
+            False, "--allow-absolute", help="Allow absolute file paths in graph arguments."
+        ),
         trust_plan: bool = typer.Option(
             False,
             "--trust-plan",
@@ -342,10 +368,9 @@ def register(app: typer.Typer) -> None:
                 render_plan(plan, err)
             err.print("nothing was run: no plan meets the budgets")
             return EXIT_INFEASIBLE
-        inputs = {
-            **plan.problem.metadata.get("inputs", {}),
-            **parse_inputs(input_pairs, inputs_file),
-        }
+        file_inputs = plan.problem.metadata.get("inputs", {})
+        check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
+        inputs = {**file_inputs, **parse_inputs(input_pairs, inputs_file)}
         run_id = new_run_id()
         run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
         if run_dir.exists() and any(run_dir.iterdir()):

@@ -239,3 +239,70 @@ def test_problem_files_are_the_users_own_declarations(
     problem.write_text(json.dumps(data))
     code = main(["run", str(problem), "-q", "--json"])
     assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
+
+
+# ------------------------------------------------------------------ file arguments
+
+
+def problem_with_arg(tmp_path: Path, value: str, inputs: dict[str, Any] | None = None) -> Path:
+    data = diamond(own_models())
+    data["graph"]["nodes"][0]["args"] = {"text": "$x", "image": value}
+    data["metadata"] = {"inputs": inputs or {"x": "hi"}}
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("../secret.jpg", "contains '..'"),
+        ("/etc/passwd.txt", "absolute path"),
+        ("~/.ssh/id_rsa.txt", "starts with '~'"),
+        ("inputs/../../etc/shadow", "contains '..'"),
+    ],
+)
+def test_file_arguments_outside_the_input_dir_are_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], value: str, expected: str
+) -> None:
+    problem = problem_with_arg(tmp_path, value)
+    code = main(
+        ["run", str(problem), "-q", "--input-dir", str(tmp_path), "--out", str(tmp_path / "r")]
+    )
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and expected in err and "node 'a' argument 'image'" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_symlink_out_of_the_input_dir_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    inside = tmp_path / "in"
+    inside.mkdir()
+    (inside / "escape.jpg").symlink_to(tmp_path / "problem.json")
+    problem = problem_with_arg(tmp_path, "escape.jpg")
+    code = main(["run", str(problem), "-q", "--input-dir", str(inside)])
+    assert code == 2 and "outside the input" in " ".join(capsys.readouterr().err.split())
+
+
+def test_file_given_inputs_are_checked_but_the_users_own_are_not(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = problem_with_arg(tmp_path, "photo.jpg", inputs={"x": "../../etc/hosts.txt"})
+    code = main(["run", str(problem), "-q", "--input-dir", str(tmp_path)])
+    assert code == 2 and "input 'x' of the file" in " ".join(capsys.readouterr().err.split())
+    capsys.readouterr()
+    problem = problem_with_arg(tmp_path, "photo.jpg")
+    args = ["run", str(problem), "-q", "--json", "--input-dir", str(tmp_path)]
+    code = main([*args, "--input", "x=../notes.txt"])  # typed by the user: theirs to give
+    assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
+
+
+def test_allowed_paths_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    problem = problem_with_arg(tmp_path, "photos/cat.jpg")
+    code = main(["run", str(problem), "-q", "--json", "--input-dir", str(tmp_path)])
+    assert code == 0, capsys.readouterr().err
+    capsys.readouterr()
+    problem = problem_with_arg(tmp_path, "/data/cat.jpg")
+    code = main(["run", str(problem), "-q", "--json", "--allow-absolute"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
