@@ -177,7 +177,7 @@ def time_limits(limit_s: float) -> list[Row]:
         # CBC alone (heuristics off) may find no plan in time under load: then it must say
         # time_limit with no plan; every other path must return its best plan.
         honest = result.status == Status.TIME_LIMIT and result.choice is None
-        how = f"{backend} (default path)" if fast else f"{backend} alone (--no fast path)"
+        how = f"{backend} (default path)" if fast else f"{backend} alone (fast_path=False)"
         rows.append(
             Row(
                 f"time limit {limit_s:g} s, {how}, 100 nodes x 10",
