@@ -110,6 +110,36 @@ def base_catalog(catalog: Path | None) -> Any:
     return shipped
 
 
+def trusted_models(catalog: Path | None) -> list[Any]:
+    """The user's own catalog: ``--catalog FILE``, else the shipped zoo catalog (none when it
+    cannot be read)."""
+    if catalog is not None:
+        return load_models(catalog)
+    from profiles.zoo import shipped_catalog
+
+    try:
+        return list(shipped_catalog().models)
+    except (OSError, ValueError):
+        return []
+
+
+def check_file_arguments(
+    plan: Plan, file_inputs: Any, input_dir: Path, allow_absolute: bool
+) -> None:
+    """File arguments that come from the problem or plan file (node arguments, and the
+    file's ``metadata.inputs``) must resolve inside ``input_dir`` (`InputPolicy`: no ``..``,
+    no ``~``, no absolute path unless allowed, no symlink out). Inputs the user gives on the
+    command line (``--input``, ``--inputs``) are the user's own and are not checked."""
+    from tasks.decompose.inputs import InputPolicy, looks_like_path
+
+    policy = InputPolicy(input_dir, allow_absolute=allow_absolute)
+    policy.check_graph(plan.problem.graph)
+    if isinstance(file_inputs, dict):
+        for name, value in file_inputs.items():
+            if isinstance(value, str) and looks_like_path(value):
+                policy.resolve(value, where=f"input {name!r} of the file")
+
+
 def problem_from_request(text: str, catalog: Path | None) -> Problem:
     """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo)."""
     decompose = get_decomposer()
@@ -290,6 +320,21 @@ def register(app: typer.Typer) -> None:
         ),
         no_history: bool = typer.Option(False, "--no-history", help="Do not record the run."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
+        input_dir: Path = typer.Option(
+            Path("."),
+            "--input-dir",
+            help="File arguments of the graph (and file-given inputs) must resolve inside "
+            "this folder.",
+        ),
+        allow_absolute: bool = typer.Option(
+            False, "--allow-absolute", help="Allow absolute file paths in graph arguments."
+        ),
+        trust_plan: bool = typer.Option(
+            False,
+            "--trust-plan",
+            help="Run a plan file's python/http adapters even if your catalog (--catalog, "
+            "default the zoo's) does not declare them.",
+        ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
         from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
@@ -319,6 +364,10 @@ def register(app: typer.Typer) -> None:
                     "plan file runs as it is; solve its problem again with "
                     "`planner solve` to change them"
                 )
+            if not trust_plan:
+                from planner.trust import check_plan_adapters
+
+                check_plan_adapters(plan=loaded, trusted=trusted_models(catalog), where=str(target))
             plan = loaded
         else:
             problem = apply_overrides(loaded, *flags)
@@ -330,10 +379,9 @@ def register(app: typer.Typer) -> None:
                 render_plan(plan, err)
             err.print("nothing was run: no plan meets the budgets")
             return EXIT_INFEASIBLE
-        inputs = {
-            **plan.problem.metadata.get("inputs", {}),
-            **parse_inputs(input_pairs, inputs_file),
-        }
+        file_inputs = plan.problem.metadata.get("inputs", {})
+        check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
+        inputs = {**file_inputs, **parse_inputs(input_pairs, inputs_file)}
         run_id = new_run_id()
         run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
         if run_dir.exists() and any(run_dir.iterdir()):

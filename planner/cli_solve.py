@@ -154,6 +154,8 @@ def render_plan(plan: Plan, console: Console) -> None:
         f"{s.presolve_removed} candidate(s){extra}; execution {plan.execution}; "
         f"objective {fmt(plan.objective, 6)}"
     )
+    if s.message.startswith("CBC unavailable"):
+        console.print(f"[yellow]warning: {s.message.split('; solved with HiGHS')[0]}[/yellow]")
 
 
 def register(app: typer.Typer) -> None:

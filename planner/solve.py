@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import networkx as nx
 
@@ -18,6 +19,7 @@ from planner.plan import (
 from planner.problem import BUDGET_KEYS, Problem
 from profiles import ModelProfile
 from solvers import (
+    BackendUnavailable,
     Budgets,
     Candidate,
     SelectionProblem,
@@ -30,6 +32,7 @@ from solvers import (
     violations,
 )
 from solvers.api import DEFAULT_TIME_LIMIT_S
+from solvers.highs import highs_available
 
 
 class Compiled:
@@ -120,13 +123,35 @@ def solve(
     if gap_rel is not None and not 0 <= gap_rel < 1:
         raise SolveError(f"gap must be in [0, 1), got {gap_rel}")
     compiled = Compiled(problem)
+    fallback_note = ""
     try:
         outcome = solve_selection(
             compiled.selection, backend, time_limit_s, gap_rel, use_presolve=presolve
         )
+    except BackendUnavailable as exc:
+        if backend != "cbc":
+            raise SolveError(str(exc)) from exc
+        if not highs_available():
+            raise SolveError(
+                f"CBC is unavailable ({exc}) and HiGHS, the fallback, is not installed: "
+                "pip install highspy (or reinstall PuLP for CBC)"
+            ) from exc
+        try:
+            outcome = solve_selection(
+                compiled.selection, "highs", time_limit_s, gap_rel, use_presolve=presolve
+            )
+        except SolverError as exc2:
+            raise SolveError(f"CBC is unavailable ({exc}); HiGHS failed too: {exc2}") from exc2
+        backend = "highs"
+        fallback_note = f"CBC unavailable ({exc}); solved with HiGHS"
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
     result = outcome.result
+    if fallback_note:
+        result = replace(
+            result,
+            message=f"{fallback_note}; {result.message}" if result.message else fallback_note,
+        )
     pre = outcome.presolve
     sel = compiled.selection
     choice = result.choice

@@ -13,10 +13,11 @@ from solvers.model import (
     violations,
 )
 from solvers.presolve import PresolveResult, presolve
-from solvers.status import SolverError, SolveResult, Status
+from solvers.status import BackendUnavailable, SolverError, SolveResult, Status
 
 __all__ = [
     "BACKENDS",
+    "BackendUnavailable",
     "Budgets",
     "Candidate",
     "Milp",

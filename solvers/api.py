@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import time
 from dataclasses import dataclass, replace
 
@@ -156,6 +157,16 @@ def solve_selection(
     elapsed = time.perf_counter() - start
     if result.choice is None:
         return SolveOutcome(replace(result, solve_time_s=elapsed), pre, shortcut)
+    malformed = _malformed(work, result.choice)
+    if malformed:
+        bad = SolveResult(
+            Status.ERROR,
+            backend,
+            solve_time_s=elapsed,
+            message=f"{backend} returned a malformed plan ({malformed}); "
+            "the solver misbehaved (try another --backend)",
+        )
+        return SolveOutcome(bad, pre, shortcut)
     choice = pre.lift(result.choice) if pre is not None else result.choice
     broken = violations(problem, choice)
     if broken:
@@ -175,6 +186,22 @@ def solve_selection(
             gap = 0.0
     final = replace(result, choice=choice, objective=objective, gap=gap, solve_time_s=elapsed)
     return SolveOutcome(final, pre, shortcut)
+
+
+def _malformed(problem: SelectionProblem, choice: tuple[int, ...]) -> str:
+    """Why ``choice`` is not one candidate index per node of ``problem`` ("" when it is).
+    A backend's answer is data from outside this process: check it before indexing."""
+    if len(choice) != problem.n_nodes:
+        return f"{len(choice)} choices for {problem.n_nodes} nodes"
+    for v, i in enumerate(choice):
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral):
+            return f"node index {v}: candidate {i!r} is not an integer index"
+        if not 0 <= i < len(problem.candidates[v]):
+            return (
+                f"node index {v}: candidate index {i} is out of range "
+                f"(it has {len(problem.candidates[v])} candidates)"
+            )
+    return ""
 
 
 def _keep_better(

@@ -10,7 +10,7 @@ import time
 from typing import Any
 
 from solvers.formulation import Milp
-from solvers.status import SolverError, SolveResult, Status
+from solvers.status import BackendUnavailable, SolverError, SolveResult, Status
 
 
 def _affine(pulp: Any, coeffs: dict[int, float], xs: list[Any]) -> Any:
@@ -83,14 +83,15 @@ def solve_milp_cbc(
     try:
         solver = cbc_command(pulp, time_limit_s, gap_rel, log_path, threads)
         if not solver.available():
-            raise SolverError(
-                "the CBC binary that PuLP ships is missing or not executable; reinstall PuLP "
+            raise BackendUnavailable(
+                f"the CBC binary ({getattr(solver, 'path', None) or 'bundled with PuLP'}) "
+                "is missing or not executable; reinstall PuLP "
                 "('pip install --force-reinstall \"pulp>=3.3,<4\"') or use --backend highs"
             )
         try:
             prob.solve(solver)
         except pulp.PulpSolverError as exc:
-            raise SolverError(f"CBC failed: {exc}") from exc
+            raise BackendUnavailable(f"the CBC binary failed: {exc}") from exc
         with open(log_path, encoding="utf-8", errors="replace") as handle:
             log = handle.read()
     finally:

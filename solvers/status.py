@@ -43,3 +43,8 @@ class SolveResult:
 
 class SolverError(RuntimeError):
     """A backend is missing or misbehaved."""
+
+
+class BackendUnavailable(SolverError):
+    """The backend itself cannot run (its binary is missing, not executable, or crashed);
+    the problem is not to blame, so another backend may answer it."""
