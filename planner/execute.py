@@ -884,17 +884,7 @@ class _Run:
         for node_id in self.order:
             st = self.nodes[node_id]
             p = st.profile
-            predicted = (
-                Metrics(
-                    accuracy=p.accuracy,
-                    latency_ms=p.latency_ms,
-                    energy_j=p.energy_j,
-                    memory_mb=p.memory_mb,
-                    cost_usd=p.cost_usd,
-                )
-                if p
-                else None
-            )
+            predicted = Metrics.of(p) if p else None
             status = {"succeeded": "succeeded", "failed": "failed"}.get(st.status, "not_run")
             nodes.append(
                 NodeReport(

@@ -41,11 +41,11 @@ from planner.insight_models import (
     NodeChange,
     ParetoFront,
     ParetoPoint,
-    PlanTotals,
     RunnerUp,
     SweepPoint,
     WhatIf,
 )
+from planner.metrics import Metrics
 from planner.problem import BUDGET_KEYS, Problem
 from planner.solve import Compiled
 from solvers import (
@@ -109,16 +109,6 @@ def metric_value(totals: Totals, metric: str) -> float:
     if metric == "accuracy":
         return -math.log(totals.accuracy)
     return float(getattr(totals, metric))
-
-
-def plan_totals(t: Totals) -> PlanTotals:
-    return PlanTotals(
-        accuracy=t.accuracy,
-        latency_ms=t.latency_ms,
-        energy_j=t.energy_j,
-        memory_mb=t.memory_mb,
-        cost_usd=t.cost_usd,
-    )
 
 
 def _delta(a: Totals, base: Totals) -> dict[str, float]:
@@ -629,7 +619,7 @@ def alternatives(
                 objective=obj,
                 extra_objective=extra,
                 extra_objective_pct=100.0 * extra / best_obj if best_obj > 0 else None,
-                totals=plan_totals(t),
+                totals=Metrics.of(t),
                 delta=_delta(t, best_t),
                 assignment=_assignment(compiled, choice),
                 changes=_changes(compiled, best_choice, choice),
@@ -699,7 +689,7 @@ def what_if(
                     extra_objective=(
                         obj - base_obj if obj is not None and base_obj is not None else None
                     ),
-                    totals=plan_totals(t) if t is not None else None,
+                    totals=Metrics.of(t) if t is not None else None,
                     changes=(
                         _changes(compiled, base_choice, result.choice)
                         if result.choice is not None and base_choice is not None
@@ -767,7 +757,7 @@ def what_if(
         problem=problem.name,
         status=base.status.value,
         objective=base_obj,
-        totals=plan_totals(base_t) if base_t is not None else None,
+        totals=Metrics.of(base_t) if base_t is not None else None,
         assignment=_assignment(compiled, base_choice) if base_choice else {},
         budgets=budgets,
         runner_ups=runner_ups,

@@ -6,20 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from planner.metrics import Metrics
+
 #: Metrics a front or an explanation can talk about (accuracy is maximised, the rest minimised).
 MetricName = Literal["energy_j", "latency_ms", "accuracy", "memory_mb", "cost_usd"]
-
-
-class PlanTotals(BaseModel):
-    """End-to-end predicted metrics of one full plan (same fields as `planner.plan.Metrics`)."""
-
-    model_config = ConfigDict(frozen=True)
-
-    accuracy: float
-    latency_ms: float
-    energy_j: float
-    memory_mb: float
-    cost_usd: float = 0.0
 
 
 class Explanation(BaseModel):
@@ -65,7 +55,7 @@ class Alternative(BaseModel):
     extra_objective_pct: float | None = Field(
         description="extra_objective as a percentage of the optimum's (null if it is 0)."
     )
-    totals: PlanTotals
+    totals: Metrics
     delta: dict[str, float] = Field(description="totals - the optimum's totals, per metric.")
     assignment: dict[str, str]
     changes: list[NodeChange] = Field(description="Nodes whose model differs from the optimum.")
@@ -112,7 +102,7 @@ class SweepPoint(BaseModel):
     status: str
     objective: float | None
     extra_objective: float | None = Field(description="objective - the base optimum's.")
-    totals: PlanTotals | None
+    totals: Metrics | None
     changes: list[NodeChange]
 
 
@@ -151,7 +141,7 @@ class WhatIf(BaseModel):
     problem: str | None
     status: str
     objective: float | None
-    totals: PlanTotals | None
+    totals: Metrics | None
     assignment: dict[str, str]
     budgets: list[BudgetWhatIf]
     runner_ups: list[RunnerUp]

@@ -7,21 +7,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.insight_models import Alternative, Explanation
+from planner.metrics import Metrics
 from planner.problem import Problem
 
 PlanStatus = Literal["optimal", "feasible", "infeasible", "time_limit", "error"]
-
-
-class Metrics(BaseModel):
-    """Per-inference (node) or end-to-end (totals) metrics."""
-
-    model_config = ConfigDict(frozen=True)
-
-    accuracy: float
-    latency_ms: float
-    energy_j: float
-    memory_mb: float
-    cost_usd: float = 0.0
 
 
 class CandidateView(BaseModel):

@@ -163,13 +163,7 @@ def solve(
     crit: list[str] = []
     if choice is not None:
         t = evaluate(sel, choice)
-        totals = Metrics(
-            accuracy=t.accuracy,
-            latency_ms=t.latency_ms,
-            energy_j=t.energy_j,
-            memory_mb=t.memory_mb,
-            cost_usd=t.cost_usd,
-        )
+        totals = Metrics.of(t)
         start, finish, crit = _schedule(compiled, choice)
 
     nodes: list[NodePlan] = []
@@ -206,15 +200,7 @@ def solve(
                 id=node_id,
                 task=node.task,
                 model=model.id if model else None,
-                predicted=Metrics(
-                    accuracy=model.accuracy,
-                    latency_ms=model.latency_ms,
-                    energy_j=model.energy_j,
-                    memory_mb=model.memory_mb,
-                    cost_usd=model.cost_usd,
-                )
-                if model
-                else None,
+                predicted=Metrics.of(model) if model else None,
                 start_ms=start[v] if choice is not None else None,
                 finish_ms=finish[v] if choice is not None else None,
                 candidates=views,
