@@ -7,16 +7,7 @@ import platform
 import sys
 from importlib import metadata
 
-
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from profiles.hardware import cpu_model
 
 
 def _version(dist: str) -> str:
@@ -30,7 +21,7 @@ def describe() -> list[str]:
     """Lines: CPU, cores, OS, Python, solver library versions, load when started."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     return [
-        f"CPU: {_cpu_model()} ({os.cpu_count()} logical cores)",
+        f"CPU: {cpu_model()} ({os.cpu_count()} logical cores)",
         f"OS: {platform.platform()}",
         f"Python: {sys.version.split()[0]}",
         f"PuLP {_version('pulp')} (bundled CBC), highspy {_version('highspy')}, "

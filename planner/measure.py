@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from profiles.hardware import cpu_model
+
 #: Watts drawn per fully busy core, used when nothing measures energy (see `CpuTimeCounter`);
 #: the same value as the profiles package's estimate meter, so predictions and runs agree.
 DEFAULT_WATTS_PER_CORE = 10.0
@@ -158,17 +160,6 @@ def watts_per_core() -> float:
     return value if value > 0 else DEFAULT_WATTS_PER_CORE
 
 
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def _memory_gb() -> float | None:
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9
@@ -181,7 +172,7 @@ def hardware_info() -> dict[str, Any]:
     imports; the energy counter's source says whether a GPU meter was used.)"""
     mem = _memory_gb()
     return {
-        "cpu": _cpu_model(),
+        "cpu": cpu_model(),
         "cores": os.cpu_count(),
         "memory_gb": round(mem, 1) if mem else None,
         "machine": platform.machine(),
