@@ -17,6 +17,12 @@ def _version(dist: str) -> str:
         return "not installed"
 
 
+def _cbc() -> str:
+    """Which CBC binary the planner's cbc backend runs (see solvers.cbc.cbc_command)."""
+    version = _version("cbcbox")
+    return "PuLP's bundled CBC" if version == "not installed" else f"CBC from cbcbox {version}"
+
+
 def describe() -> list[str]:
     """Lines: CPU, cores, OS, Python, solver library versions, load when started."""
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
@@ -24,7 +30,7 @@ def describe() -> list[str]:
         f"CPU: {cpu_model()} ({os.cpu_count()} logical cores)",
         f"OS: {platform.platform()}",
         f"Python: {sys.version.split()[0]}",
-        f"PuLP {_version('pulp')} (bundled CBC), highspy {_version('highspy')}, "
-        f"numpy {_version('numpy')}",
+        f"PuLP {_version('pulp')} (backend cbc: {_cbc()}; straightforward baseline: "
+        f"PuLP's bundled CBC), highspy {_version('highspy')}, numpy {_version('numpy')}",
         f"load average (1, 5, 15 min) at start: {load}",
     ]
