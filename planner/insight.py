@@ -279,10 +279,6 @@ def safe_presolve(problem: SelectionProblem, metrics: Iterable[str]) -> Presolve
     return presolve(problem)
 
 
-def _without(problem: SelectionProblem, name: str) -> SelectionProblem:
-    return replace(problem, budgets=replace(problem.budgets, **{name: None}))
-
-
 # --------------------------------------------------------------------------- explanation
 
 
@@ -320,7 +316,7 @@ def explain_infeasible(
             continue
         limit = given[name]
         metric = BUDGET_METRIC[name]
-        relaxed = _without(sel, name)
+        relaxed = sel.without_budgets(name)
         choice = solver.best(relaxed, metric)
         others = [_fmt_limit(k, v) for k, v in given.items() if k != name]
         kept = f"with {', '.join(others)}" if others else "with no other budget"
@@ -460,7 +456,7 @@ def pareto_front(
     compiled = Compiled(problem)
     sel = compiled.selection
     for metric in (x, y):
-        sel = _without(sel, METRIC_BUDGET[metric])
+        sel = sel.without_budgets(METRIC_BUDGET[metric])
     kept = {
         k: v
         for k, v in problem.budgets.given().items()
@@ -663,7 +659,7 @@ def what_if(
     budgets: list[BudgetWhatIf] = []
     for name, limit in problem.budgets.given().items():
         metric = BUDGET_METRIC[name]
-        relaxed = _solve_sel(_without(sel, name), solver)
+        relaxed = _solve_sel(sel.without_budgets(name), solver)
         rel_obj = relaxed.objective if relaxed.choice is not None else None
         binding = None
         if base_obj is not None and rel_obj is not None:

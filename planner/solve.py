@@ -5,8 +5,6 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-import networkx as nx
-
 from planner.errors import SolveError
 from planner.plan import (
     BudgetCheck,
@@ -219,7 +217,7 @@ def solve(
             slack = value - limit if name == "min_accuracy" else limit - value
         binding = None
         if analyze and choice is not None and result.objective is not None:
-            binding = _binds(problem, name, backend, time_limit_s, result.objective)
+            binding = _binds(sel, name, backend, time_limit_s, result.objective)
         checks.append(
             BudgetCheck(name=name, limit=limit, value=value, slack=slack, binding=binding)
         )
@@ -288,29 +286,13 @@ def _swap_reason(
 
 
 def _binds(
-    problem: Problem, name: str, backend: str, time_limit_s: float | None, objective: float
+    sel: SelectionProblem, name: str, backend: str, time_limit_s: float | None, objective: float
 ) -> bool | None:
-    relaxed = (
-        problem.with_overrides(budgets={name: None})
-        if name != "min_accuracy"
-        else problem.with_overrides(budgets={"min_accuracy": None})
-    )
+    """Whether dropping budget ``name`` alone gives a strictly better optimum."""
     try:
-        outcome = solve_selection(Compiled(relaxed).selection, backend, time_limit_s)
+        outcome = solve_selection(sel.without_budgets(name), backend, time_limit_s)
     except SolverError:
         return None
     if outcome.result.objective is None:
         return None
     return outcome.result.objective < objective - 1e-9 * max(1.0, abs(objective))
-
-
-def critical_path_graph(plan: Plan) -> nx.DiGraph:
-    """The plan's graph with node attributes (task, model, predicted metrics)."""
-    graph = plan.problem.graph.to_networkx()
-    for node in plan.nodes:
-        graph.nodes[node.id]["model"] = node.model
-        graph.nodes[node.id]["critical"] = node.id in plan.critical_path
-        if node.predicted is not None:
-            graph.nodes[node.id]["latency_ms"] = node.predicted.latency_ms
-            graph.nodes[node.id]["energy_j"] = node.predicted.energy_j
-    return graph

@@ -8,7 +8,7 @@ topological order, ``edges`` are ``(u, v)`` index pairs with ``u`` before ``v``,
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 #: Relative tolerance used when checking a total against a budget.
 BUDGET_RTOL = 1e-9
@@ -111,6 +111,10 @@ class SelectionProblem:
         Fixed when the problem is built, so presolve removing a row never shrinks it."""
         assert self.model_memory is not None
         return dict(self.model_memory)
+
+    def without_budgets(self, *names: str) -> SelectionProblem:
+        """The same problem with the named budgets dropped (scales and memory kept)."""
+        return replace(self, budgets=replace(self.budgets, **dict.fromkeys(names)))
 
     def predecessors(self) -> list[list[int]]:
         preds: list[list[int]] = [[] for _ in range(self.n_nodes)]
