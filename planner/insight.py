@@ -250,21 +250,6 @@ class Solver:
         return pre.lift(choice) if choice is not None else None
 
 
-def same_memory_per_model(problem: SelectionProblem) -> SelectionProblem:
-    """``problem`` with every row's memory set to its model's (`memory_by_key`, the largest
-    row). Plans keep their totals; but removing a row can no longer shrink a model's memory,
-    which `presolve` would otherwise do when rows of one model disagree."""
-    mem = problem.memory_by_key
-    if all(c.memory_mb == mem[c.key] for cands in problem.candidates for c in cands):
-        return problem
-    return replace(
-        problem,
-        candidates=tuple(
-            tuple(replace(c, memory_mb=mem[c.key]) for c in cands) for cands in problem.candidates
-        ),
-    )
-
-
 def safe_presolve(problem: SelectionProblem, metrics: Iterable[str]) -> PresolveResult:
     """`presolve` that is exact for optimising ``metrics``.
 
@@ -272,7 +257,6 @@ def safe_presolve(problem: SelectionProblem, metrics: Iterable[str]) -> Presolve
     optimised instead, it is run with a memory budget that cannot bind, so a model shared
     by several nodes (loaded once) is never dropped for a cheaper-looking private one.
     """
-    problem = same_memory_per_model(problem)
     if "memory_mb" in metrics and problem.budgets.memory_mb is None:
         loose = 2.0 * math.fsum(problem.memory_by_key.values()) + 1.0
         problem = replace(problem, budgets=replace(problem.budgets, memory_mb=loose))
@@ -650,8 +634,7 @@ def what_if(
     and for every node the best plan that does not use its chosen model."""
     solver = Solver(backend, time_limit_s)
     compiled = Compiled(problem)
-    # solve_selection presolves: give it one memory value per model (see same_memory_per_model)
-    sel = same_memory_per_model(compiled.selection)
+    sel = compiled.selection
     base = _solve_sel(sel, solver)
     base_choice = base.choice
     base_t = evaluate(sel, base_choice) if base_choice is not None else None
