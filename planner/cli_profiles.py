@@ -60,7 +60,13 @@ def profile_cmd(
     min_time: float = typer.Option(
         1.0,
         "--min-time",
-        help="Keep timing until this many seconds of timed calls (at least --repeats calls).",
+        help="Keep timing this many seconds per candidate (at least --repeats calls).",
+    ),
+    back_to_back: bool = typer.Option(
+        False,
+        "--back-to-back",
+        help="Time calls back to back (steady state) instead of isolated calls: by default "
+        "each timed call follows a cache sweep and a 10 ms pause, as a plan calls a model once.",
     ),
     rounds: int = typer.Option(
         3,
@@ -129,6 +135,7 @@ def profile_cmd(
         min_time_s=min_time,
         rounds=rounds,
         max_repeats=max(20000, repeats),
+        isolated=not back_to_back,
     )
     start = time.perf_counter()
     with Progress(

@@ -268,3 +268,52 @@ def test_min_time_extends_the_timed_calls() -> None:
     assert extra["repeats"] * extra["latency_min_ms"] <= 50 + 5  # stopped soon after 50 ms
     with pytest.raises(ProfileError, match="max_repeats"):
         ProfileSettings(repeats=10, max_repeats=5)
+
+
+def test_isolated_timing_sweeps_and_pauses_before_every_timed_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import profiles.profiler as profiler
+
+    calls: list[str] = []
+    real = profiler._measure_call
+
+    def spy_call(runner: Any, task_eval: Any) -> Any:
+        inner = real(runner, task_eval)
+
+        def call(item: Any) -> Any:
+            calls.append("call")
+            return inner(item)
+
+        return call
+
+    class SpyEvictor:
+        def __init__(self, evict_mb: float, gap_s: float) -> None:
+            assert (evict_mb, gap_s) == (16.0, 0.01)
+
+        def __call__(self) -> None:
+            calls.append("evict")
+
+    monkeypatch.setattr(profiler, "_measure_call", spy_call)
+    monkeypatch.setattr(profiler, "CacheEvictor", SpyEvictor)
+    settings = ProfileSettings(repeats=6, warmup=0, eval_limit=4, min_time_s=0, warmup_s=0)
+    settings = ProfileSettings(**{**settings.__dict__, "warm_calls": 3, "rounds": 2})
+    (row,) = profile_rows(zoo_rows(model="sim-jaccard"), EstimateMeter(10.0), settings)
+    timed = calls[calls.index("evict") :]  # after the warm-up and the quality pass
+    # each round: evict-call pairs for the isolated calls, then back-to-back warm calls
+    one_round = ["evict", "call"] * 3 + ["call"] * 2
+    assert timed == one_round * 2
+    assert row.provenance is not None
+    extra = row.provenance.model_extra or {}
+    assert extra["repeats"] == 6
+    assert "isolated calls" in extra["latency_timing"]
+    assert extra["latency_warm_median_ms"] > 0
+
+
+def test_back_to_back_timing_has_no_sweeps() -> None:
+    settings = quick(repeats=5, warmup=0, eval_limit=5, isolated=False)
+    (row,) = profile_rows(zoo_rows(model="sim-jaccard"), EstimateMeter(10.0), settings)
+    assert row.provenance is not None
+    extra = row.provenance.model_extra or {}
+    assert extra["latency_timing"] == "back-to-back calls"
+    assert "latency_warm_median_ms" not in extra
