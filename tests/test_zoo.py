@@ -195,7 +195,7 @@ def test_code_hash_ignores_comments_but_not_code(
     src = fake.read_text()
     fake.write_text(src + "\n# just a comment\n\n")
     assert code_hash() == h
-    fake.write_text(src.replace('ZOO_VERSION = "1"', 'ZOO_VERSION = "2"'))
+    fake.write_text(src.replace('ZOO_VERSION = "2"', 'ZOO_VERSION = "3"'))
     assert code_hash() != h
 
 

@@ -1,6 +1,6 @@
 """Image-to-Image: grey-level denoising of additive Gaussian noise (sigma = 25/255).
 
-Ground truth by a documented procedure: clean 64x64 crops of scikit-learn's bundled photo
+Ground truth by a documented procedure: clean 256x256 crops of scikit-learn's bundled photo
 ``flower.jpg`` (grey, [0, 1]) plus seeded Gaussian noise; the trained networks only ever see
 patches of the other bundled photo, ``china.jpg``. Quality is PSNR (dB) of the output against
 the clean crop, mapped to a score in (0, 1] by ``score = min(1, PSNR / 50)`` (50 dB is visually
@@ -16,10 +16,10 @@ import numpy as np
 from profiles.zoo.base import TaskEval, ZooModel
 
 SIGMA = 25.0 / 255.0
-CROP = 64
+CROP = 256  # a small photo: latencies of the size a pipeline really denoises
 PSNR_FULL_SCORE_DB = 50.0
 DATASET = (
-    "scikit-learn load_sample_images: 64x64 grey crops of flower.jpg with seeded Gaussian "
+    "scikit-learn load_sample_images: 256x256 grey crops of flower.jpg with seeded Gaussian "
     "noise sigma=25/255 (networks trained on china.jpg only)"
 )
 

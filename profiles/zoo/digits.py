@@ -187,15 +187,16 @@ def classification_eval(limit: int | None = None) -> TaskEval:
 
 # --------------------------------------------------------------------------- detection
 
-SCENE = 40  # scene side, pixels; digits are drawn 2x (16x16)
+SCENE = 128  # scene side, pixels (a scanned form line); digits are drawn 2x (16x16)
+DIGITS_PER_SCENE = (4, 12)  # inclusive range of digits pasted per scene
 THRESHOLD = 0.25
 
 
 def make_scenes(
     n: int, seed: int = 0
 ) -> list[tuple[np.ndarray, list[tuple[int, tuple[int, ...]]]]]:
-    """Scenes of 1-3 held-out test digits, each upscaled 2x and pasted without overlap (2 px
-    gap) on a black 40x40 canvas. Ground truth per digit: its label and the tight box
+    """Scenes of 4-12 held-out test digits, each upscaled 2x and pasted without overlap (2 px
+    gap) on a black 128x128 canvas. Ground truth per digit: its label and the tight box
     (x0, y0, x1, y1), exclusive ends, of its pixels above 0.25."""
     _, _, x, y = digits_split()
     rng = np.random.default_rng(seed)
@@ -204,7 +205,8 @@ def make_scenes(
         canvas = np.zeros((SCENE, SCENE), dtype=np.float32)
         occupied: list[tuple[int, int]] = []
         truth: list[tuple[int, tuple[int, ...]]] = []
-        for _ in range(int(rng.integers(1, 4))):
+        lo, hi = DIGITS_PER_SCENE
+        for _ in range(int(rng.integers(lo, hi + 1))):
             for _attempt in range(50):
                 r, c = (int(v) for v in rng.integers(0, SCENE - 16, size=2))
                 if all(abs(r - r2) >= 18 or abs(c - c2) >= 18 for r2, c2 in occupied):
@@ -225,6 +227,23 @@ def make_scenes(
             truth.append((int(y[k]), box))
         scenes.append((canvas, truth))
     return scenes
+
+
+def reading_order(detections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Detections in reading order: grouped into lines (a box whose vertical centre is within
+    half a box height of the line's last box joins that line), lines top to bottom, each line
+    left to right."""
+    lines: list[list[dict[str, Any]]] = []
+    for d in sorted(detections, key=lambda d: (d["box"][1] + d["box"][3]) / 2):
+        x0, y0, x1, y1 = d["box"]
+        centre, height = (y0 + y1) / 2, max(y1 - y0, 1)
+        if lines:
+            last = lines[-1][-1]["box"]
+            if abs(centre - (last[1] + last[3]) / 2) <= height / 2:
+                lines[-1].append(d)
+                continue
+        lines.append([d])
+    return [d for line in lines for d in sorted(line, key=lambda d: d["box"][0])]
 
 
 def iou(a: tuple[int, ...] | list[int], b: tuple[int, ...] | list[int]) -> float:
@@ -330,7 +349,7 @@ def detection_eval(limit: int | None = None) -> TaskEval:
     return TaskEval(
         task="Object Detection",
         metric="micro F1 (label match and IoU >= 0.5)",
-        dataset=f"{n} 40x40 scenes of 1-3 held-out digits from {DIGITS_DATASET} "
+        dataset=f"{n} {SCENE}x{SCENE} scenes of {DIGITS_PER_SCENE[0]}-{DIGITS_PER_SCENE[1]} held-out digits from {DIGITS_DATASET} "
         "(profiles.zoo.digits.make_scenes, seed 1)",
         inputs=[s[0] for s in scenes],
         expected=[s[1] for s in scenes],

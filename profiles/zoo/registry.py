@@ -18,7 +18,7 @@ from profiles.zoo import denoise, digits, similarity, tabular
 from profiles.zoo.base import TaskEval, ZooError, ZooModel
 
 #: Bump when models or evaluation sets change meaning (the code hash catches the rest).
-ZOO_VERSION = "1"
+ZOO_VERSION = "2"
 
 MODEL_CLASSES: dict[str, type[ZooModel]] = {
     cls.name: cls
@@ -159,7 +159,7 @@ def encode_output(task: str, out: Any, inputs: dict[str, Any]) -> dict[str, Any]
     if task == "Object Detection":
         objects = [{**d, "label": str(d["label"])} for d in out]
         text = ", ".join(
-            digits.WORDS[int(d["label"])] for d in sorted(out, key=lambda d: d["box"][0])
+            digits.WORDS[int(d["label"])] for d in digits.reading_order(out)
         )
         return {"objects": objects, "text": text}
     if task == "Image-to-Image":
