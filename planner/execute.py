@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
+import os
 import queue
 import re
 import sys
@@ -38,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -66,6 +67,15 @@ _REF = re.compile(r"<([^<>\s]+)>")
 SWITCH_INTERVAL_S = 0.0002
 
 
+def default_workers() -> int:
+    """The CPU cores this process may use (its affinity), at most 4."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cores = os.cpu_count() or 1
+    return max(1, min(4, cores))
+
+
 class RunError(PlannerError, RuntimeError):
     """The plan cannot be run as given (no assignment, missing inputs, model fails to load)."""
 
@@ -78,7 +88,19 @@ class RunOptions(BaseModel):
     sequential: bool = Field(
         default=False, description="Run one node at a time even if the plan says parallel."
     )
-    max_workers: int = Field(default=4, ge=1, description="Nodes running at once (parallel).")
+    max_workers: int = Field(
+        default_factory=lambda: default_workers(),
+        ge=1,
+        description="Nodes running at once (parallel); default: the CPU cores this process "
+        "may use, at most 4 (more CPU-bound nodes than cores only slow each other down).",
+    )
+    pool: Literal["auto", "process", "thread"] = Field(
+        default="auto",
+        description="Where parallel nodes run: worker processes (no shared interpreter lock, "
+        "so concurrent nodes do not slow each other down) or threads. auto: processes when "
+        "more than one node may run at once and the models and energy counter are not "
+        "Python objects given to the executor (those only exist in this process).",
+    )
     node_timeout_s: float | None = Field(
         default=None, gt=0, description="Per attempt; default 10 s + 20 x predicted latency."
     )
@@ -335,9 +357,10 @@ class LocalExecutor:
 
     # ----------------------------------------------------------------- validate
 
-    def validate(self, plan: Plan, inputs: dict[str, Any]) -> dict[str, Runner]:
+    def validate(self, plan: Plan, inputs: dict[str, Any], load: bool = True) -> dict[str, Runner]:
         """Check the plan can run and load every chosen model once; returns the runners by
-        model id. Raises `RunError` listing every problem found."""
+        model id. Raises `RunError` listing every problem found. ``load=False`` only builds
+        the runners (worker processes load the models themselves)."""
         if not plan.has_plan:
             raise RunError(
                 f"the plan has no assignment (status {plan.status}: {plan.message});"
@@ -382,7 +405,9 @@ class LocalExecutor:
         runners: dict[str, Runner] = {}
         for model, profile in sorted(chosen.items()):
             try:
-                runners[model] = self.load_model(profile)
+                runners[model] = (
+                    self.load_model(profile) if load else self.factory.runner_for(profile)
+                )
             except RunnerError as exc:
                 errors.append(str(exc))
         if errors:
@@ -427,11 +452,45 @@ class LocalExecutor:
         request: str | None,
         run_id: str | None,
     ) -> _Run:
+        if self.pool_for(plan) == "process":
+            from planner.process_run import ProcessRun
+
+            return ProcessRun(self, plan, inputs, run_dir, request, run_id)
         return _Run(self, plan, inputs, run_dir, request, run_id)
+
+    def pool_for(self, plan: Plan) -> str:
+        """'process' or 'thread': where this plan's nodes would run (see `RunOptions.pool`)."""
+        opt = self.options
+        concurrent = plan.execution == "parallel" and not opt.sequential and opt.max_workers > 1
+        portable = self.factory.portable and (
+            self.counter is None or getattr(self.counter, "portable", False)
+        )
+        if opt.pool == "auto" and concurrent and portable:
+            # every worker holds every chosen model: keep threads when that breaks the budget
+            limit = plan.problem.budgets.memory_mb
+            chosen = {
+                m.id: m.memory_mb
+                for m in plan.problem.candidates
+                if m.id in set(plan.assignment.values())
+            }
+            if limit is not None and opt.max_workers * sum(chosen.values()) > limit:
+                return "thread"
+        if opt.pool == "thread" or (opt.pool == "auto" and not (concurrent and portable)):
+            return "thread"
+        if not portable:
+            raise RunError(
+                "pool 'process' runs models in worker processes, which cannot use runners or "
+                "an energy counter given to the executor as Python objects; use pool 'thread'"
+            )
+        return "process"
 
 
 class _Run:
     """The state of one execution (single use)."""
+
+    #: Models are loaded in this process (threads); worker processes load their own.
+    loads_here = True
+    pool_kind = "thread"
 
     def __init__(
         self,
@@ -526,7 +585,7 @@ class _Run:
 
     def _go(self) -> Report:
         t_load = time.perf_counter()
-        self.runners = self.ex.validate(self.plan, self.inputs)
+        self.runners = self.ex.validate(self.plan, self.inputs, load=self.loads_here)
         self._start_workers()
         self.load_ms += _now_ms(t_load)
         if self.run_dir is not None:
@@ -673,6 +732,10 @@ class _Run:
 
     def _stop_workers(self) -> None:
         self.pool.close()
+
+    def _load(self, profile: ModelProfile) -> Any:
+        """Load a model chosen by a re-plan (raises `RunnerError`)."""
+        return self.ex.load_model(profile)
 
     def _on_success(self, st: _NodeState, done: _Done) -> None:
         """Hook for executors that keep more per finished node (e.g. object references)."""
@@ -860,7 +923,7 @@ class _Run:
                 if st.model in self.runners or st.model in failed_load:
                     continue
                 try:
-                    self.runners[st.model] = self.ex.load_model(st.profile)
+                    self.runners[st.model] = self._load(st.profile)
                 except RunnerError as exc:
                     failed_load.add(st.model)
                     reason = str(exc)
@@ -965,6 +1028,7 @@ class _Run:
             load_ms=self.load_ms,
             execution="parallel" if self.parallel else "sequential",
             executor=self.ex.name,
+            pool=self.pool_kind if self.ex.name == "local" else None,
             nodes=nodes,
             totals_predicted=totals,
             totals_measured=measured,

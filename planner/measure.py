@@ -40,6 +40,8 @@ class CpuTimeCounter:
     """Estimate: process CPU time (user + system, all threads) x watts per busy core."""
 
     source = "estimate"
+    #: True when a worker process's `default_counter` measures the same way (see there).
+    portable = False
 
     def __init__(self, watts_per_core: float = DEFAULT_WATTS_PER_CORE) -> None:
         self.watts_per_core = watts_per_core
@@ -51,6 +53,8 @@ class CpuTimeCounter:
 
 class FunctionCounter:
     """Adapts any ``() -> joules`` function (e.g. a zoo meter) to `EnergyCounter`."""
+
+    portable = False
 
     def __init__(self, read: Callable[[], float], source: str, note: str = "") -> None:
         self._read = read
@@ -145,10 +149,15 @@ def default_counter() -> EnergyCounter:
         meter = energy.choose_meter("auto")
         info = meter.describe()
     except (ImportError, AttributeError, RuntimeError, ValueError):
-        return CpuTimeCounter(watts_per_core())
-    return FunctionCounter(
-        meter.read_j, str(info.get("energy_source", meter.name)), str(info.get("energy_note", ""))
-    )
+        counter: CpuTimeCounter | FunctionCounter = CpuTimeCounter(watts_per_core())
+    else:
+        counter = FunctionCounter(
+            meter.read_j,
+            str(info.get("energy_source", meter.name)),
+            str(info.get("energy_note", "")),
+        )
+    counter.portable = True  # worker processes build the same counter for themselves
+    return counter
 
 
 def watts_per_core() -> float:

@@ -114,6 +114,9 @@ class Report(BaseModel):
     load_ms: float = Field(description="Time spent loading models (validate + re-plans).")
     execution: Literal["parallel", "sequential"]
     executor: str
+    pool: Literal["thread", "process"] | None = Field(
+        default=None, description="Local executor: where the nodes ran."
+    )
     nodes: list[NodeReport]
     totals_predicted: Metrics | None
     totals_measured: dict[str, float] = Field(
@@ -166,7 +169,9 @@ def render_report(report: Report, console: Console) -> None:
     colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
     console.print(f"[bold {colour}]{report.status.upper()}[/]: {report.message}")
     table = Table(
-        title=f"run {report.run_id} ({report.execution}, {report.executor})",
+        title=f"run {report.run_id} ({report.execution}, {report.executor}"
+        + (f", {report.pool}es" if report.pool == "process" else "")
+        + ")",
         title_justify="left",
         show_edge=False,
         pad_edge=False,

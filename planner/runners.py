@@ -141,6 +141,9 @@ class RunnerFactory:
     ) -> None:
         self.builders = {**BUILTIN_BUILDERS, **(builders or {})}
         self._runners: dict[str, Runner] = dict(overrides or {})
+        #: Another process can rebuild these runners from the profiles alone (no custom
+        #: builders or ready-made runners, which only exist in this process).
+        self.portable = not builders and not overrides
         self._keys: dict[str, str] = {}
         self._lock = threading.Lock()
 

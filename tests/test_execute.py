@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,9 @@ def run(
     plan = solve(problem_from_data(data))
     assert plan.has_plan, plan.message
     ex = LocalExecutor(
-        options=RunOptions(**options),
+        # threads unless a test asks otherwise (several read state the models keep in this
+        # process, such as load counts); tests parametrised over POOLS run both
+        options=RunOptions(**{"pool": "thread", **options}),
         counter=counter,
         progress=(lambda *e: events.append(e)) if events is not None else None,
     )
@@ -97,6 +100,10 @@ def run(
     )
 
 
+#: Where nodes run: worker processes are the default for parallel plans (see RunOptions.pool).
+POOLS = ["thread", "process"]
+
+
 def basic_models(sleep_s: float = 0.0) -> list[dict[str, Any]]:
     return [
         model("ma", "A", "echo", 10, tag="ma"),
@@ -105,14 +112,16 @@ def basic_models(sleep_s: float = 0.0) -> list[dict[str, Any]]:
     ]
 
 
-def test_outputs_flow_along_edges_and_are_written(tmp_path: Path) -> None:
-    report = run(diamond(basic_models()), tmp_path)
+@pytest.mark.parametrize("pool", POOLS)
+def test_outputs_flow_along_edges_and_are_written(tmp_path: Path, pool: str) -> None:
+    report = run(diamond(basic_models()), tmp_path, pool=pool)
     assert report.status == "succeeded"
     out_d = json.loads((tmp_path / "run" / "outputs" / "d.json").read_text())
     # left: b's output has no 'left' key, so its text; right: c's text inside a string
     assert out_d["types"] == {"left": "str", "right": "str"}  # b's text summary
     assert "hi|ma|mb" in out_d["text"] and "see 2+hi|ma|mb" in out_d["text"]
     assert set(report.outputs) == {"a", "b", "c", "d"}
+    assert report.pool == pool
     saved = Report.model_validate_json((tmp_path / "run" / "report.json").read_text())
     assert saved == report
     assert (tmp_path / "run" / "plan.json").exists()
@@ -122,8 +131,9 @@ def test_outputs_flow_along_edges_and_are_written(tmp_path: Path) -> None:
         assert node.predicted is not None
 
 
-def test_parallel_branches_overlap(tmp_path: Path) -> None:
-    report = run(diamond(basic_models(sleep_s=0.3)), tmp_path)
+@pytest.mark.parametrize("pool", POOLS)
+def test_parallel_branches_overlap(tmp_path: Path, pool: str) -> None:
+    report = run(diamond(basic_models(sleep_s=0.3)), tmp_path, pool=pool)
     b, c = report.node("b"), report.node("c")
     assert b.start_ms is not None and b.finish_ms is not None
     assert c.start_ms is not None and c.finish_ms is not None
@@ -132,6 +142,8 @@ def test_parallel_branches_overlap(tmp_path: Path) -> None:
     ob = json.loads(Path(report.outputs["b"]).read_text())
     oc = json.loads(Path(report.outputs["c"]).read_text())
     assert ob["start"] < oc["end"] and oc["start"] < ob["end"]
+    if pool == "process":  # two worker processes, not this one
+        assert len({ob["pid"], oc["pid"], os.getpid()}) == 3
     assert report.wall_ms < 550  # two 300 ms sleeps, overlapped
 
 
@@ -183,18 +195,20 @@ def test_resolve_args_rules() -> None:
     }
 
 
-def test_flaky_node_is_retried_once_without_replanning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", POOLS)
+def test_flaky_node_is_retried_once_without_replanning(tmp_path: Path, pool: str) -> None:
     marker = tmp_path / "flaky"
     models = basic_models()
     models[0] = model("ma", "A", "fail_once", 10, marker=str(marker), tag="ma")
     events: list[tuple[str, str, str]] = []
-    report = run(diamond(models), tmp_path, events=events)
+    report = run(diamond(models), tmp_path, events=events, pool=pool)
     assert report.status == "succeeded" and not report.replans
     assert [a.ok for a in report.node("a").attempts] == [False, True]
     assert ("a", "retrying", "RuntimeError: flaky failure") in events
 
 
-def test_failing_model_is_survived_by_replanning(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", POOLS)
+def test_failing_model_is_survived_by_replanning(tmp_path: Path, pool: str) -> None:
     models = [
         *basic_models(),
         # cheaper, so the first plan picks it for b and c; it always fails
@@ -202,7 +216,7 @@ def test_failing_model_is_survived_by_replanning(tmp_path: Path) -> None:
         model("mb2", "B", "echo", 10, energy_j=5.0, tag="mb2"),
     ]
     models = [m for m in models if m["id"] != "mb"]
-    report = run(diamond(models), tmp_path)
+    report = run(diamond(models), tmp_path, pool=pool)
     assert report.status == "succeeded", report.message
     assert len(report.replans) == 1
     replan = report.replans[0]
@@ -214,19 +228,21 @@ def test_failing_model_is_survived_by_replanning(tmp_path: Path) -> None:
     assert "hi|ma|mb2" in json.loads(Path(report.outputs["d"]).read_text())["text"]
 
 
-def test_timeout_counts_as_failure(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", POOLS)
+def test_timeout_counts_as_failure(tmp_path: Path, pool: str) -> None:
     models = [*basic_models(), model("slow", "B", "hang", 5, energy_j=0.1, sleep_s=5)]
-    report = run(diamond(models), tmp_path, node_timeout_s=0.2)
+    report = run(diamond(models), tmp_path, node_timeout_s=0.2, pool=pool)
     assert report.status == "succeeded"
     assert report.replans[0].excluded_models == ["slow"]
     attempts = report.node(report.replans[0].node or "").attempts
     assert attempts[0].error is not None and "timed out" in attempts[0].error
 
 
-def test_no_alternative_left_stops_with_partial_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("pool", POOLS)
+def test_no_alternative_left_stops_with_partial_report(tmp_path: Path, pool: str) -> None:
     models = [m for m in basic_models() if m["id"] != "mb"]
     models.append(model("bad", "B", "fail", 10))
-    report = run(diamond(models), tmp_path)
+    report = run(diamond(models), tmp_path, pool=pool)
     assert report.status == "partial"
     assert report.node("a").status == "succeeded"
     assert report.node("d").status == "not_run"
@@ -340,3 +356,55 @@ def test_remaining_problem_keeps_edges_among_remaining_nodes() -> None:
     assert sub.graph.dependency_edges() == [("b", "d"), ("c", "d")]
     assert sub.budgets.energy_j == 4.5
     assert all(not n.args for n in sub.graph.nodes)
+
+
+def test_auto_pool_picks_processes_only_where_they_can_work() -> None:
+    from planner.runners import RunnerFactory
+
+    parallel = solve(problem_from_data(diamond(basic_models())))
+    assert LocalExecutor(options=RunOptions(max_workers=2)).pool_for(parallel) == "process"
+    assert LocalExecutor(options=RunOptions(max_workers=1)).pool_for(parallel) == "thread"
+    assert (
+        LocalExecutor(options=RunOptions(max_workers=2, sequential=True)).pool_for(parallel)
+        == "thread"
+    )
+    sequential = solve(problem_from_data(diamond(basic_models(), execution="sequential")))
+    assert LocalExecutor(options=RunOptions(max_workers=2)).pool_for(sequential) == "thread"
+    # objects that live only in this process keep the nodes here
+    counter = FunctionCounter(lambda: 0.0, "estimate")
+    assert (
+        LocalExecutor(options=RunOptions(max_workers=2), counter=counter).pool_for(parallel)
+        == "thread"
+    )
+    custom = RunnerFactory(overrides={"ma": object()})  # type: ignore[dict-item]
+    assert LocalExecutor(custom, RunOptions(max_workers=2)).pool_for(parallel) == "thread"
+    with pytest.raises(RunError, match="use pool 'thread'"):
+        LocalExecutor(custom, RunOptions(max_workers=2, pool="process")).pool_for(parallel)
+    # every worker holds every chosen model (3 x 10 MB): 2 workers need 60 MB
+    tight = solve(problem_from_data(diamond(basic_models(), budgets={"memory_mb": 50})))
+    assert LocalExecutor(options=RunOptions(max_workers=2)).pool_for(tight) == "thread"
+    roomy = solve(problem_from_data(diamond(basic_models(), budgets={"memory_mb": 60})))
+    assert LocalExecutor(options=RunOptions(max_workers=2)).pool_for(roomy) == "process"
+
+
+def test_worker_process_load_failure_is_a_clear_error(tmp_path: Path) -> None:
+    models = basic_models()
+    models[1] = model("mb", "B", "echo", 10, load="broken_load")
+    with pytest.raises(RunError, match=r"worker processes could not load.*'mb'.*weights file"):
+        run(diamond(models), tmp_path, pool="process", max_workers=2)
+
+
+def test_worker_process_output_matches_the_thread_run(tmp_path: Path) -> None:
+    outputs = {}
+    for pool in POOLS:
+        report = run(diamond(basic_models()), tmp_path / pool, pool=pool, max_workers=2)
+        assert report.status == "succeeded" and report.pool == pool
+        outputs[pool] = {
+            n: {
+                k: v
+                for k, v in json.loads(Path(p).read_text()).items()
+                if k not in ("start", "end", "pid")
+            }
+            for n, p in report.outputs.items()
+        }
+    assert outputs["thread"] == outputs["process"]

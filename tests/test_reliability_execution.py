@@ -88,7 +88,16 @@ def test_model_killing_the_process_loses_no_finished_work(tmp_path: Path) -> Non
     ok = subprocess.run([*cmd, str(good), "-q", "--json"], env=env, capture_output=True)
     assert ok.returncode == 0, ok.stderr
     proc = subprocess.run(
-        [*cmd, str(problem_file(tmp_path, killer)), "--out", str(run_dir), "-q", "--json"],
+        [
+            *cmd,
+            str(problem_file(tmp_path, killer)),
+            "--out",
+            str(run_dir),
+            "-q",
+            "--json",
+            "--pool",
+            "thread",  # the model runs in this process and takes it down
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -106,3 +115,32 @@ def test_model_killing_the_process_loses_no_finished_work(tmp_path: Path) -> Non
     assert [r.status for r in History(db).runs()] == ["succeeded", "succeeded"]
     with sqlite3.connect(db) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_model_killing_its_worker_process_fails_only_its_node(tmp_path: Path) -> None:
+    """With worker processes (the default for parallel plans) a native crash kills only the
+    worker: the node is retried on a fresh worker, fails again, nothing else can serve it, so
+    the run stops with a partial report; finished outputs and the history are intact."""
+    killer = model("mc", "C", "die", 10)
+    killer["adapter"]["target"] = "tests.reliability_models:die"
+    run_dir = tmp_path / "r"
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PLANNER_HISTORY": str(tmp_path / "h.sqlite")}
+    proc = subprocess.run(
+        [
+            *[sys.executable, "-m", "planner", "run", str(problem_file(tmp_path, killer))],
+            *["--out", str(run_dir), "-q", "--json", "--pool", "process"],
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 4, proc.stderr  # partial
+    saved = json.loads((run_dir / "report.json").read_text())
+    assert saved == json.loads(proc.stdout)
+    assert saved["pool"] == "process" and saved["status"] == "partial"
+    d = next(n for n in saved["nodes"] if n["id"] == "d")
+    assert d["status"] == "failed" and len(d["attempts"]) == 2
+    assert all("worker process died" in a["error"] for a in d["attempts"])
+    finished_outputs_are_readable(run_dir)
+    assert [r.status for r in History(tmp_path / "h.sqlite").runs()] == ["partial"]

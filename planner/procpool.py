@@ -1,0 +1,299 @@
+"""Worker processes for the local executor's parallel branches.
+
+Threads share one interpreter lock: two CPU-bound Python models running "in parallel" in
+threads mostly take turns, and each one's measured latency then includes the other's work
+(on the 2-core dev VM the demo's nodes measured 1.4-4x their profiles in threads, 1.0-1.3x
+alone). Worker processes run concurrently for real, and each measures exactly what the
+profiler measured: one call, on its own interpreter, with its own CPU time.
+
+Each worker is a long-lived process started once per run (``forkserver`` where available,
+else ``spawn``). It loads every chosen model once and warms it up (`load`), then runs node
+attempts (`submit`): the parent resolves the node's arguments (upstream outputs travel by
+pipe), the worker times the inference between the same marks as the thread executor, reads
+its own energy counter (`planner.measure.default_counter`: the process's CPU time x watts
+per core, or RAPL/NVML, which are machine-wide, so concurrent nodes' readings overlap) and
+its peak memory, and sends back the output. A worker that dies (a native crash, ``os._exit``)
+fails only its node, which the executor then retries or re-plans; a worker abandoned after a
+timeout is killed. Either way a fresh worker takes its place and loads the models again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import multiprocessing
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from typing import Any
+
+#: Seconds a worker may take to start and load the plan's models.
+LOAD_TIMEOUT_S = 300.0
+
+Message = tuple[Any, ...]
+#: ``(key, ok, output, error, marks)``; marks hold ``time.time()`` stamps
+#: (start, end, wall_start, wall_end) and ``energy``, ``peak``.
+DoneFn = Callable[[str, bool, dict[str, Any] | None, str | None, dict[str, float]], None]
+
+
+class PoolError(RuntimeError):
+    """A worker could not start or load a model; the message says which and why."""
+
+
+# --------------------------------------------------------------------------- worker side
+
+
+def _worker_main(conn: Connection, options_json: str) -> None:
+    """The worker process: load/run requests until ``None`` or the pipe closes."""
+    from planner.execute import RunOptions
+    from planner.measure import Accountant, default_counter
+    from planner.runners import RunnerFactory, limited_threads, warm_up
+    from profiles import ModelProfile
+
+    options = RunOptions.model_validate_json(options_json)
+    factory = RunnerFactory()
+    accountant = Accountant(default_counter())
+    warmed: set[str] = set()
+
+    def ensure(profile: ModelProfile) -> Any:
+        runner = factory.load(profile)
+        if profile.id not in warmed:
+            warm_up(runner, profile.task, options.warmup)
+            warmed.add(profile.id)
+        return runner
+
+    with limited_threads(options.threads):
+        accountant.begin("start")  # starts the meter's sampling thread before any timed call
+        accountant.end("start")
+        while True:
+            try:
+                msg = conn.recv()
+            except (EOFError, OSError):
+                break
+            if msg is None:
+                break
+            if msg[0] == "load":
+                error = None
+                for profile_json in msg[1]:
+                    profile = ModelProfile.model_validate_json(profile_json)
+                    try:
+                        ensure(profile)
+                    except Exception as exc:
+                        error = (
+                            f"model {profile.id!r} ({profile.task}): {type(exc).__name__}: {exc}"
+                        )
+                        break
+                if options.pause_gc:
+                    gc.collect()
+                    gc.disable()
+                conn.send(("loaded", error))
+                continue
+            _, key, profile_json, args = msg
+            reply = _run_one(
+                key, ModelProfile.model_validate_json(profile_json), args, ensure, accountant
+            )
+            try:
+                conn.send(reply)
+            except Exception as exc:  # an output that cannot be pickled
+                conn.send(("done", key, False, None, f"the output cannot be sent: {exc}", reply[5]))
+    accountant.close()
+
+
+def _run_one(
+    key: str, profile: Any, args: dict[str, Any], ensure: Callable[[Any], Any], accountant: Any
+) -> Message:
+    """One node attempt in the worker: the ``done`` reply (never raises)."""
+    from planner.runners import call_runner
+
+    marks: dict[str, float] = {}
+
+    def begin() -> None:
+        accountant.begin(key)
+        marks["start"] = time.time()
+
+    def end() -> None:
+        marks["end"] = time.time()
+        marks["energy"], marks["peak"] = accountant.end(key)
+
+    marks["wall_start"] = time.time()
+    out: Any = None
+    error = None
+    try:
+        out = call_runner(ensure(profile), args, begin, end)
+        if not isinstance(out, dict):
+            raise TypeError(f"the model returned {type(out).__name__}, not a dict")
+    except BaseException as exc:  # the node fails, the worker lives on
+        out, error = None, f"{type(exc).__name__}: {exc}"
+    marks["wall_end"] = time.time()
+    return ("done", key, error is None, out, error, marks)
+
+
+# --------------------------------------------------------------------------- parent side
+
+
+@dataclass
+class _Worker:
+    process: Any
+    conn: Connection
+    key: str | None = None  # the node attempt it runs
+    dead: bool = False
+    #: replies to ``load`` requests (None: loaded), handed over by the reader thread
+    replies: queue.Queue[str | None] = field(default_factory=queue.Queue)
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+
+
+class ProcessPool:
+    """``size`` worker processes; ``submit`` runs a node attempt on an idle one and calls
+    ``on_done`` (from a reader thread) when it finishes or its worker dies."""
+
+    def __init__(self, size: int, options_json: str, on_done: DoneFn) -> None:
+        self.size = size
+        self.options_json = options_json
+        self.on_done = on_done
+        self.profiles: list[str] = []  # every model loaded so far (replayed on new workers)
+        self.ctx = _context()
+        self._lock = threading.Lock()
+        self.workers: list[_Worker] = []
+        self.closed = False
+        try:
+            for _ in range(size):
+                self.workers.append(self._spawn())
+        except BaseException:
+            self.close()
+            raise
+
+    def _spawn(self) -> _Worker:
+        parent, child = self.ctx.Pipe()
+        process = self.ctx.Process(
+            target=_worker_main,
+            args=(child, self.options_json),
+            name="planner-worker",
+            daemon=True,
+        )
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        threading.Thread(
+            target=self._reader, args=(worker,), name="planner-pool-reader", daemon=True
+        ).start()
+        return worker
+
+    def load(self, profiles_json: list[str]) -> None:
+        """Load (and warm up) these models in every worker; raises `PoolError`."""
+        fresh = [p for p in profiles_json if p not in self.profiles]
+        if not fresh:
+            return
+        self.profiles.extend(fresh)
+        self._replace_dead()  # a replacement loads every model, these included
+        with self._lock:
+            live = [w for w in self.workers if not w.dead]
+        self._load_into(live, fresh)
+
+    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> None:
+        for w in workers:
+            try:
+                w.conn.send(("load", profiles_json))
+            except OSError as exc:
+                raise PoolError(f"a worker process is gone ({exc})") from exc
+        for w in workers:
+            try:
+                error = w.replies.get(timeout=LOAD_TIMEOUT_S)
+            except queue.Empty:
+                raise PoolError(
+                    f"a worker process did not load the models in {LOAD_TIMEOUT_S:g} s"
+                ) from None
+            if error:
+                raise PoolError(error)
+
+    def _reader(self, w: _Worker) -> None:
+        while True:
+            try:
+                msg = w.conn.recv()
+            except (EOFError, OSError):
+                with self._lock:
+                    key, w.key, w.dead = w.key, None, True
+                    closing = self.closed
+                w.process.join(timeout=1.0)
+                w.replies.put(
+                    f"a worker process died while loading models (exit code {w.process.exitcode})"
+                )
+                if key is not None and not closing:
+                    code = w.process.exitcode
+                    now = time.time()
+                    marks = {"start": now, "end": now, "wall_start": now, "wall_end": now}
+                    self.on_done(
+                        key, False, None, f"the worker process died (exit code {code})", marks
+                    )
+                return
+            if msg[0] == "loaded":
+                w.replies.put(msg[1])
+                continue
+            _, key, ok, out, error, marks = msg
+            with self._lock:
+                w.key = None
+            self.on_done(key, ok, out, error, marks)
+
+    def _replace(self, w: _Worker) -> None:
+        """Kill ``w`` (if alive) and start a loaded replacement."""
+        with contextlib.suppress(Exception):
+            w.process.kill()
+        with contextlib.suppress(Exception):
+            w.conn.close()
+        fresh = self._spawn()
+        if self.profiles:
+            self._load_into([fresh], self.profiles)
+        with self._lock:
+            self.workers[self.workers.index(w)] = fresh
+
+    def _replace_dead(self) -> None:
+        with self._lock:
+            dead = [w for w in self.workers if w.dead and w.key is None]
+        for w in dead:
+            self._replace(w)
+
+    def submit(self, key: str, profile_json: str, args: dict[str, Any]) -> None:
+        """Run one node attempt on an idle worker (the caller never has more in flight than
+        ``size``); a dead worker is replaced first."""
+        self._replace_dead()
+        with self._lock:
+            idle = next((w for w in self.workers if w.key is None and not w.dead), None)
+            if idle is None:
+                raise PoolError("no idle worker process (more attempts in flight than workers)")
+            idle.key = key
+        try:
+            idle.conn.send(("run", key, profile_json, args))
+        except Exception as exc:
+            with self._lock:
+                idle.key = None
+            raise PoolError(f"cannot send the node's arguments to a worker: {exc}") from exc
+
+    def abandon(self, key: str) -> None:
+        """The attempt ``key`` timed out: kill its worker and start a replacement."""
+        with self._lock:
+            w = next((w for w in self.workers if w.key == key), None)
+            if w is None:
+                return
+            w.key, w.dead = None, True
+        self._replace(w)
+
+    def close(self) -> None:
+        with self._lock:
+            self.closed = True
+            workers = list(self.workers)
+        for w in workers:
+            with contextlib.suppress(Exception):
+                w.conn.send(None)
+        for w in workers:
+            w.process.join(timeout=2.0)
+            if w.process.is_alive():
+                w.process.kill()
+                w.process.join(timeout=2.0)
+            with contextlib.suppress(Exception):
+                w.conn.close()
