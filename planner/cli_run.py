@@ -71,11 +71,32 @@ def demo_problem(catalog: Path | None = None) -> Problem:
     ``models`` name the built-in zoo, whose shipped catalog (or ``catalog``) is filled in."""
     text = resources.files("planner").joinpath("data/demo_problem.json").read_text("utf-8")
     data = json.loads(text)
+    inputs = data.get("metadata", {}).get("inputs", {})
+    for name, value in inputs.items():
+        if isinstance(value, str) and value.startswith("package:"):
+            inputs[name] = _package_image(value.removeprefix("package:"))
     if data.get("models") == "zoo":
         rows = load_models(catalog)
         tasks = {n["task"] for n in data["graph"]["nodes"]}
         data["models"] = [m.model_dump(exclude_none=True) for m in rows if m.task in tasks]
     return problem_from_data(data, where="the built-in demo problem")
+
+
+def _package_image(name: str) -> list[list[int]]:
+    """An image shipped in ``planner/data`` as rows of 8-bit grey values (needs Pillow, which
+    the model zoo installs)."""
+    try:
+        from PIL import Image
+    except ImportError as exc:
+        raise ProblemError(
+            f"the built-in demo needs the model zoo ({exc}): pip install 'cost-aware-planner[zoo]'"
+        ) from exc
+    import numpy as np
+
+    source = resources.files("planner").joinpath("data", name)
+    with resources.as_file(source) as path, Image.open(path) as img:
+        grey: list[list[int]] = np.asarray(img.convert("L"), dtype=np.uint8).tolist()
+    return grey
 
 
 def load_models(catalog: Path | None) -> list[Any]:
@@ -290,7 +311,18 @@ def register(app: typer.Typer) -> None:
         sequential: bool = typer.Option(
             False, "--sequential", help="One node at a time, even if the plan is parallel."
         ),
-        workers: int = typer.Option(4, "--workers", help="Nodes running at once."),
+        workers: int | None = typer.Option(
+            None,
+            "--workers",
+            help="Nodes running at once (default: the CPU cores available, at most 4).",
+        ),
+        pool: str = typer.Option(
+            "auto",
+            "--pool",
+            help="Where parallel nodes run: process (worker processes; concurrent nodes do "
+            "not share an interpreter lock), thread, or auto (processes when nodes can "
+            "overlap and the models fit the memory budget once per worker).",
+        ),
         node_timeout: float | None = typer.Option(
             None, "--node-timeout", help="Seconds per attempt (default 10 + 20 x predicted)."
         ),
@@ -346,9 +378,14 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--executor must be local or ray, got {executor!r}")
         if address is not None and executor != "ray":
             raise ProblemError("--address needs --executor ray")
+        if pool not in ("auto", "process", "thread"):
+            raise ProblemError(f"--pool must be auto, process or thread, got {pool!r}")
+        if workers is not None and workers < 1:
+            raise ProblemError(f"--workers must be at least 1, got {workers}")
         options = RunOptions(
             sequential=sequential,
-            max_workers=workers,
+            **({"max_workers": workers} if workers is not None else {}),
+            pool=pool,
             node_timeout_s=node_timeout,
             tolerance=tolerance,
             replan=not no_replan,

@@ -1,15 +1,25 @@
 """Regenerate planner/data/demo_problem.json: the built-in demo request of `planner run`.
 
-"Check a form: read the handwritten digit in the answer box, read the digits written on the
-scanned line, say how well the two readings agree, and clean up the attached noisy photo."
+"Check a handwritten answer sheet: read the digits of the reference and of the handwritten
+answer, say how well the two readings agree, and clean up the two noisy photos attached to
+the sheet (front and back)."
 
 Each input has the shape and kind of the zoo's evaluation set for its task, so the shipped
 profiles (measured on those sets) predict the demo's latencies:
 
-- ``box``: an 8x8 grey digit in [0, 1]: a "7" of the zoo's held-out digits split;
-- ``line``: a 40x40 scene with two held-out digits drawn 2x, like the detection set;
-- ``photo``: a 64x64 grey crop of scikit-learn's bundled ``china.jpg`` plus Gaussian noise
-  (sigma 25/255, seed 7), like the denoising set.
+- ``line`` (the reference) and ``box`` (the answer): 128x128 scenes of eight held-out digits
+  drawn 2x in two rows of four, like the detection set (128x128, 4-12 digits, 8 on
+  average). The answer differs from the reference in its last digit. Each digit image is the
+  first of its label in the held-out split that every zoo detector reads correctly in place
+  (checked here);
+- ``front`` and ``back``: 256x256 grey crops of scikit-learn's bundled ``china.jpg`` plus
+  Gaussian noise (sigma 25/255, seeds 7 and 8); the denoising set is 256x256 crops too.
+
+All four ship as 8-bit grey PNGs beside the problem (``planner/data/demo_*.png``).
+
+The budgets are per-node accuracy floors: the readings must come from a detector of F1 at
+least 0.94, the photos from a denoiser scoring at least 0.56, and the agreement from a
+similarity model of hit@1 at least 0.7; the solver picks the cheapest models that meet them.
 
 Run from the repository root: ``python scripts/make_demo_problem.py``.
 """
@@ -20,40 +30,92 @@ import json
 from pathlib import Path
 
 import numpy as np
-from sklearn.datasets import load_digits, load_sample_image
+from PIL import Image
+from sklearn.datasets import load_sample_image
 
-BOX = 533  # a "7" of the zoo's held-out split (seed-0 permutation, after the first 1200)
-LINE = (1380, 472)  # a "1" and a "7" of the same held-out split
+from profiles.zoo import get_model
+from profiles.zoo.digits import DETECTORS, SCENE, WORDS, digits_split, reading_order
+
+REFERENCE = (3, 1, 4, 1, 5, 9, 2, 6)
+ANSWER = (3, 1, 4, 1, 5, 9, 2, 7)
+#: top-left corners of the eight 16x16 cells: two rows of four, well apart
+CELLS = tuple((r, c) for r in (28, 76) for c in (10, 40, 70, 100))
 SIGMA = 25.0 / 255.0
+PHOTOS = {
+    "front": ((slice(100, 356), slice(200, 456)), 7),
+    "back": ((slice(150, 406), slice(0, 256)), 8),
+}
 
 
-def rounded(a: np.ndarray) -> list[list[float]]:
-    return [[round(float(v), 3) for v in row] for row in a]
+def scene(glyphs: list[np.ndarray]) -> np.ndarray:
+    """The 8-bit image (as shipped) of the glyphs in their cells."""
+    canvas = np.zeros((SCENE, SCENE), dtype=np.float32)
+    for (r, c), glyph in zip(CELLS, glyphs, strict=True):
+        canvas[r : r + 16, c : c + 16] = np.kron(glyph, np.ones((2, 2), dtype=np.float32))
+    return np.round(canvas * 255).astype(np.uint8)
+
+
+def reading(labels: tuple[int, ...]) -> str:
+    return ", ".join(WORDS[k] for k in labels)
+
+
+def read_correctly(labels: tuple[int, ...]) -> tuple[np.ndarray, list[int]]:
+    """The scene of ``labels`` and the held-out indices used: for each position the first
+    image of that label with which every zoo detector reads the whole scene right."""
+    _, _, x, y = digits_split()
+    detectors = [get_model(d.name) for d in DETECTORS]
+    for det in detectors:
+        det.prepare()
+        det.load()
+    chosen = [int(np.flatnonzero(y == k)[0]) for k in labels]
+    for pos, k in enumerate(labels):
+        for idx in np.flatnonzero(y == k):
+            chosen[pos] = int(idx)
+            img = scene([x[i] for i in chosen])
+            texts = [
+                ", ".join(WORDS[int(d["label"])] for d in reading_order(det.predict(img)))
+                for det in detectors
+            ]
+            # positions after ``pos`` still hold first candidates: check the prefix only
+            if all(
+                t.split(", ")[: pos + 1] == reading(labels[: pos + 1]).split(", ") for t in texts
+            ):
+                break
+        else:
+            raise SystemExit(f"no held-out {k} that every detector reads at position {pos}")
+    img = scene([x[i] for i in chosen])
+    for det in detectors:
+        got = ", ".join(WORDS[int(d["label"])] for d in reading_order(det.predict(img)))
+        assert got == reading(labels), (det.name, got)
+    return img, chosen
 
 
 def main() -> None:
-    digits = load_digits()
-    images = digits.images / 16.0
-    box = images[BOX]
-    line = np.zeros((40, 40))
-    for (r, c), k in zip(((4, 2), (20, 22)), LINE, strict=True):
-        line[r : r + 16, c : c + 16] = np.kron(images[k], np.ones((2, 2)))
+    line, line_idx = read_correctly(REFERENCE)
+    box, box_idx = read_correctly(ANSWER)
     rgb = load_sample_image("china.jpg").astype(np.float64) / 255.0
     grey = rgb @ np.array([0.299, 0.587, 0.114])
-    crop = grey[200:264, 300:364]
-    photo = crop + np.random.default_rng(7).normal(0, SIGMA, crop.shape)
-    labels = [int(digits.target[BOX])] + [int(digits.target[k]) for k in LINE]
+    photos = {}
+    for name, (crop, seed) in PHOTOS.items():
+        clean = grey[crop]
+        noisy = clean + np.random.default_rng(seed).normal(0, SIGMA, clean.shape)
+        photos[name] = np.round(np.clip(noisy, 0, 1) * 255).astype(np.uint8)
     problem = {
         "version": 1,
-        "name": "demo: check a handwritten form",
-        "description": "Read the handwritten digit in the answer box, read the digits on the "
-        "scanned line, say how well the two readings agree, and clean up the noisy photo.",
-        "source": "planner built-in demo (scripts/make_demo_problem.py): scikit-learn "
-        f"load_digits images {BOX} (box) and {LINE[0]}, {LINE[1]} (line, labels "
-        f"{labels[1]}, {labels[2]}); china.jpg crop [200:264, 300:364] + noise sigma 25/255",
+        "name": "demo: check a handwritten answer sheet",
+        "description": "Read the digits of the reference and of the handwritten answer, say "
+        "how well the two readings agree, and clean up the sheet's two noisy photos.",
+        "source": "planner built-in demo (scripts/make_demo_problem.py): held-out scikit-learn "
+        f"load_digits images (zoo split) {line_idx} (line: {reading(REFERENCE)}) and "
+        f"{box_idx} (box: {reading(ANSWER)}); china.jpg grey crops "
+        + ", ".join(
+            f"[{c[0].start}:{c[0].stop}, {c[1].start}:{c[1].stop}] (seed {seed})"
+            for c, seed in PHOTOS.values()
+        )
+        + " + noise sigma 25/255",
         "graph": {
             "nodes": [
-                {"id": "read_box", "task": "Image Classification", "args": {"image": "$box"}},
+                {"id": "read_box", "task": "Object Detection", "args": {"image": "$box"}},
                 {"id": "read_line", "task": "Object Detection", "args": {"image": "$line"}},
                 {
                     "id": "agree",
@@ -61,29 +123,41 @@ def main() -> None:
                     "args": {"text1": "<read_box>", "text2": "<read_line>"},
                 },
                 {
-                    "id": "clean_photo",
+                    "id": "clean_front",
                     "task": "Image-to-Image",
-                    "args": {"image": "$photo", "output_dir": "$run_dir"},
+                    "args": {"image": "$front", "output_dir": "$run_dir"},
+                },
+                {
+                    "id": "clean_back",
+                    "task": "Image-to-Image",
+                    "args": {"image": "$back", "output_dir": "$run_dir"},
                 },
             ]
         },
         "models": "zoo",
-        "budgets": {"min_accuracy": 0.35},
+        "budgets": {
+            "node_min_accuracy": {
+                "read_box": 0.94,
+                "read_line": 0.94,
+                "agree": 0.7,
+                "clean_front": 0.56,
+                "clean_back": 0.56,
+            }
+        },
         "weights": {"energy": 0.5, "latency": 0.5},
         "execution": "parallel",
         "metadata": {
-            "inputs": {"box": "@box@", "line": "@line@", "photo": "@photo@"},
-            "labels": {"box": labels[0], "line": labels[1:]},
+            # package images, decoded to 8-bit grey arrays by planner.cli_run.demo_problem
+            "inputs": {k: f"package:demo_{k}.png" for k in ("box", "line", "front", "back")},
+            "expected": {"box": reading(ANSWER), "line": reading(REFERENCE)},
         },
     }
-    text = json.dumps(problem, indent=1)
-    for key, arr in (("box", box), ("line", line), ("photo", photo)):
-        rows = ",\n    ".join(json.dumps(r) for r in rounded(arr))
-        text = text.replace(f'"@{key}@"', "[\n    " + rows + "\n   ]")
-    json.loads(text)
-    out = Path(__file__).resolve().parent.parent / "planner" / "data" / "demo_problem.json"
-    out.write_text(text + "\n")
-    print(f"wrote {out} (box {labels[0]}, line {labels[1:]})")
+    data = Path(__file__).resolve().parent.parent / "planner" / "data"
+    for key, arr in (("box", box), ("line", line), *photos.items()):
+        Image.fromarray(arr).save(data / f"demo_{key}.png", optimize=True)
+    out = data / "demo_problem.json"
+    out.write_text(json.dumps(problem, indent=1) + "\n")
+    print(f"wrote {out} and its images (box {reading(ANSWER)}, line {reading(REFERENCE)})")
 
 
 if __name__ == "__main__":
