@@ -235,8 +235,8 @@ def reading_order(detections: list[dict[str, Any]]) -> list[dict[str, Any]]:
     left to right."""
     lines: list[list[dict[str, Any]]] = []
     for d in sorted(detections, key=lambda d: (d["box"][1] + d["box"][3]) / 2):
-        x0, y0, x1, y1 = d["box"]
-        centre, height = (y0 + y1) / 2, max(y1 - y0, 1)
+        top, bottom = d["box"][1], d["box"][3]
+        centre, height = (top + bottom) / 2, max(bottom - top, 1)
         if lines:
             last = lines[-1][-1]["box"]
             if abs(centre - (last[1] + last[3]) / 2) <= height / 2:
@@ -345,12 +345,13 @@ DETECTORS: tuple[type[DigitDetector], ...] = tuple(
 
 def detection_eval(limit: int | None = None) -> TaskEval:
     n = 150 if limit is None else limit
+    lo, hi = DIGITS_PER_SCENE
     scenes = make_scenes(n, seed=1)
     return TaskEval(
         task="Object Detection",
         metric="micro F1 (label match and IoU >= 0.5)",
-        dataset=f"{n} {SCENE}x{SCENE} scenes of {DIGITS_PER_SCENE[0]}-{DIGITS_PER_SCENE[1]} held-out digits from {DIGITS_DATASET} "
-        "(profiles.zoo.digits.make_scenes, seed 1)",
+        dataset=f"{n} {SCENE}x{SCENE} scenes of {lo}-{hi} held-out digits from "
+        f"{DIGITS_DATASET} (profiles.zoo.digits.make_scenes, seed 1)",
         inputs=[s[0] for s in scenes],
         expected=[s[1] for s in scenes],
         scorer=detection_f1,

@@ -158,9 +158,7 @@ def encode_output(task: str, out: Any, inputs: dict[str, Any]) -> dict[str, Any]
         return {"label": name, "score": score, "text": name}
     if task == "Object Detection":
         objects = [{**d, "label": str(d["label"])} for d in out]
-        text = ", ".join(
-            digits.WORDS[int(d["label"])] for d in digits.reading_order(out)
-        )
+        text = ", ".join(digits.WORDS[int(d["label"])] for d in digits.reading_order(out))
         return {"objects": objects, "text": text}
     if task == "Image-to-Image":
         from PIL import Image
