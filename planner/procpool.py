@@ -22,7 +22,9 @@ from __future__ import annotations
 import contextlib
 import gc
 import multiprocessing
+import os
 import queue
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -50,10 +52,11 @@ def _worker_main(conn: Connection, options_json: str) -> None:
     """The worker process: load/run requests until ``None`` or the pipe closes."""
     from planner.execute import RunOptions
     from planner.measure import Accountant, default_counter
-    from planner.runners import RunnerFactory, limited_threads, warm_up
+    from planner.runners import RunnerFactory, warm_up
     from profiles import ModelProfile
 
     options = RunOptions.model_validate_json(options_json)
+    _pin_threads(options.threads)
     factory = RunnerFactory()
     accountant = Accountant(default_counter())
     warmed: set[str] = set()
@@ -61,45 +64,60 @@ def _worker_main(conn: Connection, options_json: str) -> None:
     def ensure(profile: ModelProfile) -> Any:
         runner = factory.load(profile)
         if profile.id not in warmed:
+            _pin_threads(options.threads)  # loading may have imported torch or a BLAS
             warm_up(runner, profile.task, options.warmup)
             warmed.add(profile.id)
         return runner
 
-    with limited_threads(options.threads):
-        accountant.begin("start")  # starts the meter's sampling thread before any timed call
-        accountant.end("start")
-        while True:
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                break
-            if msg is None:
-                break
-            if msg[0] == "load":
-                error = None
-                for profile_json in msg[1]:
-                    profile = ModelProfile.model_validate_json(profile_json)
-                    try:
-                        ensure(profile)
-                    except Exception as exc:
-                        error = (
-                            f"model {profile.id!r} ({profile.task}): {type(exc).__name__}: {exc}"
-                        )
-                        break
-                if options.pause_gc:
-                    gc.collect()
-                    gc.disable()
-                conn.send(("loaded", error))
-                continue
-            _, key, profile_json, args = msg
-            reply = _run_one(
-                key, ModelProfile.model_validate_json(profile_json), args, ensure, accountant
-            )
-            try:
-                conn.send(reply)
-            except Exception as exc:  # an output that cannot be pickled
-                conn.send(("done", key, False, None, f"the output cannot be sent: {exc}", reply[5]))
+    accountant.begin("start")  # starts the meter's sampling thread before any timed call
+    accountant.end("start")
+    while True:
+        try:
+            msg = conn.recv()
+        except (EOFError, OSError):
+            break
+        if msg is None:
+            break
+        if msg[0] == "load":
+            error = None
+            for profile_json in msg[1]:
+                profile = ModelProfile.model_validate_json(profile_json)
+                try:
+                    ensure(profile)
+                except Exception as exc:
+                    error = f"model {profile.id!r} ({profile.task}): {type(exc).__name__}: {exc}"
+                    break
+            if options.pause_gc:
+                gc.collect()
+                gc.disable()
+            conn.send(("loaded", error))
+            continue
+        _, key, profile_json, args = msg
+        reply = _run_one(
+            key, ModelProfile.model_validate_json(profile_json), args, ensure, accountant
+        )
+        try:
+            conn.send(reply)
+        except Exception as exc:  # an output that cannot be pickled
+            conn.send(("done", key, False, None, f"the output cannot be sent: {exc}", reply[5]))
     accountant.close()
+
+
+def _pin_threads(n: int | None) -> None:
+    """Torch and BLAS/OpenMP pools of this worker limited to ``n`` threads (the profiles'
+    setting), without importing torch where no model needs it: libraries loaded later read
+    the environment, those already loaded are set directly."""
+    if n is None:
+        return
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.get_num_threads() != n:
+        torch.set_num_threads(n)
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=n)
 
 
 def _run_one(
@@ -144,9 +162,17 @@ class _Worker:
     replies: queue.Queue[str | None] = field(default_factory=queue.Queue)
 
 
+#: Imported once by the fork server, so each worker starts without importing them again.
+PRELOAD = ["planner.procpool", "planner.execute", "planner.runners", "planner.measure"]
+
+
 def _context() -> Any:
     methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    if "forkserver" not in methods:
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    ctx.set_forkserver_preload(["__main__", *PRELOAD])  # no effect once the server runs
+    return ctx
 
 
 class ProcessPool:
@@ -222,7 +248,10 @@ class ProcessPool:
                     closing = self.closed
                 w.process.join(timeout=1.0)
                 w.replies.put(
-                    f"a worker process died while loading models (exit code {w.process.exitcode})"
+                    f"a worker process died while loading models (exit code "
+                    f"{w.process.exitcode}); a script that runs plans must guard its entry "
+                    "point with `if __name__ == '__main__':`, as multiprocessing requires, or "
+                    "use pool 'thread'"
                 )
                 if key is not None and not closing:
                     code = w.process.exitcode

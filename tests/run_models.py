@@ -83,3 +83,10 @@ def count_load(**options: Any) -> None:
     """A ``load`` hook counting calls per ``tag`` option."""
     tag = str(options.get("tag", ""))
     LOADS[tag] = LOADS.get(tag, 0) + 1
+
+
+def torch_threads(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Imports torch at inference time and reports its intra-op thread count."""
+    import torch
+
+    return {"text": str(torch.get_num_threads()), "pid": os.getpid()}

@@ -408,3 +408,14 @@ def test_worker_process_output_matches_the_thread_run(tmp_path: Path) -> None:
             for n, p in report.outputs.items()
         }
     assert outputs["thread"] == outputs["process"]
+
+
+def test_worker_processes_keep_torch_to_the_profiled_thread_count(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    models = basic_models()
+    models[1] = model("mb", "B", "torch_threads", 10)
+    report = run(diamond(models), tmp_path, pool="process", max_workers=2)
+    assert report.status == "succeeded", report.message
+    for node in ("b", "c"):
+        out = json.loads(Path(report.outputs[node]).read_text())
+        assert out["text"] == "1" and out["pid"] != os.getpid()
