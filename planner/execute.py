@@ -53,7 +53,7 @@ from planner.runners import (
     Runner,
     RunnerError,
     RunnerFactory,
-    call_runner,
+    attempt,
     limited_threads,
     warm_up,
 )
@@ -660,27 +660,8 @@ class _Run:
         accountant, events = self.accountant, self.events
 
         def work() -> None:
-            marks: dict[str, float] = {}
-
-            def begin() -> None:
-                accountant.begin(key)
-                marks["start"] = time.perf_counter()
-
-            def end() -> None:
-                marks["end"] = time.perf_counter()
-                marks["energy"], marks["peak"] = accountant.end(key)
-
-            wall_start = time.perf_counter()
-            out: dict[str, Any] | None = None
-            error: str | None = None
-            try:
-                result = call_runner(runner, args, begin, end)
-                if not isinstance(result, dict):
-                    raise TypeError(f"the model returned {type(result).__name__}, not a dict")
-                out = result
-            except BaseException as exc:
-                error = f"{type(exc).__name__}: {exc}"
-            wall_end = time.perf_counter()
+            out, error, marks = attempt(runner, args, accountant, key)
+            wall_start, wall_end = marks["wall_start"], marks["wall_end"]
             events.put(
                 _Done(
                     st.id,

@@ -124,28 +124,9 @@ def _run_one(
     key: str, profile: Any, args: dict[str, Any], ensure: Callable[[Any], Any], accountant: Any
 ) -> Message:
     """One node attempt in the worker: the ``done`` reply (never raises)."""
-    from planner.runners import call_runner
+    from planner.runners import attempt
 
-    marks: dict[str, float] = {}
-
-    def begin() -> None:
-        accountant.begin(key)
-        marks["start"] = time.time()
-
-    def end() -> None:
-        marks["end"] = time.time()
-        marks["energy"], marks["peak"] = accountant.end(key)
-
-    marks["wall_start"] = time.time()
-    out: Any = None
-    error = None
-    try:
-        out = call_runner(ensure(profile), args, begin, end)
-        if not isinstance(out, dict):
-            raise TypeError(f"the model returned {type(out).__name__}, not a dict")
-    except BaseException as exc:  # the node fails, the worker lives on
-        out, error = None, f"{type(exc).__name__}: {exc}"
-    marks["wall_end"] = time.time()
+    out, error, marks = attempt(lambda: ensure(profile), args, accountant, key, clock=time.time)
     return ("done", key, error is None, out, error, marks)
 
 

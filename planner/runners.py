@@ -23,6 +23,7 @@ import importlib
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol, runtime_checkable
 
@@ -252,6 +253,50 @@ def call_runner(runner: Runner, inputs: dict[str, Any], begin: Hook, end: Hook) 
     finally:
         end()
     return encode(prediction, inputs)
+
+
+class Meter(Protocol):
+    """What `attempt` needs of `planner.measure.Accountant`."""
+
+    def begin(self, key: str) -> None: ...
+
+    def end(self, key: str) -> tuple[float, float]: ...
+
+
+def attempt(
+    runner: Runner | Callable[[], Runner],
+    inputs: dict[str, Any],
+    meter: Meter,
+    key: str,
+    clock: Callable[[], float] = time.perf_counter,
+) -> tuple[dict[str, Any] | None, str | None, dict[str, float]]:
+    """One measured node attempt; never raises. Returns ``(output, error, marks)``: the
+    output dict (None on failure), the error as ``"Type: message"``, and the ``clock``
+    readings ``wall_start``/``wall_end`` around everything and ``start``/``end`` around the
+    inference (`call_runner`), with the ``energy`` and ``peak`` memory ``meter`` attributes
+    to it. ``runner`` may be a callable that returns it (its errors count as the attempt's)."""
+    marks: dict[str, float] = {"wall_start": clock()}
+
+    def begin() -> None:
+        meter.begin(key)
+        marks["start"] = clock()
+
+    def end() -> None:
+        marks["end"] = clock()
+        marks["energy"], marks["peak"] = meter.end(key)
+
+    out: dict[str, Any] | None = None
+    error: str | None = None
+    try:
+        ready: Runner = runner if isinstance(runner, Runner) else runner()
+        result = call_runner(ready, inputs, begin, end)
+        if not isinstance(result, dict):
+            raise TypeError(f"the model returned {type(result).__name__}, not a dict")
+        out = result
+    except BaseException as exc:  # the node fails; the caller decides what happens next
+        error = f"{type(exc).__name__}: {exc}"
+    marks["wall_end"] = clock()
+    return out, error, marks
 
 
 def warm_up(runner: Runner, task: str, times: int) -> int:
