@@ -6,7 +6,8 @@
    the distinct chosen models fit the memory budget, and every chosen model loads (each model
    once, reused by every node that uses it).
 2. Nodes start when all their predecessors succeeded; with ``parallel`` execution up to
-   ``max_workers`` run at once (threads), else one at a time in topological order.
+   ``max_workers`` run at once (in worker processes or threads, ``RunOptions.pool``), else
+   one at a time in topological order.
 3. Arguments: a string ``"<node-id>"`` is that node's output: the value under the same key
    when the output has it (``"image": "<denoise>"`` takes the output's ``image``), else its
    ``text`` summary, else the whole output; ``"... <node-id> ..."`` inside longer text is
@@ -253,6 +254,36 @@ class _Done:
     wall_start: float = 0.0
     wall_end: float = 0.0
 
+    @classmethod
+    def of(
+        cls,
+        node: str,
+        token: int,
+        output: dict[str, Any] | None,
+        error: str | None,
+        marks: dict[str, float],
+        offset: float = 0.0,
+    ) -> _Done:
+        """An attempt's result from `runners.attempt`'s ``marks``, read on a clock ``offset``
+        ahead of this process's ``perf_counter``; marks an attempt never reached count as
+        now (wall) or as its wall times (inference)."""
+        now = time.perf_counter()
+        wall_start = marks["wall_start"] - offset if "wall_start" in marks else now
+        wall_end = marks["wall_end"] - offset if "wall_end" in marks else now
+        return cls(
+            node,
+            token,
+            output is not None and error is None,
+            output,
+            error,
+            marks["start"] - offset if "start" in marks else wall_start,
+            marks["end"] - offset if "end" in marks else wall_end,
+            marks.get("energy", 0.0),
+            marks.get("peak", 0.0),
+            wall_start,
+            wall_end,
+        )
+
 
 ProgressFn = Callable[[str, str, str], None]
 
@@ -339,7 +370,8 @@ class WorkerPool:
 
 
 class LocalExecutor:
-    """Runs plans on this machine (threads). See the module docstring for the semantics."""
+    """Runs plans on this machine (worker processes or threads, see `pool_for`). See the
+    module docstring for the semantics."""
 
     name = "local"
 
@@ -461,27 +493,30 @@ class LocalExecutor:
     def pool_for(self, plan: Plan) -> str:
         """'process' or 'thread': where this plan's nodes would run (see `RunOptions.pool`)."""
         opt = self.options
-        concurrent = plan.execution == "parallel" and not opt.sequential and opt.max_workers > 1
         portable = self.factory.portable and (
             self.counter is None or getattr(self.counter, "portable", False)
         )
-        if opt.pool == "auto" and concurrent and portable:
-            # every worker holds every chosen model: keep threads when that breaks the budget
-            limit = plan.problem.budgets.memory_mb
-            chosen = {
-                m.id: m.memory_mb
-                for m in plan.problem.candidates
-                if m.id in set(plan.assignment.values())
-            }
-            if limit is not None and opt.max_workers * sum(chosen.values()) > limit:
-                return "thread"
-        if opt.pool == "thread" or (opt.pool == "auto" and not (concurrent and portable)):
+        if opt.pool == "thread":
             return "thread"
-        if not portable:
-            raise RunError(
-                "pool 'process' runs models in worker processes, which cannot use runners or "
-                "an energy counter given to the executor as Python objects; use pool 'thread'"
-            )
+        if opt.pool == "process":
+            if not portable:
+                raise RunError(
+                    "pool 'process' runs models in worker processes, which cannot use runners "
+                    "or an energy counter given to the executor as Python objects; use pool "
+                    "'thread'"
+                )
+            return "process"
+        concurrent = plan.execution == "parallel" and not opt.sequential and opt.max_workers > 1
+        if not (concurrent and portable):
+            return "thread"
+        # every worker holds every chosen model: keep threads when that breaks the budget
+        limit = plan.problem.budgets.memory_mb
+        chosen = set(plan.assignment.values())
+        memory = sum(
+            {m.id: m.memory_mb for m in plan.problem.candidates if m.id in chosen}.values()
+        )
+        if limit is not None and opt.max_workers * memory > limit:
+            return "thread"
         return "process"
 
 
@@ -651,34 +686,23 @@ class _Run:
         assert st.model is not None
         runner = self.runners[st.model]
         assert runner is not None
-        args = resolve_args(
-            self.problem.graph.node(st.id).args,
-            {k: v.output for k, v in self.nodes.items() if v.output is not None},
-            self.inputs,
-        )
+        args = self._args(st)
         token, key = st.token, f"{st.id}#{st.token}"
         accountant, events = self.accountant, self.events
 
         def work() -> None:
             out, error, marks = attempt(runner, args, accountant, key)
-            wall_start, wall_end = marks["wall_start"], marks["wall_end"]
-            events.put(
-                _Done(
-                    st.id,
-                    token,
-                    out is not None,
-                    out,
-                    error,
-                    marks.get("start", wall_start),
-                    marks.get("end", wall_end),
-                    marks.get("energy", 0.0),
-                    marks.get("peak", 0.0),
-                    wall_start,
-                    wall_end,
-                )
-            )
+            events.put(_Done.of(st.id, token, out, error, marks))
 
         self.pool.submit(work, tag=key)
+
+    def _args(self, st: _NodeState) -> dict[str, Any]:
+        """The node's arguments with the finished nodes' outputs and the user inputs in."""
+        return resolve_args(
+            self.problem.graph.node(st.id).args,
+            {k: v.output for k, v in self.nodes.items() if v.output is not None},
+            self.inputs,
+        )
 
     def _start_workers(self) -> None:
         size = self.opt.max_workers if self.parallel else 1

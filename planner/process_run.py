@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from planner.execute import RunError, _Done, _NodeState, _Run, resolve_args
+from planner.execute import RunError, _Done, _NodeState, _Run
 from planner.procpool import PoolError, ProcessPool
 from planner.runners import RunnerError
 from profiles import ModelProfile
@@ -56,40 +56,14 @@ class ProcessRun(_Run):
         marks: dict[str, float],
     ) -> None:
         node, _, token = key.rpartition("#")
-        now = time.time()
-        wall_start = marks.get("wall_start", now) - self.offset
-        wall_end = marks.get("wall_end", now) - self.offset
-        self.events.put(
-            _Done(
-                node,
-                int(token),
-                ok,
-                output,
-                error,
-                marks.get("start", marks.get("wall_start", now)) - self.offset,
-                marks.get("end", marks.get("wall_end", now)) - self.offset,
-                marks.get("energy", 0.0),
-                marks.get("peak", 0.0),
-                wall_start,
-                wall_end,
-            )
-        )
+        self.events.put(_Done.of(node, int(token), output, error, marks, self.offset))
 
     def _launch(self, st: _NodeState) -> None:
         assert st.profile is not None
-        args = resolve_args(
-            self.problem.graph.node(st.id).args,
-            {k: v.output for k, v in self.nodes.items() if v.output is not None},
-            self.inputs,
-        )
-        key = f"{st.id}#{st.token}"
         try:
-            self.procs.submit(key, st.profile.model_dump_json(), args)
+            self.procs.submit(f"{st.id}#{st.token}", st.profile.model_dump_json(), self._args(st))
         except PoolError as exc:
-            now = time.perf_counter()
-            self.events.put(
-                _Done(st.id, st.token, False, None, str(exc), now, now, 0.0, 0.0, now, now)
-            )
+            self.events.put(_Done.of(st.id, st.token, None, str(exc), {}))
 
     def _abandon(self, st: _NodeState) -> None:
         try:

@@ -127,42 +127,13 @@ class _RayRun(_Run):
         def watch() -> None:
             try:
                 out, meta = ray.get([out_ref, meta_ref])
-                events.put(
-                    _Done(
-                        st.id,
-                        token,
-                        True,
-                        out,
-                        None,
-                        meta["start"] - offset,
-                        meta["end"] - offset,
-                        meta["energy"],
-                        meta["peak"],
-                        meta["wall_start"] - offset,
-                        meta["wall_end"] - offset,
-                    )
-                )
+                events.put(_Done.of(st.id, token, out, None, meta, offset))
             except Exception as exc:
                 for ref in (out_ref, meta_ref):  # mark both errors handled (no Ray warning)
                     with contextlib.suppress(Exception):
                         ray.get(ref)
                 cause = getattr(exc, "cause", None) or exc
-                now = time.perf_counter()
-                events.put(
-                    _Done(
-                        st.id,
-                        token,
-                        False,
-                        None,
-                        f"{type(cause).__name__}: {cause}",
-                        now,
-                        now,
-                        0.0,
-                        0.0,
-                        now,
-                        now,
-                    )
-                )
+                events.put(_Done.of(st.id, token, None, f"{type(cause).__name__}: {cause}", {}))
 
         threading.Thread(target=watch, name=f"ray-{st.id}", daemon=True).start()
 
