@@ -36,8 +36,8 @@ from typing import Any
 LOAD_TIMEOUT_S = 300.0
 
 Message = tuple[Any, ...]
-#: ``(key, ok, output, error, marks)``; marks hold ``time.time()`` stamps
-#: (start, end, wall_start, wall_end) and ``energy``, ``peak``.
+#: ``(key, ok, output, error, marks)``: marks as `planner.runners.attempt` returns them, on
+#: the ``time.time()`` clock; empty when the worker died.
 DoneFn = Callable[[str, bool, dict[str, Any] | None, str | None, dict[str, float]], None]
 
 
@@ -161,7 +161,6 @@ class ProcessPool:
     ``on_done`` (from a reader thread) when it finishes or its worker dies."""
 
     def __init__(self, size: int, options_json: str, on_done: DoneFn) -> None:
-        self.size = size
         self.options_json = options_json
         self.on_done = on_done
         self.profiles: list[str] = []  # every model loaded so far (replayed on new workers)
@@ -228,18 +227,16 @@ class ProcessPool:
                     key, w.key, w.dead = w.key, None, True
                     closing = self.closed
                 w.process.join(timeout=1.0)
-                w.replies.put(
-                    f"a worker process died while loading models (exit code "
-                    f"{w.process.exitcode}); a script that runs plans must guard its entry "
-                    "point with `if __name__ == '__main__':`, as multiprocessing requires, or "
-                    "use pool 'thread'"
-                )
-                if key is not None and not closing:
-                    code = w.process.exitcode
-                    now = time.time()
-                    marks = {"start": now, "end": now, "wall_start": now, "wall_end": now}
+                code = w.process.exitcode
+                if key is None:  # it was loading (or idle): whoever waits for a reply learns why
+                    w.replies.put(
+                        f"a worker process died while loading models (exit code {code}); a "
+                        "script that runs plans must guard its entry point with `if __name__ "
+                        "== '__main__':`, as multiprocessing requires, or use pool 'thread'"
+                    )
+                elif not closing:
                     self.on_done(
-                        key, False, None, f"the worker process died (exit code {code})", marks
+                        key, False, None, f"the worker process died (exit code {code})", {}
                     )
                 return
             if msg[0] == "loaded":
