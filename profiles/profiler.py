@@ -309,13 +309,13 @@ def _time_calls(
             gc.enable()
 
 
-def _timing(settings: ProfileSettings) -> dict[str, Any]:
-    """The keyword arguments of `_time_calls` that ``settings`` asks for."""
+def _timing(settings: ProfileSettings, rounds: int = 1) -> dict[str, Any]:
+    """The keyword arguments of `_time_calls` that ``settings`` asks for, per round."""
     if not settings.isolated:
         return {}
     return {
         "evict": CacheEvictor(settings.evict_mb, settings.gap_s),
-        "warm_calls": settings.warm_calls,
+        "warm_calls": -(-settings.warm_calls // rounds),
     }
 
 
@@ -447,9 +447,7 @@ def profile_rows(
             measured.append(_load_and_score(runner, row, evals[task], settings, progress))
         per_round_calls = -(-settings.repeats // rounds)
         per_round_max = -(-settings.max_repeats // rounds)
-        timing = _timing(settings)
-        if "warm_calls" in timing:
-            timing["warm_calls"] = -(-settings.warm_calls // rounds)
+        timing = _timing(settings, rounds)
         for k in range(rounds):
             for m in measured:
                 _time_calls(
