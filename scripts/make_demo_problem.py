@@ -28,13 +28,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image
 from sklearn.datasets import load_sample_image
 
 from profiles.zoo import get_model
-from profiles.zoo.digits import DETECTORS, SCENE, WORDS, digits_split, reading_order
+from profiles.zoo.digits import DETECTORS, SCENE, WORDS, digits_split
+from profiles.zoo.registry import encode_output
 
 REFERENCE = (3, 1, 4, 1, 5, 9, 2, 6)
 ANSWER = (3, 1, 4, 1, 5, 9, 2, 7)
@@ -59,6 +61,12 @@ def reading(labels: tuple[int, ...]) -> str:
     return ", ".join(WORDS[k] for k in labels)
 
 
+def read(detector: Any, img: np.ndarray) -> str:
+    """The detector's reading as a pipeline node's output text."""
+    text: str = encode_output("Object Detection", detector.predict(img), {})["text"]
+    return text
+
+
 def read_correctly(labels: tuple[int, ...]) -> tuple[np.ndarray, list[int]]:
     """The scene of ``labels`` and the held-out indices used: for each position the first
     image of that label with which every zoo detector reads the whole scene right."""
@@ -72,10 +80,7 @@ def read_correctly(labels: tuple[int, ...]) -> tuple[np.ndarray, list[int]]:
         for idx in np.flatnonzero(y == k):
             chosen[pos] = int(idx)
             img = scene([x[i] for i in chosen])
-            texts = [
-                ", ".join(WORDS[int(d["label"])] for d in reading_order(det.predict(img)))
-                for det in detectors
-            ]
+            texts = [read(det, img) for det in detectors]
             # positions after ``pos`` still hold first candidates: check the prefix only
             if all(
                 t.split(", ")[: pos + 1] == reading(labels[: pos + 1]).split(", ") for t in texts
@@ -85,7 +90,7 @@ def read_correctly(labels: tuple[int, ...]) -> tuple[np.ndarray, list[int]]:
             raise SystemExit(f"no held-out {k} that every detector reads at position {pos}")
     img = scene([x[i] for i in chosen])
     for det in detectors:
-        got = ", ".join(WORDS[int(d["label"])] for d in reading_order(det.predict(img)))
+        got = read(det, img)
         assert got == reading(labels), (det.name, got)
     return img, chosen
 
