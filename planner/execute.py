@@ -19,8 +19,9 @@
    minus the energy measured so far, latency minus the elapsed wall time, accuracy floor
    divided by the accuracy already committed, cost minus the cost spent). When measured cost
    runs ahead of the plan by more than ``tolerance`` on a budgeted metric, the same re-plan
-   happens. If no plan remains the run stops: finished outputs stay in the run directory and
-   the report is ``partial``.
+   happens (energy is compared only while no node runs, because concurrent nodes share the
+   counter's readings evenly until they have all finished). If no plan remains the run
+   stops: finished outputs stay in the run directory and the report is ``partial``.
 """
 
 from __future__ import annotations
@@ -826,8 +827,13 @@ class _Run:
         if not self.opt.replan:
             return None
         given = self.problem.budgets.given()
+        overlapping = any(other.status == "running" for other in self.nodes.values())
         for metric, unit in (("energy_j", "J"), ("latency_ms", "ms")):
             if metric not in given:
+                continue
+            if metric == "energy_j" and overlapping:
+                # a shared counter's readings are split evenly between the nodes running
+                # together, so one node's share is only right once they have all finished
                 continue
             pred = sum(getattr(self.nodes[n].profile, metric) for n in self.window)
             meas = sum(getattr(self.nodes[n].measured, metric) for n in self.window)

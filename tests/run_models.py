@@ -73,9 +73,18 @@ JOULES = [0.0]
 LOADS: dict[str, int] = {}
 
 
-def spend(inputs: dict[str, Any], joules: float = 1.0, tag: str = "") -> dict[str, Any]:
-    """Adds ``joules`` to `JOULES` (a deterministic energy counter for tests)."""
+def spend(
+    inputs: dict[str, Any],
+    joules: float = 1.0,
+    tag: str = "",
+    before_s: float = 0.0,
+    after_s: float = 0.0,
+) -> dict[str, Any]:
+    """Adds ``joules`` to `JOULES` (a deterministic energy counter for tests), after sleeping
+    ``before_s`` and before sleeping ``after_s``."""
+    time.sleep(before_s)
     JOULES[0] += joules
+    time.sleep(after_s)
     return echo(inputs, tag=tag)
 
 

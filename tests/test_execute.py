@@ -303,6 +303,32 @@ def test_energy_overrun_replans_the_rest_onto_cheaper_models(tmp_path: Path) -> 
     assert all(b.within for b in report.budgets if b.limit is not None)
 
 
+def test_energy_guard_waits_for_concurrent_nodes_before_comparing(tmp_path: Path) -> None:
+    # c spends 4 J at once, b 1 J later, both while the other runs: the shared counter's even
+    # split gives each 2.5 J, so judging a and b when b finishes first would see 3.5 J against
+    # 2 J predicted, an overrun that is not there
+    run_models.JOULES[0] = 0.0
+    counter = FunctionCounter(lambda: run_models.JOULES[0], "estimate", "test counter")
+    models = [
+        model("ma", "A", "spend", 10, energy_j=1.0, joules=1.0, tag="ma"),
+        model("mb", "B", "spend", 10, energy_j=1.0, joules=1.0, before_s=0.15, after_s=0.15),
+        model("mc", "C", "spend", 10, energy_j=4.0, joules=4.0, after_s=0.6),
+    ]
+    data = diamond(models, budgets={"energy_j": 10})
+    data["graph"]["nodes"][2]["task"] = "C"
+    data["graph"]["nodes"][3]["task"] = "A"
+    plan = solve(problem_from_data(data))
+    assert plan.assignment == {"a": "ma", "b": "mb", "c": "mc", "d": "ma"}
+    report = LocalExecutor(counter=counter).execute(plan, {"x": "hi"}, tmp_path / "r")
+    assert report.status == "succeeded", report.message
+    b, c = report.node("b"), report.node("c")
+    assert b.start_ms is not None and c.start_ms is not None and b.finish_ms is not None
+    assert c.start_ms < b.finish_ms  # they overlapped
+    assert b.measured.energy_j + c.measured.energy_j == pytest.approx(5.0)  # type: ignore[union-attr]
+    assert b.measured.energy_j > 2  # type: ignore[union-attr]
+    assert not report.replans
+
+
 def test_interrupt_gives_partial_report(tmp_path: Path) -> None:
     def progress(node: str, state: str, detail: str) -> None:
         if node == "b" and state == "running":
