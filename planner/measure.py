@@ -20,6 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from planner.errors import ProblemError
 from profiles.hardware import cpu_model
 
 #: Watts drawn per fully busy core, used when nothing measures energy (see `CpuTimeCounter`);
@@ -139,16 +140,22 @@ class Accountant:
 
 
 def default_counter() -> EnergyCounter:
-    """The best energy counter here: the profiles package's meters (RAPL, then NVML, then the
-    CPU-time estimate, as `profiles.energy.choose_meter("auto")` picks) when installed, else
-    our CPU-time estimate; both honour ``PLANNER_WATTS_PER_CORE``."""
+    """The energy counter for runs: the profiles package's meter named by
+    ``PLANNER_ENERGY_METER`` (auto, rapl, nvml or estimate; default auto: RAPL when readable,
+    else the CPU-time estimate) when installed, else our CPU-time estimate; both honour
+    ``PLANNER_WATTS_PER_CORE``. A meter asked for by name that cannot be read is an error."""
     import importlib
 
+    kind = os.environ.get("PLANNER_ENERGY_METER", "").strip() or "auto"
     try:
         energy = importlib.import_module("profiles.energy")
-        meter = energy.choose_meter("auto")
+        meter = energy.choose_meter(kind)
         info = meter.describe()
-    except (ImportError, AttributeError, RuntimeError, ValueError):
+    except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
+        if kind not in ("auto", "estimate"):
+            raise ProblemError(
+                f"PLANNER_ENERGY_METER={kind}: {exc}; unset it to use the default meter"
+            ) from exc
         counter: CpuTimeCounter | FunctionCounter = CpuTimeCounter(watts_per_core())
     else:
         counter = FunctionCounter(

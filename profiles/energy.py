@@ -4,7 +4,12 @@ counters) and an estimate (process CPU time x watts per core) for machines with 
 Every meter exposes ``read_j()``, a cumulative energy in joules since the meter was made
 (differences of two reads give the energy of what ran between them), and ``describe()``, the
 fields a profile's provenance records. ``choose_meter("auto")`` picks RAPL when readable, else
-NVML when an NVIDIA GPU answers, else the estimate."""
+the estimate. NVML is used only when asked for (``nvml``, or ``PLANNER_ENERGY_METER=nvml`` for
+runs): it counts the whole GPU board, not the CPU where the built-in zoo runs, and it moves in
+steps far coarser than a millisecond-scale call. On an H200 machine without RAPL (2026-11-28),
+``auto`` used to pick NVML and the demo's CPU-only nodes read 0 J or ~8.2 J each (one step of
+the board's counter at ~80 W idle), while the same meter read 79 W idle and 609 W under a
+bf16 matrix-product load, as it should for GPU work."""
 
 from __future__ import annotations
 
@@ -203,7 +208,8 @@ def choose_meter(
     watts_per_core: float | None = None,
     powercap_root: Path | None = None,
 ) -> EnergyMeter:
-    """``auto``: RAPL if readable, else NVML if a GPU answers, else the estimate."""
+    """``auto``: RAPL if readable, else the CPU-time estimate (NVML only when asked for: see
+    the module docstring)."""
     root = POWERCAP_ROOT if powercap_root is None else powercap_root
     if kind not in METERS:
         raise EnergyMeterError(f"unknown energy meter {kind!r}; use one of {', '.join(METERS)}")
@@ -212,10 +218,8 @@ def choose_meter(
     if kind == "nvml":
         return NvmlMeter()
     if kind == "auto":
-        for make in (lambda: RaplMeter(root), NvmlMeter):
-            try:
-                meter: EnergyMeter = make()
-                return meter
-            except EnergyMeterError:
-                continue
+        try:
+            return RaplMeter(root)
+        except EnergyMeterError:
+            pass
     return EstimateMeter(watts_per_core if watts_per_core is not None else default_watts_per_core())

@@ -71,9 +71,8 @@ def test_auto_prefers_rapl_then_falls_back_to_estimate(tmp_path: Path) -> None:
     make_zone(tmp_path / "with", "intel-rapl:0", 1)
     assert choose_meter("auto", powercap_root=tmp_path / "with").name == "rapl"
     (tmp_path / "empty").mkdir()
+    # the estimate, also on a GPU machine: NVML counts the board, not the CPU models run on
     meter = choose_meter("auto", watts_per_core=7.0, powercap_root=tmp_path / "empty")
-    if meter.name == "nvml":  # a GPU machine: auto picks NVML before the estimate
-        pytest.skip("NVIDIA GPU present")
     assert meter.name == "estimate"
     assert meter.describe()["watts_per_core"] == 7.0
     with pytest.raises(EnergyMeterError, match="unknown energy meter"):
@@ -125,3 +124,18 @@ def test_nvml_meter_reads_gpu_energy() -> None:
     assert second >= first >= 0.0
     assert second > 0.0  # an idle GPU still draws tens of watts
     assert meter.describe()["energy_source"] == "nvml"
+
+
+def test_runs_take_the_meter_named_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    from planner.errors import ProblemError
+    from planner.measure import default_counter
+
+    monkeypatch.setenv("PLANNER_ENERGY_METER", "estimate")
+    assert default_counter().source == "estimate"
+    monkeypatch.setenv("PLANNER_ENERGY_METER", "joulemeter")
+    with pytest.raises(ProblemError, match="PLANNER_ENERGY_METER=joulemeter: unknown energy"):
+        default_counter()
+    if not _has_nvidia_gpu():
+        monkeypatch.setenv("PLANNER_ENERGY_METER", "nvml")
+        with pytest.raises(ProblemError, match="PLANNER_ENERGY_METER=nvml"):
+            default_counter()  # asked for by name: no silent fallback to the estimate
