@@ -7,6 +7,7 @@ failed report is written and printed); 130 interrupted (Ctrl-C; partial report w
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from importlib import resources
@@ -278,6 +279,29 @@ class Progress:
 # --------------------------------------------------------------------------- commands
 
 
+def check_speed(problem: Problem, ex: Any, plan: Plan, quiet: bool, calls: int = 9) -> Problem:
+    """`planner.speed.speed_check` where this plan's nodes would run: in worker processes
+    like the run's (as many, probing at once) or in this process for a thread pool."""
+    from planner.speed import probe_here, probe_in_workers, speed_check
+
+    opt = ex.options
+    if ex.pool_for(plan) == "process":
+        size = opt.max_workers if plan.execution == "parallel" and not opt.sequential else 1
+        probe = probe_in_workers(opt.model_dump_json(), size, calls)
+    else:
+        probe = probe_here(ex.factory.load, calls, opt.threads, opt.warmup)
+    with contextlib.ExitStack() as stack:
+        if not quiet:
+            stack.enter_context(err.status("speed check: timing the candidates' probes"))
+        checked, check = speed_check(problem, probe, calls)
+    if not quiet:
+        err.print(
+            f"speed check: {len(check.models)} candidate(s) probed in {check.seconds:.1f} s"
+            + (f", {len(check.skipped)} skipped" if check.skipped else "")
+        )
+    return checked
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
@@ -361,6 +385,14 @@ def register(app: typer.Typer) -> None:
         allow_absolute: bool = typer.Option(
             False, "--allow-absolute", help="Allow absolute file paths in graph arguments."
         ),
+        speed_check: bool = typer.Option(
+            True,
+            "--speed-check/--no-speed-check",
+            help="Before solving, time each candidate's speed probe (a few isolated calls on "
+            "the inputs its profile was probed on) and scale its latency prediction by how "
+            "fast this machine runs it now. Local executor, problems and requests only (a "
+            "plan file runs as it is).",
+        ),
         trust_plan: bool = typer.Option(
             False,
             "--trust-plan",
@@ -372,6 +404,7 @@ def register(app: typer.Typer) -> None:
         from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
         from planner.history import History, data_dir
         from planner.measure import default_counter
+        from planner.runners import RunnerFactory
         from planner.solve import solve as run_solve
 
         if executor not in ("local", "ray"):
@@ -392,6 +425,12 @@ def register(app: typer.Typer) -> None:
             backend=backend,
             time_limit_s=time_limit,
         )
+        factory = RunnerFactory()  # models the speed check loads here are the run's
+        local = (
+            LocalExecutor(factory=factory, options=options, counter=default_counter())
+            if executor == "local"
+            else None
+        )
         loaded, request = load_target(target, catalog)
         flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
         if isinstance(loaded, Plan):
@@ -409,12 +448,25 @@ def register(app: typer.Typer) -> None:
         else:
             problem = apply_overrides(loaded, *flags)
             plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+            if speed_check and local is not None and plan.has_plan:
+                problem = check_speed(problem, local, plan, quiet=quiet or as_json)
+                plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+                factory.release(set(factory.loaded_ids()) - set(plan.assignment.values()))
         if not plan.has_plan:
             if as_json:
                 typer.echo(plan.to_json(), nl=False)
             else:
                 render_plan(plan, err)
-            err.print("nothing was run: no plan meets the budgets")
+            scaled = "speed_check" in plan.problem.metadata
+            err.print(
+                "nothing was run: no plan meets the budgets"
+                + (
+                    " once the speed check scaled the latency predictions to this machine's "
+                    "speed now (--no-speed-check plans with the catalog's numbers)"
+                    if scaled
+                    else ""
+                )
+            )
             return EXIT_INFEASIBLE
         file_inputs = plan.problem.metadata.get("inputs", {})
         check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
@@ -429,7 +481,9 @@ def register(app: typer.Typer) -> None:
 
             ex: Any = RayExecutor(address=address, options=options, progress=progress)
         else:
-            ex = LocalExecutor(options=options, counter=default_counter(), progress=progress)
+            assert local is not None
+            ex = local
+            ex.progress = progress
         interrupted = False
         try:
             with progress:

@@ -59,7 +59,9 @@ from planner.runners import (
     limited_threads,
     warm_up,
 )
+from planner.speed import SpeedCheck
 from profiles import ModelProfile
+from profiles.hardware import retain_freed_memory
 
 _INPUT = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _REF = re.compile(r"<([^<>\s]+)>")
@@ -489,6 +491,7 @@ class LocalExecutor:
             from planner.process_run import ProcessRun
 
             return ProcessRun(self, plan, inputs, run_dir, request, run_id)
+        retain_freed_memory()  # nodes run in this process: the allocator the profiler used
         return _Run(self, plan, inputs, run_dir, request, run_id)
 
     def pool_for(self, plan: Plan) -> str:
@@ -1051,7 +1054,18 @@ class _Run:
             versions=versions(),
             energy_note=getattr(self.accountant.counter, "note", "")
             or self.accountant.counter.source,
+            speed_check=self._speed_check(),
         )
+
+    def _speed_check(self) -> SpeedCheck | None:
+        """The speed check the plan's problem records (`planner.speed`), if any."""
+        found = self.plan.problem.metadata.get("speed_check")
+        if found is None:
+            return None
+        try:
+            return SpeedCheck.model_validate(found)
+        except ValueError:  # a hand-edited problem: the report does without it
+            return None
 
 
 class RunInterrupted(KeyboardInterrupt):

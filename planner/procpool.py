@@ -54,8 +54,10 @@ def _worker_main(conn: Connection, options_json: str) -> None:
     from planner.measure import Accountant, default_counter
     from planner.runners import RunnerFactory, warm_up
     from profiles import ModelProfile
+    from profiles.hardware import retain_freed_memory
 
     options = RunOptions.model_validate_json(options_json)
+    retain_freed_memory()  # as the profiler measured: per-call buffers are not page-faulted
     _pin_threads(options.threads)
     factory = RunnerFactory()
     accountant = Accountant(default_counter())
@@ -91,6 +93,9 @@ def _worker_main(conn: Connection, options_json: str) -> None:
                 gc.collect()
                 gc.disable()
             conn.send(("loaded", error))
+            continue
+        if msg[0] == "probe":
+            conn.send(("probed", _probe(msg[1], msg[2], options, ensure)))
             continue
         _, key, profile_json, args = msg
         reply = _run_one(
@@ -130,6 +135,27 @@ def _run_one(
     return ("done", key, error is None, out, error, marks)
 
 
+def _probe(
+    profiles_json: list[str], calls: int, options: Any, ensure: Callable[[Any], Any]
+) -> dict[str, float | str]:
+    """The speed probe of each model in this worker (`planner.speed`): ``{"id|task": median
+    ms}``, or an error message in place of the median."""
+    from planner.speed import probe_one
+    from profiles import ModelProfile
+
+    out: dict[str, float | str] = {}
+    for profile_json in profiles_json:
+        profile = ModelProfile.model_validate_json(profile_json)
+        try:
+            runner = ensure(profile)
+            out[f"{profile.id}|{profile.task}"] = probe_one(
+                runner, profile, calls, options.threads, options.warmup
+            )
+        except Exception as exc:
+            out[f"{profile.id}|{profile.task}"] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
 # --------------------------------------------------------------------------- parent side
 
 
@@ -139,8 +165,9 @@ class _Worker:
     conn: Connection
     key: str | None = None  # the node attempt it runs
     dead: bool = False
-    #: replies to ``load`` requests (None: loaded), handed over by the reader thread
-    replies: queue.Queue[str | None] = field(default_factory=queue.Queue)
+    #: replies to ``load`` (None: loaded, else why not) and ``probe`` requests (a dict, or
+    #: why the worker died), handed over by the reader thread
+    replies: queue.Queue[Any] = field(default_factory=queue.Queue)
 
 
 #: Imported once by the fork server, so each worker starts without importing them again.
@@ -218,6 +245,30 @@ class ProcessPool:
             if error:
                 raise PoolError(error)
 
+    def probe(self, profiles_json: list[str], calls: int) -> list[dict[str, float | str]]:
+        """Every worker times the speed probe of these models at the same time (loading
+        them first); one ``{"id|task": median ms or error}`` per worker. Raises `PoolError`."""
+        self._replace_dead()
+        with self._lock:
+            live = [w for w in self.workers if not w.dead]
+        for w in live:
+            try:
+                w.conn.send(("probe", profiles_json, calls))
+            except OSError as exc:
+                raise PoolError(f"a worker process is gone ({exc})") from exc
+        out = []
+        for w in live:
+            try:
+                reply = w.replies.get(timeout=LOAD_TIMEOUT_S)
+            except queue.Empty:
+                raise PoolError(
+                    f"a worker process did not finish the speed probes in {LOAD_TIMEOUT_S:g} s"
+                ) from None
+            if not isinstance(reply, dict):
+                raise PoolError(str(reply))
+            out.append(reply)
+        return out
+
     def _reader(self, w: _Worker) -> None:
         while True:
             try:
@@ -239,7 +290,7 @@ class ProcessPool:
                         key, False, None, f"the worker process died (exit code {code})", {}
                     )
                 return
-            if msg[0] == "loaded":
+            if msg[0] in ("loaded", "probed"):
                 w.replies.put(msg[1])
                 continue
             _, key, ok, out, error, marks = msg

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.plan import Metrics
+from planner.speed import SpeedCheck
 
 RunStatus = Literal["succeeded", "failed", "partial"]
 NodeStatus = Literal["succeeded", "failed", "not_run"]
@@ -130,6 +131,11 @@ class Report(BaseModel):
     hardware: dict[str, Any]
     versions: dict[str, str]
     energy_note: str = Field(description="How energy was measured or estimated.")
+    speed_check: SpeedCheck | None = Field(
+        default=None,
+        description="The speed check made before solving (`planner run`), if any: each "
+        "candidate's latency prediction was scaled by how fast this machine ran its probe.",
+    )
 
     def to_json(self) -> str:
         return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
@@ -225,5 +231,19 @@ def render_report(report: Report, console: Console) -> None:
         f"latency within 25% of the prediction: {ok}/{n} node(s); energy: "
         f"{report.energy_note}; models loaded in {report.load_ms:.0f} ms"
     )
+    if report.speed_check is not None:
+        console.print(speed_summary(report.speed_check, [n.model for n in report.nodes]))
     if report.run_dir:
         console.print(f"outputs and report: {report.run_dir}")
+
+
+def speed_summary(check: SpeedCheck, chosen: list[str | None]) -> str:
+    """One line: how the speed check scaled the predictions of the models that ran."""
+    used = {m for m in chosen if m}
+    factors = ", ".join(f"{m.model} x{m.factor:.2f}" for m in check.models if m.model in used)
+    return (
+        f"speed check ({len(check.models)} model(s) probed in {check.probed_in} in "
+        f"{check.seconds:.1f} s, "
+        f"{len(check.skipped)} skipped): predictions scaled by this machine's speed now"
+        + (f": {factors}" if factors else "")
+    )

@@ -26,6 +26,11 @@ Per candidate, in this order:
    back-to-back burst per round is still timed and kept as ``latency_warm_median_ms`` in
    the provenance (what a model serving a stream of requests would see).
    ``isolated=False`` profiles back-to-back calls only (the steady state).
+6. the **speed probe** (isolated timing only): after each round's timed calls, isolated calls
+   on the first ``probe_items`` evaluation inputs, ``probe_calls`` in all; their median is
+   ``latency_probe_ms`` in the provenance. `speed_probe` repeats exactly these calls later
+   (``planner run``'s speed check): the ratio of the two medians says how much faster or
+   slower this machine runs the model now than when it was profiled, on the same inputs.
 
 ``memory_mb`` is the peak RSS read after loading and after every evaluation inference, minus
 the
@@ -47,7 +52,14 @@ from pathlib import Path
 from typing import Any
 
 from profiles.energy import EnergyMeter
-from profiles.hardware import hardware_summary, library_versions, rss_mb
+from profiles.hardware import (
+    MMAP_THRESHOLD_MB,
+    RETAIN_FREE_MB,
+    hardware_summary,
+    library_versions,
+    retain_freed_memory,
+    rss_mb,
+)
 from profiles.schema import ModelProfile
 
 ProgressFn = Callable[[str, int, int], None]
@@ -76,6 +88,8 @@ class ProfileSettings:
     gap_s: float = 0.01
     evict_mb: float = 16.0
     warm_calls: int = 50
+    probe_items: int = 5
+    probe_calls: int = 15
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -92,6 +106,8 @@ class ProfileSettings:
             raise ProfileError(f"rounds must be >= 1, got {self.rounds}")
         if self.gap_s < 0 or self.evict_mb < 0 or self.warm_calls < 0:
             raise ProfileError("gap_s, evict_mb and warm_calls must be >= 0")
+        if self.probe_items < 1 or self.probe_calls < 0:
+            raise ProfileError("probe_items must be >= 1 and probe_calls >= 0")
         if self.max_repeats < self.repeats:
             raise ProfileError(f"max_repeats ({self.max_repeats}) < repeats ({self.repeats})")
 
@@ -179,6 +195,7 @@ class _Measurement:
     times: list[float]
     energy_j: float = 0.0
     warm_times: list[float] = field(default_factory=list)
+    probe_times: list[float] = field(default_factory=list)
 
 
 def _items(row: dict[str, Any], runner: Any, task_eval: Any) -> list[Any]:
@@ -309,6 +326,57 @@ def _time_calls(
             gc.enable()
 
 
+def _probe_calls(
+    call: Callable[[Any], Any],
+    items: Sequence[Any],
+    settings: ProfileSettings,
+    calls: int,
+    evict: Callable[[], None],
+    into: list[float],
+) -> None:
+    """``calls`` isolated, timed calls cycling through the first ``probe_items`` inputs
+    (garbage collector paused), appended to ``into`` in ms: the speed probe."""
+    k = min(settings.probe_items, len(items))
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(calls):
+            item = items[len(into) % k]
+            evict()
+            t0 = time.perf_counter()
+            call(item)
+            into.append((time.perf_counter() - t0) * 1e3)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def speed_probe(
+    runner: Any,
+    row: dict[str, Any],
+    task_eval: Any,
+    settings: ProfileSettings,
+    calls: int,
+) -> float:
+    """The median (ms) of ``calls`` isolated calls of a loaded ``runner`` on the inputs the
+    profiler's probe used (the first ``probe_items`` of the task's evaluation set, or the
+    row's ``profile_inputs``), after ``settings.warmup`` warm-up calls: compare it with the
+    profile's ``latency_probe_ms`` to see how fast this machine runs the model now."""
+    if calls < 1:
+        raise ProfileError(f"a speed probe needs at least 1 call, got {calls}")
+    retain_freed_memory()
+    items = _items(row, runner, task_eval)[: settings.probe_items]
+    call = _measure_call(runner, task_eval)
+    times: list[float] = []
+    with limited_threads(settings.threads):
+        for w in range(settings.warmup):
+            call(items[w % len(items)])
+        _probe_calls(
+            call, items, settings, calls, CacheEvictor(settings.evict_mb, settings.gap_s), times
+        )
+    return statistics.median(times)
+
+
 def _timing(settings: ProfileSettings, rounds: int = 1) -> dict[str, Any]:
     """The keyword arguments of `_time_calls` that ``settings`` asks for, per round."""
     if not settings.isolated:
@@ -317,6 +385,15 @@ def _timing(settings: ProfileSettings, rounds: int = 1) -> dict[str, Any]:
         "evict": CacheEvictor(settings.evict_mb, settings.gap_s),
         "warm_calls": -(-settings.warm_calls // rounds),
     }
+
+
+def _allocator() -> str:
+    if retain_freed_memory():
+        return (
+            f"glibc, freed memory retained (mmap threshold {MMAP_THRESHOLD_MB} MB, trim "
+            f"threshold {RETAIN_FREE_MB} MB)"
+        )
+    return "the C library's defaults"
 
 
 def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> ModelProfile:
@@ -356,6 +433,7 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
             if settings.isolated
             else "back-to-back calls"
         ),
+        "allocator": _allocator(),
         "load_ms": round(m.load_ms, 2),
         "prepare_s": round(m.prepare_s, 3),
         "peak_memory_mb": round(m.memory_mb, 2),
@@ -363,6 +441,14 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
     }
     if m.warm_times:
         provenance["latency_warm_median_ms"] = round(statistics.median(m.warm_times), 4)
+    if m.probe_times:
+        provenance["latency_probe_ms"] = round(statistics.median(m.probe_times), 4)
+        provenance["latency_probe_items"] = min(settings.probe_items, len(m.items))
+        provenance["latency_probe"] = (
+            f"median of {len(m.probe_times)} isolated calls on the first "
+            f"{min(settings.probe_items, len(m.items))} evaluation inputs, spread over the "
+            "timing rounds (the speed check of `planner run` repeats them)"
+        )
     if "watts_per_core" in desc:
         provenance["watts_per_core"] = desc["watts_per_core"]
     if m.quality is None:
@@ -392,6 +478,8 @@ def profile_runner(
 ) -> ModelProfile:
     """Measure one candidate and return its profile row (``row`` gives id, task, adapter and,
     when the task has no evaluation set, the accuracy to keep)."""
+    retain_freed_memory()
+    timing = _timing(settings)
     with limited_threads(settings.threads):
         m = _load_and_score(runner, row, task_eval, settings, progress)
         _time_calls(
@@ -400,9 +488,19 @@ def profile_runner(
             settings.repeats,
             settings.min_time_s,
             settings.max_repeats,
-            **_timing(settings),
+            **timing,
         )
+        _probe_round(m, settings, settings.probe_calls, timing)
     return _finish(m, meter, settings)
+
+
+def _probe_round(
+    m: _Measurement, settings: ProfileSettings, calls: int, timing: dict[str, Any]
+) -> None:
+    """One round's share of the speed probe (isolated timing only: ``timing`` has the
+    evictor)."""
+    if "evict" in timing and calls > 0:
+        _probe_calls(m.call, m.items, settings, calls, timing["evict"], m.probe_times)
 
 
 def zoo_rows(task: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
@@ -433,6 +531,7 @@ def profile_rows(
     from profiles.adapters import load_adapter
     from profiles.zoo import task_eval
 
+    retain_freed_memory()
     evals: dict[str, Any] = {}
     measured: list[_Measurement] = []
     rounds = settings.rounds
@@ -458,6 +557,7 @@ def profile_rows(
                     per_round_max,
                     **timing,
                 )
+                _probe_round(m, settings, -(-settings.probe_calls // rounds), timing)
                 if progress:
                     progress(f"timing round {k + 1}/{rounds}", 1, 1)
     out = []

@@ -297,17 +297,55 @@ def test_isolated_timing_sweeps_and_pauses_before_every_timed_call(
     monkeypatch.setattr(profiler, "_measure_call", spy_call)
     monkeypatch.setattr(profiler, "CacheEvictor", SpyEvictor)
     settings = ProfileSettings(repeats=6, warmup=0, eval_limit=4, min_time_s=0, warmup_s=0)
-    settings = ProfileSettings(**{**settings.__dict__, "warm_calls": 3, "rounds": 2})
+    settings = ProfileSettings(
+        **{**settings.__dict__, "warm_calls": 3, "rounds": 2, "probe_calls": 4}
+    )
     (row,) = profile_rows(zoo_rows(model="sim-jaccard"), EstimateMeter(10.0), settings)
     timed = calls[calls.index("evict") :]  # after the warm-up and the quality pass
-    # each round: evict-call pairs for the isolated calls, then back-to-back warm calls
-    one_round = ["evict", "call"] * 3 + ["call"] * 2
+    # each round: evict-call pairs for the isolated calls, back-to-back warm calls, then the
+    # round's share of the speed probe (isolated too)
+    one_round = ["evict", "call"] * 3 + ["call"] * 2 + ["evict", "call"] * 2
     assert timed == one_round * 2
     assert row.provenance is not None
     extra = row.provenance.model_extra or {}
     assert extra["repeats"] == 6
     assert "isolated calls" in extra["latency_timing"]
     assert extra["latency_warm_median_ms"] > 0
+    assert extra["latency_probe_ms"] > 0
+    assert "median of 4 isolated calls on the first 5 evaluation inputs" in extra["latency_probe"]
+
+
+def test_speed_probe_repeats_the_profilers_probe_inputs(monkeypatch: pytest.MonkeyPatch) -> None:
+    import profiles.profiler as profiler
+    from profiles.adapters import load_adapter
+    from profiles.zoo import task_eval
+
+    seen: list[Any] = []
+    real = profiler._measure_call
+
+    def spy_call(runner: Any, evals: Any) -> Any:
+        inner = real(runner, evals)
+
+        def call(item: Any) -> Any:
+            seen.append(item)
+            return inner(item)
+
+        return call
+
+    monkeypatch.setattr(profiler, "_measure_call", spy_call)
+    (row,) = zoo_rows(model="sim-jaccard")
+    evals = task_eval(row["task"], 10)
+    runner = load_adapter(row, fresh=True)
+    runner.prepare()
+    runner.load()
+    settings = quick(warmup=2, probe_items=3, gap_s=0.0, evict_mb=1.0)
+    ms = profiler.speed_probe(runner, row, evals, settings, calls=7)
+    assert ms > 0
+    first = list(evals.inputs[:3])
+    # two warm-up calls, then 7 timed calls cycling through the first 3 inputs
+    assert seen == [first[0], first[1], *(first * 3)[:7]]
+    with pytest.raises(ProfileError, match="at least 1 call"):
+        profiler.speed_probe(runner, row, evals, settings, calls=0)
 
 
 def test_back_to_back_timing_has_no_sweeps() -> None:
@@ -317,3 +355,46 @@ def test_back_to_back_timing_has_no_sweeps() -> None:
     extra = row.provenance.model_extra or {}
     assert extra["latency_timing"] == "back-to-back calls"
     assert "latency_warm_median_ms" not in extra
+    assert "latency_probe_ms" not in extra  # no probe to compare with isolated run calls
+
+
+_FAULTS = """
+import resource, sys
+import numpy as np
+if sys.argv[1] == "retain":
+    from profiles.hardware import retain_freed_memory
+    assert retain_freed_memory()
+def call():  # a model's call: three 8 MB activations alive at once, then freed
+    bufs = [np.full(2**21, 1.0, dtype=np.float32) for _ in range(3)]
+    return sum(float(b[-1]) for b in bufs)
+call()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(10):
+    call()
+print(resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before)
+"""
+
+
+def test_retained_memory_serves_repeated_large_buffers_without_page_faults() -> None:
+    import platform
+    import subprocess
+    import sys
+
+    from profiles.hardware import retain_freed_memory
+
+    if platform.libc_ver()[0] != "glibc":
+        assert retain_freed_memory() is False
+        return
+    assert retain_freed_memory() is True and retain_freed_memory() is True  # idempotent
+
+    def faults(mode: str) -> int:
+        run = subprocess.run(
+            [sys.executable, "-c", _FAULTS, mode], capture_output=True, text=True, check=True
+        )
+        return int(run.stdout.strip())
+
+    # glibc's default gives the freed heap back, so every call faults its buffers in again
+    # (about 10,500 faults here, 2026-11-28); retained, the buffers are reused (0)
+    default, retained = faults("default"), faults("retain")
+    assert default > 1000, default
+    assert retained * 20 < default, (retained, default)
