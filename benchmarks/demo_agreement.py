@@ -5,15 +5,20 @@ process as a user would, and counts node measurements within ``--tolerance`` of 
 prediction (issue #4: at least 80% within 25%). Writes a Markdown table (machine, pool,
 per-node ratios measured/predicted, share within tolerance, wall time per run).
 
-    python -m benchmarks.demo_agreement [--runs 10] [--tolerance 0.25] [-o FILE] [-- RUN FLAGS]
+    python -m benchmarks.demo_agreement [--runs 10] [--tolerance 0.25] [-o FILE]
+        [--versus "FLAGS"] [-- RUN FLAGS]
 
 Flags after ``--`` go to ``planner run`` (e.g. ``-- --sequential`` or ``-- --pool thread``).
+``--versus "FLAGS"`` runs a second series with those flags instead, **interleaved** with the
+first (A, B, A, B, ...), so a drift of the machine's speed hits both series alike; e.g.
+``--versus=--no-speed-check`` compares the speed check with the catalog's raw numbers.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import statistics
 import subprocess
 import sys
@@ -65,6 +70,7 @@ def summarise(reports: list[dict[str, Any]], tolerance: float, extra: list[str])
         f"with at least 80% of their nodes within: "
         f"{sum(x >= 0.8 for x in per_run)}/{len(per_run)}; median wall time per run "
         f"{statistics.median(r['_process_s'] for r in reports):.1f} s (whole process).",
+        *_speed_lines(reports),
         "",
         "| node | model | predicted ms | measured / predicted, per run | within |",
         "|---|---|---|---|---|",
@@ -79,6 +85,24 @@ def summarise(reports: list[dict[str, Any]], tolerance: float, extra: list[str])
     return "\n".join(lines) + "\n"
 
 
+def _speed_lines(reports: list[dict[str, Any]]) -> list[str]:
+    """The speed check's cost and factors, when the runs made one."""
+    checks = [r["speed_check"] for r in reports if r.get("speed_check")]
+    if not checks:
+        return []
+    factors: dict[str, list[float]] = {}
+    for check in checks:
+        for m in check["models"]:
+            factors.setdefault(m["model"], []).append(m["factor"])
+    return [
+        "",
+        f"Speed check ({checks[0]['probed_in']}): median "
+        f"{statistics.median(c['seconds'] for c in checks):.1f} s per run; "
+        "factors (now / profiled) per run: "
+        + "; ".join(f"{k} " + ", ".join(f"{x:.2f}" for x in v) for k, v in factors.items()),
+    ]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     extra: list[str] = []
@@ -89,9 +113,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--tolerance", type=float, default=0.25)
     parser.add_argument("-o", "--output", type=Path)
+    parser.add_argument(
+        "--versus",
+        help="Flags of a second series run interleaved with the first (quote them).",
+    )
     args = parser.parse_args(argv)
-    reports = [run_once(extra) for _ in range(args.runs)]
-    text = summarise(reports, args.tolerance, extra)
+    if args.versus is None:
+        reports = [run_once(extra) for _ in range(args.runs)]
+        text = summarise(reports, args.tolerance, extra)
+    else:
+        other = shlex.split(args.versus)
+        pairs = [(run_once(extra), run_once(other)) for _ in range(args.runs)]
+        text = (
+            summarise([a for a, _ in pairs], args.tolerance, extra)
+            + "\n"
+            + summarise([b for _, b in pairs], args.tolerance, other)
+        )
     if args.output:
         args.output.write_text(text)
     print(text)

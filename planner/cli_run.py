@@ -279,9 +279,17 @@ class Progress:
 # --------------------------------------------------------------------------- commands
 
 
-def check_speed(problem: Problem, ex: Any, plan: Plan, quiet: bool, calls: int = 9) -> Problem:
-    """`planner.speed.speed_check` where this plan's nodes would run: in worker processes
-    like the run's (as many, probing at once) or in this process for a thread pool."""
+def check_speed(
+    problem: Problem,
+    ex: Any,
+    plan: Plan,
+    solve: Callable[[Problem], Plan],
+    quiet: bool,
+    calls: int = 9,
+) -> Problem:
+    """`planner.speed.speed_check` of the models plans would use, where this plan's nodes
+    would run: in worker processes like the run's (as many, probing at once) or in this
+    process for a thread pool."""
     from planner.speed import probe_here, probe_in_workers, speed_check
 
     opt = ex.options
@@ -292,11 +300,11 @@ def check_speed(problem: Problem, ex: Any, plan: Plan, quiet: bool, calls: int =
         probe = probe_here(ex.factory.load, calls, opt.threads, opt.warmup)
     with contextlib.ExitStack() as stack:
         if not quiet:
-            stack.enter_context(err.status("speed check: timing the candidates' probes"))
-        checked, check = speed_check(problem, probe, calls)
+            stack.enter_context(err.status("speed check: timing the chosen models' probes"))
+        checked, check = speed_check(problem, probe, calls, solve=solve)
     if not quiet:
         err.print(
-            f"speed check: {len(check.models)} candidate(s) probed in {check.seconds:.1f} s"
+            f"speed check: {len(check.models)} model(s) probed in {check.seconds:.1f} s"
             + (f", {len(check.skipped)} skipped" if check.skipped else "")
         )
     return checked
@@ -447,10 +455,14 @@ def register(app: typer.Typer) -> None:
             plan = loaded
         else:
             problem = apply_overrides(loaded, *flags)
-            plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+
+            def solve_it(problem: Problem) -> Plan:
+                return run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+
+            plan = solve_it(problem)
             if speed_check and local is not None and plan.has_plan:
-                problem = check_speed(problem, local, plan, quiet=quiet or as_json)
-                plan = run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+                problem = check_speed(problem, local, plan, solve_it, quiet=quiet or as_json)
+                plan = solve_it(problem)
                 factory.release(set(factory.loaded_ids()) - set(plan.assignment.values()))
         if not plan.has_plan:
             if as_json:

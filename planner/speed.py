@@ -80,7 +80,7 @@ def _probe_then(profile: ModelProfile) -> tuple[float, int] | None:
     return float(then), int(items) if isinstance(items, int) and items > 0 else 5
 
 
-_EVALS: dict[str, Any] = {}
+_EVALS: dict[tuple[str, int], Any] = {}
 
 
 def probe_one(
@@ -90,19 +90,21 @@ def probe_one(
     calls on the inputs its profile's probe used)."""
     from profiles.profiler import ProfileSettings, speed_probe
 
-    if profile.task not in _EVALS:
+    found = _probe_then(profile)
+    items = found[1] if found else 5
+    key = (profile.task, items)
+    if key not in _EVALS:
         try:
             from profiles.zoo import task_eval
         except ImportError:  # no zoo extra: only a row's profile_inputs can be probed
-            _EVALS[profile.task] = None
+            _EVALS[key] = None
         else:
-            _EVALS[profile.task] = task_eval(profile.task, None)
-    found = _probe_then(profile)
-    settings = ProfileSettings(
-        threads=threads or 1, warmup=warmup, probe_items=found[1] if found else 5, repeats=1
-    )
+            # the first `items` inputs of the evaluation set, as the profiler probed them
+            # (every zoo evaluation set is built so that a shorter one is its prefix)
+            _EVALS[key] = task_eval(profile.task, items)
+    settings = ProfileSettings(threads=threads or 1, warmup=warmup, probe_items=items, repeats=1)
     row = {"id": profile.id, "task": profile.task, "adapter": profile.adapter}
-    return speed_probe(runner, row, _EVALS[profile.task], settings, calls)
+    return speed_probe(runner, row, _EVALS[key], settings, calls)
 
 
 class ProbeFn(Protocol):
@@ -150,13 +152,16 @@ def probe_in_workers(options_json: str, workers: int, calls: int) -> ProbeFn:
     def probe(profiles: list[ModelProfile]) -> dict[tuple[str, str], float | str]:
         import statistics
 
-        from planner.procpool import ProcessPool
+        from planner.procpool import PoolError, ProcessPool
 
-        pool = ProcessPool(workers, options_json, lambda *args: None)
         try:
-            replies = pool.probe([p.model_dump_json() for p in profiles], calls)
-        finally:
-            pool.close()
+            pool = ProcessPool(workers, options_json, lambda *args: None)
+            try:
+                replies = pool.probe([p.model_dump_json() for p in profiles], calls)
+            finally:
+                pool.close()
+        except PoolError as exc:  # the run meets the same failure and reports it
+            return {(p.id, p.task): f"the worker processes failed: {exc}" for p in profiles}
         out: dict[tuple[str, str], float | str] = {}
         for profile in profiles:
             key = f"{profile.id}|{profile.task}"
@@ -173,15 +178,8 @@ def probe_in_workers(options_json: str, workers: int, calls: int) -> ProbeFn:
     return _Probe(f"{workers} worker process{'es' if workers > 1 else ''}", probe)
 
 
-def speed_check(
-    problem: Problem,
-    probe: ProbeFn,
-    calls: int,
-) -> tuple[Problem, SpeedCheck]:
-    """Probe every candidate of the graph's tasks that has a profile-time probe and runs on
-    this machine, with ``probe`` (`probe_here` or `probe_in_workers`), and return the
-    problem with their ``latency_ms`` scaled by ``now / then``, plus what was measured."""
-    t0 = time.perf_counter()
+def _eligible(problem: Problem) -> tuple[list[ModelProfile], list[str]]:
+    """The candidates of the graph's tasks that can be probed, and why the others cannot."""
     tasks = {node.task for node in problem.graph.nodes}
     skipped: list[str] = []
     todo: list[ModelProfile] = []
@@ -196,12 +194,26 @@ def speed_check(
             skipped.append(f"{name}: a {kind!r} adapter does not run on this machine")
         else:
             todo.append(profile)
-    measured = probe(todo) if todo else {}
+    return todo, skipped
+
+
+def _scaled(
+    problem: Problem,
+    measured: dict[tuple[str, str], float | str],
+    skipped: list[str],
+    probe: ProbeFn,
+    calls: int,
+    t0: float,
+) -> tuple[Problem, SpeedCheck]:
+    """``problem`` with the probed candidates' latency scaled, and the check's record."""
     speeds: list[ModelSpeed] = []
-    for profile in todo:
-        now = measured.get((profile.id, profile.task), "not probed")
+    failed: list[str] = []
+    for profile in problem.candidates:
+        now = measured.get((profile.id, profile.task))
+        if now is None:
+            continue
         if isinstance(now, str):
-            skipped.append(f"{profile.id} ({profile.task}): the probe failed ({now})")
+            failed.append(f"{profile.id} ({profile.task}): the probe failed ({now})")
             continue
         then = _probe_then(profile)
         assert then is not None
@@ -219,7 +231,7 @@ def speed_check(
         )
     check = SpeedCheck(
         models=speeds,
-        skipped=skipped,
+        skipped=[*skipped, *failed],
         calls=calls,
         probed_in=probe.where,
         seconds=round(time.perf_counter() - t0, 3),
@@ -240,3 +252,44 @@ def speed_check(
         }
     data.setdefault("metadata", {})["speed_check"] = check.model_dump(mode="json")
     return problem_from_data(data), check
+
+
+def speed_check(
+    problem: Problem,
+    probe: ProbeFn,
+    calls: int,
+    solve: Callable[[Problem], Any] | None = None,
+) -> tuple[Problem, SpeedCheck]:
+    """Probe the candidates of the graph's tasks that have a profile-time probe and run on
+    this machine, with ``probe`` (`probe_here` or `probe_in_workers`), and return the
+    problem with their ``latency_ms`` scaled by ``now / then``, plus what was measured.
+
+    Without ``solve`` every such candidate is probed. With ``solve`` (problem -> `Plan`) only
+    the models a plan would use are: solve, probe the plan's models not probed yet, scale,
+    solve again, until the plan's models are all probed (usually one round). That loads and
+    times a handful of models instead of every candidate; candidates never chosen keep the
+    catalog's numbers, which only matters if they were close to being chosen."""
+    t0 = time.perf_counter()
+    todo, skipped = _eligible(problem)
+    if solve is None:
+        return _scaled(problem, probe(todo) if todo else {}, skipped, probe, calls, t0)
+    eligible = {(p.id, p.task): p for p in todo}
+    measured: dict[tuple[str, str], float | str] = {}
+    current, check = problem, None
+    while True:
+        plan = solve(current)
+        if not plan.has_plan:
+            break
+        tasks = {node.id: node.task for node in current.graph.nodes}
+        want = [
+            eligible[key]
+            for key in sorted({(m, tasks[n]) for n, m in plan.assignment.items()})
+            if key in eligible and key not in measured
+        ]
+        if not want:
+            break
+        measured.update(probe(want))
+        current, check = _scaled(problem, measured, skipped, probe, calls, t0)
+    if check is None:
+        current, check = _scaled(problem, measured, skipped, probe, calls, t0)
+    return current, check

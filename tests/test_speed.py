@@ -195,3 +195,38 @@ def test_worker_probes_take_the_median_over_workers_and_report_failures() -> Non
     got = probe([ok, broken])
     assert isinstance(got[("ma", "A")], float) and got[("ma", "A")] >= 10  # sleeps 10 ms
     assert "weights file missing" in str(got[("bad", "A")])
+
+
+def test_with_a_solver_only_the_models_plans_use_are_probed() -> None:
+    models = [
+        model("ma", "A", "echo", 10),
+        # the catalog's fastest B, 20x slower now: the first plan takes it, the probe
+        # moves the plan to steady-b, which is then probed too
+        probed(model("fast-b", "B", "echo", 5, sleep_s=0.02), probe_ms=1.0),
+        probed(model("steady-b", "B", "echo", 8), probe_ms=50.0),
+        probed(model("slow-b", "B", "echo", 500), probe_ms=1.0),  # never chosen: not probed
+        model("mc", "C", "echo", 10),
+    ]
+    data = diamond(models)
+    data["weights"] = {"energy": 0, "latency": 1}
+    problem = problem_from_data(data)
+    probed_sets: list[list[str]] = []
+    inner = probe_here(RunnerFactory().load, 3, 1, 0)
+
+    class Recording:
+        where = inner.where
+
+        def __call__(self, profiles: list[Any]) -> dict[tuple[str, str], float | str]:
+            probed_sets.append([p.id for p in profiles])
+            return inner(profiles)
+
+    checked, check = speed_check(problem, Recording(), calls=3, solve=solve)
+    assert probed_sets == [["fast-b"], ["steady-b"]]
+    assert {m.model for m in check.models} == {"fast-b", "steady-b"}
+    assert solve(checked).assignment["b"] == "steady-b"
+    slow = next(m for m in checked.candidates if m.id == "slow-b")
+    assert slow.latency_ms == 500  # the catalog's number
+    assert check.skipped == [
+        "ma (A): its profile has no speed probe (latency_probe_ms)",
+        "mc (C): its profile has no speed probe (latency_probe_ms)",
+    ]

@@ -257,3 +257,20 @@ def test_minilm_runs_offline_and_ranks_tools(monkeypatch: pytest.MonkeyPatch) ->
     ev = task_eval("Sentence Similarity", 20)  # 4 queries x 5 tools
     assert ev is not None
     assert ev.score([model.predict(x) for x in ev.inputs]) >= 0.5
+
+
+def test_a_shorter_evaluation_set_is_a_prefix_of_the_full_one() -> None:
+    # the speed check (planner.speed) builds only the first few inputs the profiler probed
+    import numpy as np
+
+    from profiles.zoo.registry import EVALS, task_eval
+
+    for task in EVALS:
+        full, part = task_eval(task, None), task_eval(task, 5)
+        assert full is not None and part is not None
+        assert len(part) >= 5
+        for a, b in zip(full.inputs[:5], part.inputs[:5], strict=True):
+            if isinstance(a, tuple):
+                assert a == b, task
+            else:
+                assert np.array_equal(np.asarray(a), np.asarray(b)), task
