@@ -11,7 +11,7 @@ per-node ratios measured/predicted, share within tolerance, wall time per run).
 Flags after ``--`` go to ``planner run`` (e.g. ``-- --sequential`` or ``-- --pool thread``).
 ``--versus "FLAGS"`` runs a second series with those flags instead, **interleaved** with the
 first (A, B, A, B, ...), so a drift of the machine's speed hits both series alike; e.g.
-``--versus=--no-speed-check`` compares the speed check with the catalog's raw numbers.
+``--versus=--speed-check`` compares the catalog's numbers with the speed check's.
 """
 
 from __future__ import annotations

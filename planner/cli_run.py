@@ -394,12 +394,14 @@ def register(app: typer.Typer) -> None:
             False, "--allow-absolute", help="Allow absolute file paths in graph arguments."
         ),
         speed_check: bool = typer.Option(
-            True,
+            False,
             "--speed-check/--no-speed-check",
-            help="Before solving, time each candidate's speed probe (a few isolated calls on "
-            "the inputs its profile was probed on) and scale its latency prediction by how "
-            "fast this machine runs it now. Local executor, problems and requests only (a "
-            "plan file runs as it is).",
+            help="Before running, time the speed probe of each model the plan would use (a "
+            "few isolated calls on the inputs its profile was probed on, where the nodes will "
+            "run) and scale its latency prediction by how fast this machine runs it now, then "
+            "solve again. For a machine much busier or slower than when the catalog was "
+            "measured; costs a few seconds. Local executor; problems and requests only (a plan "
+            "file runs as it is).",
         ),
         trust_plan: bool = typer.Option(
             False,

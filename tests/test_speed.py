@@ -140,7 +140,7 @@ def test_the_human_line_names_the_factors_of_the_models_that_ran() -> None:
     assert line.endswith(": ma x1.50")
 
 
-def test_cli_run_checks_speed_by_default_and_not_with_the_flag(
+def test_cli_run_checks_speed_when_asked_and_not_by_default(
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
@@ -156,7 +156,7 @@ def test_cli_run_checks_speed_by_default_and_not_with_the_flag(
     path = tmp_path / "problem.json"
     path.write_text(json.dumps(data))
 
-    assert main(["run", str(path), "--json", "--out", str(tmp_path / "r1")]) == 0
+    assert main(["run", str(path), "--speed-check", "--json", "--out", str(tmp_path / "r1")]) == 0
     captured = capsys.readouterr()
     report = Report.model_validate_json(captured.out)
     assert report.speed_check is not None and report.pool == "process"
@@ -167,14 +167,15 @@ def test_cli_run_checks_speed_by_default_and_not_with_the_flag(
     saved = json.loads((tmp_path / "r1" / "plan.json").read_text())
     assert "speed_check" in saved["problem"]["metadata"]
 
-    assert main(["run", str(path), "--no-speed-check", "-q", "--out", str(tmp_path / "r2")]) == 0
+    assert main(["run", str(path), "-q", "--out", str(tmp_path / "r2")]) == 0
     captured = capsys.readouterr()
     assert "speed check" not in captured.out + captured.err
     saved = json.loads((tmp_path / "r2" / "report.json").read_text())
     assert saved["speed_check"] is None
     assert saved["nodes"][0]["predicted"]["latency_ms"] == 10
 
-    assert main(["run", str(path), "-q", "--pool", "thread", "--out", str(tmp_path / "r3")]) == 0
+    args = ["run", str(path), "-q", "--speed-check", "--pool", "thread"]
+    assert main([*args, "--out", str(tmp_path / "r3")]) == 0
     captured = capsys.readouterr()
     assert "speed check (1 model(s) probed in this process" in captured.out
     assert "ma x" in captured.out
