@@ -355,6 +355,11 @@ def register(app: typer.Typer) -> None:
             "not share an interpreter lock), thread, or auto (processes when nodes can "
             "overlap and the models fit the memory budget once per worker).",
         ),
+        pin_workers: bool = typer.Option(
+            True,
+            "--pin-workers/--no-pin-workers",
+            help="Pin each worker process to its own CPU core (Linux).",
+        ),
         node_timeout: float | None = typer.Option(
             None, "--node-timeout", help="Seconds per attempt (default 10 + 20 x predicted)."
         ),
@@ -429,6 +434,7 @@ def register(app: typer.Typer) -> None:
             sequential=sequential,
             **({"max_workers": workers} if workers is not None else {}),
             pool=pool,
+            pin_workers=pin_workers,
             node_timeout_s=node_timeout,
             tolerance=tolerance,
             replan=not no_replan,

@@ -124,6 +124,12 @@ class RunOptions(BaseModel):
         description="Torch/BLAS threads during the run (the zoo's profiles "
         "are measured with 1); None leaves them alone.",
     )
+    pin_workers: bool = Field(
+        default=True,
+        description="Pin each worker process to its own CPU core (round robin over the cores "
+        "this process may use), so concurrent nodes do not migrate across each other's "
+        "cores (Linux; ignored elsewhere).",
+    )
     pause_gc: bool = Field(
         default=True,
         description="Pause Python's cyclic garbage collector while nodes run "

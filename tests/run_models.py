@@ -26,6 +26,7 @@ def echo(inputs: dict[str, Any], tag: str = "", sleep_s: float = 0.0) -> dict[st
         "start": start,
         "end": time.time(),
         "pid": os.getpid(),
+        "cores": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else [],
         "types": {k: type(v).__name__ for k, v in inputs.items()},
     }
 

@@ -147,6 +147,25 @@ def test_parallel_branches_overlap(tmp_path: Path, pool: str) -> None:
     assert report.wall_ms < 550  # two 300 ms sleeps, overlapped
 
 
+@pytest.mark.skipif(
+    len(getattr(os, "sched_getaffinity", lambda _: set())(0)) < 2, reason="needs 2 CPU cores"
+)
+@pytest.mark.parametrize("pin", [True, False])
+def test_worker_processes_are_pinned_to_their_own_cores(tmp_path: Path, pin: bool) -> None:
+    report = run(
+        diamond(basic_models(sleep_s=0.3)), tmp_path, pool="process", max_workers=2, pin_workers=pin
+    )
+    ob = json.loads(Path(report.outputs["b"]).read_text())
+    oc = json.loads(Path(report.outputs["c"]).read_text())
+    usable = sorted(os.sched_getaffinity(0))
+    if pin:  # b and c ran at once, so in the two workers: one core each, not the same
+        assert len(ob["cores"]) == len(oc["cores"]) == 1
+        assert ob["cores"] != oc["cores"]
+        assert set(ob["cores"] + oc["cores"]) <= set(usable)
+    else:
+        assert ob["cores"] == oc["cores"] == usable
+
+
 def test_sequential_mode_never_overlaps(tmp_path: Path) -> None:
     report = run(diamond(basic_models(sleep_s=0.1)), tmp_path, sequential=True)
     spans = sorted((n.start_ms or 0, n.finish_ms or 0) for n in report.nodes)
@@ -429,7 +448,7 @@ def test_worker_process_output_matches_the_thread_run(tmp_path: Path) -> None:
             n: {
                 k: v
                 for k, v in json.loads(Path(p).read_text()).items()
-                if k not in ("start", "end", "pid")
+                if k not in ("start", "end", "pid", "cores")
             }
             for n, p in report.outputs.items()
         }
