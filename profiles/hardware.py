@@ -116,3 +116,17 @@ def retain_freed_memory() -> bool:
             and mallopt(_M_TRIM_THRESHOLD, RETAIN_FREE_MB * 2**20)
         )
     return _retaining
+
+
+def release_freed_memory() -> None:
+    """Give freed heap memory back to the OS now (glibc ``malloc_trim``), so that a resident
+    memory reading that follows counts only live memory: with `retain_freed_memory` on, a
+    model's buffers would otherwise reuse memory an earlier model freed, and its measured
+    memory would come out too small (denoise-median3: 0 MB instead of ~6 MB). No effect on
+    other C libraries."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass

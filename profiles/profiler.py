@@ -57,6 +57,7 @@ from profiles.hardware import (
     RETAIN_FREE_MB,
     hardware_summary,
     library_versions,
+    release_freed_memory,
     retain_freed_memory,
     rss_mb,
 )
@@ -231,6 +232,7 @@ def _load_and_score(
     call = _measure_call(runner, task_eval)
     prime_libraries(getattr(runner, "requires", ()))
     gc.collect()
+    release_freed_memory()  # the baseline counts live memory only (see the function)
     base = rss_mb()
     peak = base
     t0 = time.perf_counter()

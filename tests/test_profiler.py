@@ -398,3 +398,13 @@ def test_retained_memory_serves_repeated_large_buffers_without_page_faults() -> 
     default, retained = faults("default"), faults("retain")
     assert default > 1000, default
     assert retained * 20 < default, (retained, default)
+
+
+def test_memory_of_each_model_counts_its_own_buffers_after_others_freed_theirs() -> None:
+    # with freed memory retained, a model could reuse what the one before it freed and
+    # measure ~0 MB; the profiler gives freed memory back before each baseline
+    rows = [r for r in zoo_rows(task="Image-to-Image") if r["id"] != "denoise-cnn-3x16"]
+    profiles = profile_rows(rows, EstimateMeter(), quick(repeats=3, warmup=1, rounds=1))
+    assert [p.id for p in profiles] == ["denoise-gaussian", "denoise-median3", "denoise-wiener5"]
+    for p in profiles:
+        assert p.memory_mb > 1.0, (p.id, p.memory_mb)  # 256x256 float images: ~0.25 MB each
