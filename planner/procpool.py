@@ -54,12 +54,14 @@ def _worker_main(conn: Connection, options_json: str, index: int = 0) -> None:
     from planner.measure import Accountant, default_counter
     from planner.runners import RunnerFactory, warm_up
     from profiles import ModelProfile
-    from profiles.hardware import retain_freed_memory
+    from profiles.hardware import pin_to_core, retain_freed_memory
 
     options = RunOptions.model_validate_json(options_json)
     retain_freed_memory()  # as the profiler measured: per-call buffers are not page-faulted
     if options.pin_workers:
-        _pin_core(index)
+        # one core per worker: on the 2-core dev VM the demo's nodes agreed with their
+        # profiles within 25% in 45/50 measurements pinned and 35/50 not (interleaved runs)
+        pin_to_core(index)
     _pin_threads(options.threads)
     factory = RunnerFactory()
     accountant = Accountant(default_counter())
@@ -108,22 +110,6 @@ def _worker_main(conn: Connection, options_json: str, index: int = 0) -> None:
         except Exception as exc:  # an output that cannot be pickled
             conn.send(("done", key, False, None, f"the output cannot be sent: {exc}", reply[5]))
     accountant.close()
-
-
-def _pin_core(index: int) -> None:
-    """Run this worker on one CPU core, the ``index``-th of those this process may use (round
-    robin), so concurrent workers do not migrate across each other's cores. On the 2-core
-    dev VM the demo's nodes agreed with their profiles within 25% in 90% of 40 measurements
-    pinned against 70% unpinned (two series of 8 runs, back to back); no effect where the OS
-    has no CPU affinity (macOS, Windows)."""
-    getter = getattr(os, "sched_getaffinity", None)
-    setter = getattr(os, "sched_setaffinity", None)
-    if getter is None or setter is None:
-        return
-    cores = sorted(getter(0))
-    if len(cores) > 1:
-        with contextlib.suppress(OSError):
-            setter(0, {cores[index % len(cores)]})
 
 
 def _pin_threads(n: int | None) -> None:

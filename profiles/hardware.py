@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 from importlib import metadata
@@ -130,3 +131,32 @@ def release_freed_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
+
+
+def pin_to_core(index: int) -> set[int] | None:
+    """Run this process on one CPU core, the ``index``-th (round robin) of those it may use;
+    returns the cores it could use before (to restore with `restore_cores`), or None where the
+    OS has no CPU affinity (macOS, Windows) or only one core is usable. The executor pins each
+    worker process to its own core, and the profiler pins itself likewise, so profiles and
+    runs are timed under the same scheduling."""
+    getter = getattr(os, "sched_getaffinity", None)
+    setter = getattr(os, "sched_setaffinity", None)
+    if getter is None or setter is None:
+        return None
+    before = set(getter(0))
+    cores = sorted(before)
+    if len(cores) < 2:
+        return None
+    try:
+        setter(0, {cores[index % len(cores)]})
+    except OSError:
+        return None
+    return before
+
+
+def restore_cores(before: set[int] | None) -> None:
+    """Undo `pin_to_core`."""
+    setter = getattr(os, "sched_setaffinity", None)
+    if before and setter is not None:
+        with contextlib.suppress(OSError):
+            setter(0, before)

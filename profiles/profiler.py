@@ -57,7 +57,9 @@ from profiles.hardware import (
     RETAIN_FREE_MB,
     hardware_summary,
     library_versions,
+    pin_to_core,
     release_freed_memory,
+    restore_cores,
     retain_freed_memory,
     rss_mb,
 )
@@ -91,6 +93,7 @@ class ProfileSettings:
     warm_calls: int = 50
     probe_items: int = 5
     probe_calls: int = 15
+    pin_core: bool = True
 
     def __post_init__(self) -> None:
         if self.repeats < 1:
@@ -111,6 +114,17 @@ class ProfileSettings:
             raise ProfileError("probe_items must be >= 1 and probe_calls >= 0")
         if self.max_repeats < self.repeats:
             raise ProfileError(f"max_repeats ({self.max_repeats}) < repeats ({self.repeats})")
+
+
+@contextlib.contextmanager
+def on_one_core(pin: bool) -> Iterator[None]:
+    """This process on one core while measuring (``ProfileSettings.pin_core``), as the run's
+    worker processes are, then back on all the cores it had."""
+    before = pin_to_core(0) if pin else None
+    try:
+        yield
+    finally:
+        restore_cores(before)
 
 
 @contextlib.contextmanager
@@ -370,7 +384,7 @@ def speed_probe(
     items = _items(row, runner, task_eval)[: settings.probe_items]
     call = _measure_call(runner, task_eval)
     times: list[float] = []
-    with limited_threads(settings.threads):
+    with limited_threads(settings.threads), on_one_core(settings.pin_core):
         for w in range(settings.warmup):
             call(items[w % len(items)])
         _probe_calls(
@@ -482,7 +496,7 @@ def profile_runner(
     when the task has no evaluation set, the accuracy to keep)."""
     retain_freed_memory()
     timing = _timing(settings)
-    with limited_threads(settings.threads):
+    with limited_threads(settings.threads), on_one_core(settings.pin_core):
         m = _load_and_score(runner, row, task_eval, settings, progress)
         _time_calls(
             m,
@@ -537,7 +551,7 @@ def profile_rows(
     evals: dict[str, Any] = {}
     measured: list[_Measurement] = []
     rounds = settings.rounds
-    with limited_threads(settings.threads):
+    with limited_threads(settings.threads), on_one_core(settings.pin_core):
         for row in rows:
             if "id" not in row or "task" not in row:
                 raise ProfileError(f"catalog row {str(row)[:80]!r} needs 'id' and 'task'")

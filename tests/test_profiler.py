@@ -408,3 +408,21 @@ def test_memory_of_each_model_counts_its_own_buffers_after_others_freed_theirs()
     assert [p.id for p in profiles] == ["denoise-gaussian", "denoise-median3", "denoise-wiener5"]
     for p in profiles:
         assert p.memory_mb > 1.0, (p.id, p.memory_mb)  # 256x256 float images: ~0.25 MB each
+
+
+def test_profiling_runs_on_one_core_and_gives_the_others_back() -> None:
+    import os
+
+    from profiles.profiler import on_one_core
+
+    if len(getattr(os, "sched_getaffinity", lambda _: set())(0)) < 2:
+        pytest.skip("needs 2 CPU cores and CPU affinity")
+    before = os.sched_getaffinity(0)
+    with on_one_core(True):
+        assert len(os.sched_getaffinity(0)) == 1  # like each of the run's worker processes
+    assert os.sched_getaffinity(0) == before
+    with on_one_core(False):
+        assert os.sched_getaffinity(0) == before
+    with pytest.raises(RuntimeError), on_one_core(True):
+        raise RuntimeError("a failing profile")
+    assert os.sched_getaffinity(0) == before  # restored on errors too
