@@ -71,6 +71,7 @@ def summarise(reports: list[dict[str, Any]], tolerance: float, extra: list[str])
         f"{sum(x >= 0.8 for x in per_run)}/{len(per_run)}; median wall time per run "
         f"{statistics.median(r['_process_s'] for r in reports):.1f} s (whole process).",
         *_speed_lines(reports),
+        *_baseline_lines(reports, tolerance),
         "",
         "| node | model | predicted ms | measured / predicted, per run | within |",
         "|---|---|---|---|---|",
@@ -83,6 +84,25 @@ def summarise(reports: list[dict[str, Any]], tolerance: float, extra: list[str])
             + f" | {inside}/{len(values)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def history_baseline(
+    reports: list[dict[str, Any]], tolerance: float, k: int = 3
+) -> tuple[int, int]:
+    """How predictable the machine is, whatever the catalog: each node's measured latency
+    against the median of its model's measurements in the previous ``k`` runs (runs without
+    ``k`` earlier ones are skipped); (within ``tolerance``, compared)."""
+    ok = total = 0
+    for i in range(k, len(reports)):
+        past: dict[str, list[float]] = {}
+        for r in reports[i - k : i]:
+            for n in r["nodes"]:
+                past.setdefault(n["model"], []).append(n["measured"]["latency_ms"])
+        for n in reports[i]["nodes"]:
+            pred = statistics.median(past[n["model"]])
+            total += 1
+            ok += abs(n["measured"]["latency_ms"] - pred) <= tolerance * pred
+    return ok, total
 
 
 def _speed_lines(reports: list[dict[str, Any]]) -> list[str]:
@@ -100,6 +120,17 @@ def _speed_lines(reports: list[dict[str, Any]]) -> list[str]:
         f"{statistics.median(c['seconds'] for c in checks):.1f} s per run; "
         "factors (now / profiled) per run: "
         + "; ".join(f"{k} " + ", ".join(f"{x:.2f}" for x in v) for k, v in factors.items()),
+    ]
+
+
+def _baseline_lines(reports: list[dict[str, Any]], tolerance: float) -> list[str]:
+    ok, total = history_baseline(reports, tolerance)
+    if not total:
+        return []
+    return [
+        "",
+        f"Machine baseline: predicting each node from its model's median in the previous 3 "
+        f"runs puts {ok}/{total} ({ok / total:.0%}) within {tolerance:.0%}.",
     ]
 
 
