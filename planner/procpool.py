@@ -234,19 +234,26 @@ class ProcessPool:
             live = [w for w in self.workers if not w.dead]
         self._load_into(live, fresh)
 
-    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> None:
+    def _ask_all(self, workers: list[_Worker], message: Message, doing: str) -> list[Any]:
+        """Send ``message`` to every worker, then wait for each one's reply (raises
+        `PoolError` naming what they were ``doing``)."""
         for w in workers:
             try:
-                w.conn.send(("load", profiles_json))
+                w.conn.send(message)
             except OSError as exc:
                 raise PoolError(f"a worker process is gone ({exc})") from exc
+        replies = []
         for w in workers:
             try:
-                error = w.replies.get(timeout=LOAD_TIMEOUT_S)
+                replies.append(w.replies.get(timeout=LOAD_TIMEOUT_S))
             except queue.Empty:
                 raise PoolError(
-                    f"a worker process did not load the models in {LOAD_TIMEOUT_S:g} s"
+                    f"a worker process did not {doing} in {LOAD_TIMEOUT_S:g} s"
                 ) from None
+        return replies
+
+    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> None:
+        for error in self._ask_all(workers, ("load", profiles_json), "load the models"):
             if error:
                 raise PoolError(error)
 
@@ -256,23 +263,11 @@ class ProcessPool:
         self._replace_dead()
         with self._lock:
             live = [w for w in self.workers if not w.dead]
-        for w in live:
-            try:
-                w.conn.send(("probe", profiles_json, calls))
-            except OSError as exc:
-                raise PoolError(f"a worker process is gone ({exc})") from exc
-        out = []
-        for w in live:
-            try:
-                reply = w.replies.get(timeout=LOAD_TIMEOUT_S)
-            except queue.Empty:
-                raise PoolError(
-                    f"a worker process did not finish the speed probes in {LOAD_TIMEOUT_S:g} s"
-                ) from None
-            if not isinstance(reply, dict):
+        replies = self._ask_all(live, ("probe", profiles_json, calls), "finish the speed probes")
+        for reply in replies:
+            if not isinstance(reply, dict):  # why the worker died
                 raise PoolError(str(reply))
-            out.append(reply)
-        return out
+        return replies
 
     def _reader(self, w: _Worker) -> None:
         while True:
