@@ -13,6 +13,7 @@ from rich.table import Table
 
 from planner.errors import ProblemError
 from planner.io import write_atomic
+from planner.metrics import BUDGET_METRICS
 from planner.plan import Plan
 from planner.problem import Problem, format_validation_error, load_problem, read_data_file
 
@@ -123,13 +124,7 @@ def render_plan(plan: Plan, console: Console) -> None:
     for col in ("metric", "plan", "budget", "slack", "binds"):
         totals.add_column(col)
     t = plan.totals
-    values = {
-        "energy_j": t.energy_j if t else None,
-        "latency_ms": t.latency_ms if t else None,
-        "min_accuracy": t.accuracy if t else None,
-        "memory_mb": t.memory_mb if t else None,
-        "cost_usd": t.cost_usd if t else None,
-    }
+    values = {name: t.for_budget(name) if t else None for name in BUDGET_METRICS}
     checks = {b.name: b for b in plan.budgets}
     for name, value in values.items():
         check = checks.get(name)

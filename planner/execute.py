@@ -49,7 +49,7 @@ from planner.errors import PlannerError, ProblemError
 from planner.io import write_atomic
 from planner.measure import Accountant, EnergyCounter, hardware_info, versions
 from planner.plan import Metrics, Plan
-from planner.problem import Problem, problem_from_data
+from planner.problem import BUDGET_KEYS, Problem, problem_from_data
 from planner.report import Attempt, BudgetUse, Measured, NodeReport, Replan, Report
 from planner.runners import (
     Runner,
@@ -1009,19 +1009,11 @@ class _Run:
         totals = self.plan.totals
         budgets = []
         given = self.problem.budgets.given()
-        for name in ("energy_j", "latency_ms", "min_accuracy", "memory_mb", "cost_usd"):
+        for name in BUDGET_KEYS:
             limit = given.get(name)
             if name == "cost_usd" and limit is None:
                 continue
-            pred = None
-            if totals is not None:
-                pred = {
-                    "energy_j": totals.energy_j,
-                    "latency_ms": totals.latency_ms,
-                    "min_accuracy": totals.accuracy,
-                    "memory_mb": totals.memory_mb,
-                    "cost_usd": totals.cost_usd,
-                }[name]
+            pred = totals.for_budget(name) if totals is not None else None
             meas = {
                 "energy_j": measured["energy_j"],
                 "latency_ms": measured["latency_ms"],

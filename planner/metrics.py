@@ -22,6 +22,16 @@ class HasMetrics(Protocol):
     def cost_usd(self) -> float: ...
 
 
+#: Budget name -> the metric it limits (in `Metrics` and `Budgets.given()` order).
+BUDGET_METRICS = {
+    "energy_j": "energy_j",
+    "latency_ms": "latency_ms",
+    "min_accuracy": "accuracy",
+    "memory_mb": "memory_mb",
+    "cost_usd": "cost_usd",
+}
+
+
 class Metrics(BaseModel):
     """Per-inference (node) or end-to-end (totals) metrics."""
 
@@ -43,3 +53,7 @@ class Metrics(BaseModel):
             memory_mb=source.memory_mb,
             cost_usd=source.cost_usd,
         )
+
+    def for_budget(self, name: str) -> float:
+        """The value the budget ``name`` limits (``min_accuracy`` limits ``accuracy``)."""
+        return float(getattr(self, BUDGET_METRICS[name]))

@@ -27,6 +27,7 @@ from pydantic import ValidationError
 
 from planner.errors import ProblemError
 from planner.insight_models import ParetoFront
+from planner.metrics import BUDGET_METRICS
 from planner.plan import Plan
 from planner.problem import format_validation_error, read_data_file
 
@@ -320,13 +321,7 @@ JS = """
 def _budget_rows(data: ReportInput) -> str:
     plan = data.plan
     t = plan.totals
-    values = {
-        "energy_j": t.energy_j if t else None,
-        "latency_ms": t.latency_ms if t else None,
-        "min_accuracy": t.accuracy if t else None,
-        "memory_mb": t.memory_mb if t else None,
-        "cost_usd": t.cost_usd if t else None,
-    }
+    values = {name: t.for_budget(name) if t else None for name in BUDGET_METRICS}
     measured_key = {"min_accuracy": "accuracy"}
     checks = {b.name: b for b in plan.budgets}
     rows = []

@@ -95,16 +95,6 @@ def _schedule(
     return start, finish, crit
 
 
-def _budget_value(name: str, totals: Metrics) -> float:
-    return {
-        "energy_j": totals.energy_j,
-        "latency_ms": totals.latency_ms,
-        "min_accuracy": totals.accuracy,
-        "memory_mb": totals.memory_mb,
-        "cost_usd": totals.cost_usd,
-    }[name]
-
-
 def solve(
     problem: Problem,
     backend: str = "cbc",
@@ -211,7 +201,7 @@ def solve(
         if name not in given:
             continue
         limit = given[name]
-        value = _budget_value(name, totals) if totals else None
+        value = totals.for_budget(name) if totals else None
         slack = None
         if value is not None:
             slack = value - limit if name == "min_accuracy" else limit - value
