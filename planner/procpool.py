@@ -139,25 +139,13 @@ def _run_one(
     return ("done", key, error is None, out, error, marks)
 
 
-def _probe(
-    profiles_json: list[str], calls: int, options: Any, ensure: Callable[[Any], Any]
-) -> dict[str, float | str]:
-    """The speed probe of each model in this worker (`planner.speed`): ``{"id|task": median
-    ms}``, or an error message in place of the median."""
-    from planner.speed import probe_one
+def _probe(profiles_json: list[str], calls: int, options: Any, ensure: Callable[[Any], Any]) -> Any:
+    """The speed probe of each model in this worker (`planner.speed.probe_models`)."""
+    from planner.speed import probe_models
     from profiles import ModelProfile
 
-    out: dict[str, float | str] = {}
-    for profile_json in profiles_json:
-        profile = ModelProfile.model_validate_json(profile_json)
-        try:
-            runner = ensure(profile)
-            out[f"{profile.id}|{profile.task}"] = probe_one(
-                runner, profile, calls, options.threads, options.warmup
-            )
-        except Exception as exc:
-            out[f"{profile.id}|{profile.task}"] = f"{type(exc).__name__}: {exc}"
-    return out
+    profiles = [ModelProfile.model_validate_json(p) for p in profiles_json]
+    return probe_models(profiles, ensure, calls, options.threads, options.warmup)
 
 
 # --------------------------------------------------------------------------- parent side
@@ -257,9 +245,9 @@ class ProcessPool:
             if error:
                 raise PoolError(error)
 
-    def probe(self, profiles_json: list[str], calls: int) -> list[dict[str, float | str]]:
+    def probe(self, profiles_json: list[str], calls: int) -> list[Any]:
         """Every worker times the speed probe of these models at the same time (loading
-        them first); one ``{"id|task": median ms or error}`` per worker. Raises `PoolError`."""
+        them first); one `planner.speed.Probed` per worker. Raises `PoolError`."""
         self._replace_dead()
         with self._lock:
             live = [w for w in self.workers if not w.dead]

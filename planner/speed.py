@@ -107,21 +107,45 @@ def probe_one(
     return speed_probe(runner, row, _EVALS[key], settings, calls)
 
 
+#: ``{(model id, task): median ms of its probe, or why it failed}``
+Probed = dict[tuple[str, str], float | str]
+
+
+def probe_models(
+    profiles: list[ModelProfile],
+    load: Callable[[ModelProfile], Any],
+    calls: int,
+    threads: int | None,
+    warmup: int,
+) -> Probed:
+    """`probe_one` for each model, loaded by ``load``, one after the other in this process;
+    a model that fails to load or to run gets the error instead of a time."""
+    out: Probed = {}
+    for profile in profiles:
+        try:
+            out[(profile.id, profile.task)] = probe_one(
+                load(profile), profile, calls, threads, warmup
+            )
+        except Exception as exc:  # the run's own validation reports load errors
+            out[(profile.id, profile.task)] = f"{type(exc).__name__}: {exc}"
+    return out
+
+
 class ProbeFn(Protocol):
     """``probe(profiles) -> {(id, task): median ms, or why it failed}``; ``where`` says
     where the probes run."""
 
     where: str
 
-    def __call__(self, profiles: list[ModelProfile]) -> dict[tuple[str, str], float | str]: ...
+    def __call__(self, profiles: list[ModelProfile]) -> Probed: ...
 
 
 @dataclass
 class _Probe:
     where: str
-    fn: Callable[[list[ModelProfile]], dict[tuple[str, str], float | str]]
+    fn: Callable[[list[ModelProfile]], Probed]
 
-    def __call__(self, profiles: list[ModelProfile]) -> dict[tuple[str, str], float | str]:
+    def __call__(self, profiles: list[ModelProfile]) -> Probed:
         return self.fn(profiles)
 
 
@@ -130,16 +154,8 @@ def probe_here(
 ) -> ProbeFn:
     """Probes run one after the other in this process (where a thread pool runs nodes)."""
 
-    def probe(profiles: list[ModelProfile]) -> dict[tuple[str, str], float | str]:
-        out: dict[tuple[str, str], float | str] = {}
-        for profile in profiles:
-            try:
-                out[(profile.id, profile.task)] = probe_one(
-                    load(profile), profile, calls, threads, warmup
-                )
-            except Exception as exc:  # the run's own validation reports load errors
-                out[(profile.id, profile.task)] = f"{type(exc).__name__}: {exc}"
-        return out
+    def probe(profiles: list[ModelProfile]) -> Probed:
+        return probe_models(profiles, load, calls, threads, warmup)
 
     return _Probe("this process", probe)
 
@@ -149,7 +165,7 @@ def probe_in_workers(options_json: str, workers: int, calls: int) -> ProbeFn:
     nodes (`planner.procpool`), all at once, so each probe meets the same neighbours a node
     meets; a model's time is the median over the workers."""
 
-    def probe(profiles: list[ModelProfile]) -> dict[tuple[str, str], float | str]:
+    def probe(profiles: list[ModelProfile]) -> Probed:
         import statistics
 
         from planner.procpool import PoolError, ProcessPool
@@ -162,13 +178,13 @@ def probe_in_workers(options_json: str, workers: int, calls: int) -> ProbeFn:
                 pool.close()
         except PoolError as exc:  # the run meets the same failure and reports it
             return {(p.id, p.task): f"the worker processes failed: {exc}" for p in profiles}
-        out: dict[tuple[str, str], float | str] = {}
+        out: Probed = {}
         for profile in profiles:
-            key = f"{profile.id}|{profile.task}"
+            key = (profile.id, profile.task)
             got = [r[key] for r in replies if key in r]
             times = [t for t in got if isinstance(t, float)]
             errors = [e for e in got if isinstance(e, str)]
-            out[(profile.id, profile.task)] = (
+            out[key] = (
                 statistics.median(times)
                 if times
                 else (errors[0] if errors else "no worker answered")
@@ -199,7 +215,7 @@ def _eligible(problem: Problem) -> tuple[list[ModelProfile], list[str]]:
 
 def _scaled(
     problem: Problem,
-    measured: dict[tuple[str, str], float | str],
+    measured: Probed,
     skipped: list[str],
     probe: ProbeFn,
     calls: int,
@@ -274,7 +290,7 @@ def speed_check(
     if solve is None:
         return _scaled(problem, probe(todo) if todo else {}, skipped, probe, calls, t0)
     eligible = {(p.id, p.task): p for p in todo}
-    measured: dict[tuple[str, str], float | str] = {}
+    measured: Probed = {}
     current, check = problem, None
     while True:
         plan = solve(current)
