@@ -110,6 +110,21 @@ def test_semantic_fallback_is_used_only_without_keywords():  # type: ignore[no-u
     assert not seen
 
 
+def test_semantic_clauses_can_be_switched_on_with_the_hand_written_table():  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def similarity(text: str, candidates: Sequence[str]) -> list[float]:
+        seen.append(text)
+        return [0.9 if c.startswith("Depth Estimation:") else 0.1 for c in candidates]
+
+    request = "Translate 'hola amigo'. Then look closely at the holiday photo 'x.jpg' for me"
+    off = OfflineDecomposer(similarity=similarity)
+    assert [n.task for n in off.decompose(request).nodes] == ["Translation"]
+    on = OfflineDecomposer(similarity=similarity, semantic_clauses=True)
+    assert [n.task for n in on.decompose(request).nodes] == ["Translation", "Depth Estimation"]
+    assert seen
+
+
 def test_empty_request_is_an_error():  # type: ignore[no-untyped-def]
     with pytest.raises(GraphError, match="empty"):
         offline().decompose("   ")

@@ -495,6 +495,8 @@ class OfflineDecomposer:
     fresh_inputs_break_links: bool = True
     multi_input_links: bool = True
     connect: bool = True
+    # similarity for every clause no rule matched: None decides by the rules (see below)
+    semantic_clauses: bool | None = None
     name: str = "offline"
 
     def __post_init__(self) -> None:
@@ -509,7 +511,11 @@ class OfflineDecomposer:
             )
         # with a hand-written table, similarity only rescues requests no rule matched; with
         # rules made from tool names (weak), it also fills each clause no rule matched
-        self._semantic_clauses = not any(r in HF_RULES for r in self.rules)
+        self._semantic_clauses = (
+            not any(r in HF_RULES for r in self.rules)
+            if self.semantic_clauses is None
+            else self.semantic_clauses
+        )
         self._compiled = [
             (task, re.compile(rx, re.IGNORECASE), w)
             for task, rx, w in self.rules
