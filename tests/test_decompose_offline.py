@@ -422,16 +422,19 @@ def _user_suite(name: str):  # type: ignore[no-untyped-def]
     return score(gold, pred, default_registry().names)
 
 
-def test_hand_written_requests_tuning_set():  # type: ignore[no-untyped-def]
-    """Requests phrased the way a user types them (tests/data/user_requests.jsonl); the
-    rules were adjusted until every one decomposes exactly."""
-    result = _user_suite("user_requests.jsonl")
-    assert result.requests == 30 and result.exact_match == 1.0
+def test_hand_written_requests_tuning_sets():  # type: ignore[no-untyped-def]
+    """Requests phrased the way a user types them (tests/data/user_requests*.jsonl). Each set
+    was written before the rule changes it then served: first as a held-out score, then as
+    tuning data; every request of a tuning set decomposes exactly."""
+    for name in ("user_requests.jsonl", "user_requests_heldout.jsonl"):
+        result = _user_suite(name)
+        assert result.requests == 30 and result.exact_match == 1.0, name
 
 
 def test_hand_written_requests_held_out_set():  # type: ignore[no-untyped-def]
-    """A second set, written before the rules were adjusted and not used to adjust them:
-    21 of 30 exact (19 before), node F1 0.864 (0.805), link F1 0.769 (0.720)."""
-    result = _user_suite("user_requests_heldout.jsonl")
+    """The newest set, written before the last rule changes and not used to make them:
+    20 of 30 exact (19 at the start of those changes), node F1 0.822 (0.791), link F1
+    0.828 (0.800)."""
+    result = _user_suite("user_requests_heldout2.jsonl")
     assert result.requests == 30
-    assert result.exact_match >= 0.70 and result.node.f1 >= 0.86 and result.link.f1 >= 0.76
+    assert result.exact_match >= 0.66 and result.node.f1 >= 0.82 and result.link.f1 >= 0.82

@@ -210,7 +210,9 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"named entit|\bentit(?:y|ies)\b|part[- ]of[- ]speech|\bpos\b|"
         r"token classif|\bner\b|\bkeywords?\b|\btag(?:s|ging)?\b(?! ?line)|proper nouns|\btokens?\b|"
         r"people, places|places, (?:and )?dates|key (?:details|terms|names)|\bnames? of (?:the )?"
-        r"(?:people|places|persons)",
+        r"(?:people|places|persons)|parts? of speech|(?:pull|pick|find|extract|list)\w* (?:out )?"
+        r"(?:any |all |the )?(?:names|dates|entities|people|places|organi[sz]ations)\b|\b(?:names|dates|places|people|organi[sz]ations|"
+        r"locations)(?:,? (?:and|or) (?:names|dates|places|people|organi[sz]ations|locations))+",
         2.0,
     ),
     ("Translation", r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b", 3.0),
@@ -228,7 +230,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
         r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
         r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
-        r"\brespond\b|\breply|\bconverse|\bconversational|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
+        r"\brespond\b|\breply|\bconverse|\bconversational|\bin a chat\b|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
         r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response",
         2.0,
     ),
@@ -254,7 +256,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         "Object Detection",
         r"detect|(?:identify|locat|find|spot|recogni[sz]|list|pick|count|"
         r"label|discern|point)\w*[\w ,]{0,25}\b(?:objects|items|things|elements)|\bobject detection|"
-        r"bounding box|\b(?:what|which) objects\b|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
+        r"bounding box|\b(?:what|which) objects\b|\bevery object\b|\bhow many\b|\bcount\b|items (?:you )?(?:picked|identified|detected|found)|"
         r"\bobjects (?:present|in (?:the|this|my) (?:image|"
         r"picture|photo))",
         1.8,
@@ -275,7 +277,10 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|IMGF|"
         r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo|IMGF)|"
         r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
-        r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic",
+        r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic|"
+        r"\b(?:turn|convert|transform|make)\w* (?:the |this |my )?(?:IMGF|image|picture|photo|it)\b"
+        r"[\w ]{0,20}\binto (?:an? )?(?:\w+ ){0,2}(?:painting|drawing|sketch|cartoon|"
+        r"watercolou?r|style|version|anime|illustration)",
         2.0,
     ),
     (
@@ -326,7 +331,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Text-to-Speech",
         r"(?:into|to|as|in) (?:an? |the )?(?:\w+ ){0,2}(?:speech|audio|voice|"
-        r"sound)\b|\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
+        r"sound)\b|(?<!of )\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
         r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
         r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\bout loud|\blisten to|text-to-speech|"
         r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly",
@@ -356,7 +361,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
         r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
         r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
-        r"\bclassified audio",
+        r"\bclassified audio|\b(?:sound|audio|noise) (?:category|class|type)|\bthe audio falls",
         1.6,
     ),
     (
@@ -367,7 +372,9 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r" (?:image|picture|photo|IMGF)|\bremov\w* (?:the )?|\brecolou?r|"
         r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b"
         r"(?! (?:an? |the )?(?:video|VIDF|audio|speech|sound|text|words|story|poem|summary)\b)|"
-        r"\bas (?:the|a) base\b",
+        r"\bas (?:the|a) base\b|\b(?:change|make|turn|paint|colou?r|dye)\w* (?:the |its |their |it |them )?"
+        r"(?:\w+ ){0,3}(?:to |into )?(?:red|blue|green|yellow|purple|pink|orange|black|white|gold|"
+        r"silver|brown|grey|gray)\b",
         2.0,
     ),
 )
@@ -576,8 +583,7 @@ class OfflineDecomposer:
                             score if old is None else max(score, old.score),
                             ci,
                         )
-            after = clauses[ci + 1] if ci + 1 < len(clauses) else None
-            tail = after.text if after is not None and after.cue else ""
+            tail = clauses[ci + 1].text if ci + 1 < len(clauses) else ""
             found = self._resolve_clause(list(best.values()), text, kinds, tail)
             if (
                 not found
@@ -607,8 +613,8 @@ class OfflineDecomposer:
     def _resolve_clause(
         self, found: list[Mention], text: str, kinds: set[str], tail: str = ""
     ) -> list[Mention]:
-        """Disambiguate competing types within one clause (``tail``: the order-cue clause
-        right after it, such as "using the description")."""
+        """Disambiguate competing types within one clause (``tail``: the clause right after
+        it, which may finish the sentence: "... using the description")."""
         names = {m.task for m in found}
         drop: set[str] = set()
         image = "image" in kinds or re.search(r"image|picture|photo|IMGF", text, re.I)
@@ -651,7 +657,7 @@ class OfflineDecomposer:
                 r"question|answer|what|who|when|which|how|find|extract|tell|"
                 r"understand|theme|content|determine|date|price|author|"
                 r"heading|title|figur|ascertain|main",
-                text,
+                f"{text} {tail}",
                 re.I,
             ):
                 drop.add("Document Question Answering")
@@ -667,16 +673,18 @@ class OfflineDecomposer:
             drop.add("Image-to-Image")
         if "Text-to-Video" in names and "Text-to-Image" in names:
             drop.add("Text-to-Image")
-        if "Summarization" in names and "Text Generation" in names:
-            drop.add("Text Generation")
+        if names & {"Summarization", "Image-to-Text"} and "Text Generation" in names:
+            drop.add("Text Generation")  # "write a caption/summary" is not free writing
         if "Object Detection" in names and "Image Classification" in names:
             drop.add("Image Classification")
         if "Image-to-Text" in names and "Image Classification" in names:
             drop.add("Image Classification")
         if "Image Classification" in names and "Audio Classification" in names:
+            sound = re.search(r"audio|sound|speech|voice|AUDF", text, re.I)
+            seen = re.search(r"image|picture|photo|IMGF", text, re.I)
             drop.add(
                 "Image Classification"
-                if "audio" in kinds and "image" not in kinds
+                if ("audio" in kinds and "image" not in kinds) or (sound and not seen)
                 else "Audio Classification"
             )
         if "Audio-to-Audio" in names and "Audio Classification" in names:
@@ -743,8 +751,25 @@ class OfflineDecomposer:
             )[:1]
         if not ordered:
             ordered = [self._fallback(literals, masked)]
-        ordered = self._follow_data(ordered, clauses, literals)
+        ordered = self._follow_data(self._transcribe_first(ordered, literals), clauses, literals)
         return self._build(ordered, clauses, literals)
+
+    def _transcribe_first(
+        self, ordered: list[Mention], literals: Sequence[Literal]
+    ) -> list[Mention]:
+        """A text task asked of a recording ("summarize the recording in meeting.wav") needs a
+        transcript first: when the only inputs given are audio files and no step takes audio,
+        speech recognition is put in front."""
+        asr = "Automatic Speech Recognition"
+        kinds = {lit.kind for lit in literals}
+        if kinds != {"audio"} or asr not in self.registry or not ordered:
+            return ordered
+        if any("audio" in self.registry.get(m.task).inputs for m in ordered):
+            return ordered
+        first = ordered[0]
+        if "text" not in self.registry.get(first.task).inputs:
+            return ordered
+        return [Mention(asr, first.start, 0.0, first.clause), *ordered]
 
     def _follow_data(
         self, ordered: list[Mention], clauses: Sequence[Clause], literals: Sequence[Literal]
