@@ -426,15 +426,19 @@ def test_hand_written_requests_tuning_sets():  # type: ignore[no-untyped-def]
     """Requests phrased the way a user types them (tests/data/user_requests*.jsonl). Each set
     was written before the rule changes it then served: first as a held-out score, then as
     tuning data; every request of a tuning set decomposes exactly."""
-    for name in ("user_requests.jsonl", "user_requests_heldout.jsonl"):
+    for name in (
+        "user_requests.jsonl",
+        "user_requests_heldout.jsonl",
+        "user_requests_heldout2.jsonl",
+    ):
         result = _user_suite(name)
         assert result.requests == 30 and result.exact_match == 1.0, name
 
 
 def test_hand_written_requests_held_out_set():  # type: ignore[no-untyped-def]
     """The newest set, written before the last rule changes and not used to make them:
-    20 of 30 exact (19 at the start of those changes), node F1 0.822 (0.791), link F1
-    0.828 (0.800)."""
-    result = _user_suite("user_requests_heldout2.jsonl")
+    20 of 30 exact (19 before those changes, 17 at the start of the session), node F1
+    0.795 (0.756, 0.707), link F1 0.545 (0.571, 0.476)."""
+    result = _user_suite("user_requests_heldout3.jsonl")
     assert result.requests == 30
-    assert result.exact_match >= 0.66 and result.node.f1 >= 0.82 and result.link.f1 >= 0.82
+    assert result.exact_match >= 0.66 and result.node.f1 >= 0.79 and result.link.f1 >= 0.54

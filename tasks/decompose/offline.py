@@ -171,6 +171,23 @@ _UPSTREAM = re.compile(
 #: Words that ask for speech even when the user also gave an audio file.
 _SPOKEN = re.compile(r"aloud|out loud|\bread\b|narrat|voice[- ]?over|spoken", re.IGNORECASE)
 
+#: Below this, a rule match that the context argues against is not a task.
+_MIN_SCORE = 0.5
+
+
+def _collapse(text: str) -> tuple[str, list[int]]:
+    """``text`` with runs of spaces (the padding of masked literals) cut to one, and for
+    each kept character its index in ``text``: rules then see ``in IMGF to red``."""
+    kept: list[str] = []
+    where: list[int] = []
+    for i, ch in enumerate(text):
+        if ch == " " and kept and kept[-1] == " ":
+            continue
+        kept.append(ch)
+        where.append(i)
+    return "".join(kept), where
+
+
 #: A file name that says it is a document ("invoice.png", "scan_03.jpg").
 _DOC_FILE = re.compile(
     r"invoice|receipt|document|\bdoc|scan|bill|form|letter|contract|menu|report|ticket|"
@@ -215,7 +232,12 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"locations)(?:,? (?:and|or) (?:names|dates|places|people|organi[sz]ations|locations))+",
         2.0,
     ),
-    ("Translation", r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b", 3.0),
+    (
+        "Translation",
+        r"translat|\b(?:into|in|to) (?:" + _LANGS + r")\b|\b(?:" + _LANGS + r") "
+        r"(?:version|translation|equivalent|rendering)",
+        3.0,
+    ),
     (
         "Summarization",
         r"summar|synopsis|\bsummary|\bbrief(?:ly)?\b|concise|condens|shorten|"
@@ -225,11 +247,13 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         2.5,
     ),
     ("Question Answering", r"\banswer|\bquestions?\b|\bfind out\b|\bask\b|\bquery\b", 1.0),
+    # weak: any stronger task in the same clause wins ("tell me what genre the music is")
+    ("Question Answering", r"\btell me (?:what|who|when|where|why|which)\b", 0.6),
     (
         "Conversational",
         r"(?:have|engag\w* in|start|hold|carry on|continue) (?:a |the |an )?"
         r"(?:\w+ )?(?:conversation|dialog|chat)|conversation(?:al)? (?:starter|response|reply|"
-        r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|talk (?:about|with)|"
+        r"about|based)|\bchat(?:ting)? (?:about|with|on)|\bchatbot|\bdiscuss|\btalk (?:with|to) me\b|\b(?:let's|let us|we can|can we|could we) talk\b|"
         r"\brespond\b|\breply|\bconverse|\bconversational|\bin a chat\b|\bconduct\w* (?:a )?(?:\w+ )?conversation|"
         r"(?:generat|craft|formulat|provid|giv)\w* (?:me )?(?:a |an )?(?:\w+ ){0,2}response",
         2.0,
@@ -247,7 +271,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         "Sentence Similarity",
         r"similar(?:ity)?\b|how closely|how alike|semantic(?:ally)? "
         r"(?:close|related)|compare (?:the )?(?:two )?(?:sentences|phrases|texts|statements)|"
-        r"mirror each other|resembl|in common|\bmatch(?:es)? (?:with|the)|\balign"
+        r"mirror each other|resembl|in common|mean the same|same meaning|(?:close|similar) in meaning|"
+        r"paraphrases?\b|\bmatch(?:es)? (?:with|the)|\balign"
         r"s? with|\bcompar|\bsimilar",
         2.5,
     ),
@@ -266,7 +291,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"classif\w* (?:the |this |my )?(?:image|picture|photo|IMGF)|"
         r"(?:image|picture|photo|IMGF)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
         r"my) (?:image|picture|photo|IMGF)|\bwhat kind of\b|"
-        r"\bwhat type of\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
+        r"\bwhat type of\b|\b(?:what|which) (?:animal|bird|breed|species|plant|flower|dog|cat|insect|"
+        r"tree|fruit|car model)\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
         r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
         r"\bcategory\b",
         1.2,
@@ -286,7 +312,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Image-to-Text",
         r"caption|describ\w* (?:the |this |my |what(?:'s| is) in )?(?:\w+ )?"
-        r"(?:image|picture|photo|IMGF|scene|content|it)\b|(?:a |give me a |textual |written )"
+        r"(?:image|picture|photo|IMGF|scene|content|it|artwork|drawing|painting|illustration|"
+        r"photograph|graphic)\b|(?:a |give me a |textual |written )"
         r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
         r"(?:the |this |my )?(?:image|picture|photo|IMGF|sign|screenshot)|\bread (?:the )?text|image-to-text|"
         r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words",
@@ -334,7 +361,9 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"sound)\b|(?<!of )\bspeech\b|\bspoken (?:version|form|word)|\baudio (?:version|format|clip|"
         r"script|scrip|note|message|narration|file of)|\bread (?:it |this |them )?(?:aloud|out)|"
         r"\bnarrat|\bvoice[- ]?over|\bpronounc|\bpodcast|\baloud|\bout loud|\blisten to|text-to-speech|"
-        r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly",
+        r"\btts\b|\bsay it\b|\bhear\b|\baudit(?:ory|ively)|\baudibly|\b(?:make|create|generate|produce|"
+        r"record)\w* (?:an? |the )?(?:audio|sound|voice) (?:file|clip|recording|message)|"
+        r"\b(?:audio|sound|voice) (?:file|clip|message) (?:that|which) (?:says|reads)",
         1.3,
     ),
     (
@@ -361,7 +390,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
         r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
         r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
-        r"\bclassified audio|\b(?:sound|audio|noise) (?:category|class|type)|\bthe audio falls",
+        r"\bclassified audio|\b(?:what|which) language (?:is|was) (?:being )?spoken|\b(?:sound|audio|noise) (?:category|class|type)|\bthe audio falls",
         1.6,
     ),
     (
@@ -369,7 +398,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"\bedit|\bmodif|\balter|\btweak|\bpaint\w* (?:it|the|this)|\bdye|"
         r"\badjust|\bchange (?:the )?(?:\w+ )?colou?r|\bchange (?:the )?(?:colou?r|background|sky|hair)|"
         r"\breplac\w* (?:the )?|\badd (?:a |an |some )?[\w ]{0,30}(?:to|into|onto) (?:the|this|my)"
-        r" (?:image|picture|photo|IMGF)|\bremov\w* (?:the )?|\brecolou?r|"
+        r" (?:[\w ]{0,20}(?:in|of) )?(?:image|picture|photo|IMGF)|\bremov\w* (?:the )?|\brecolou?r|"
         r"\bmake (?:the|it) (?:sky|background|image)|\bturn (?:the|it) [\w ]{0,20}(?:into|to)\b"
         r"(?! (?:an? |the )?(?:video|VIDF|audio|speech|sound|text|words|story|poem|summary)\b)|"
         r"\bas (?:the|a) base\b|\b(?:change|make|turn|paint|colou?r|dye)\w* (?:the |its |their |it |them )?"
@@ -570,11 +599,13 @@ class OfflineDecomposer:
         kinds = {lit.kind for lit in literals}
         for ci, clause in enumerate(clauses):
             best: dict[str, Mention] = {}
-            text = _UPSTREAM.sub(lambda m: "X" * len(m.group(0)), clause.text)
+            text, where = _collapse(_UPSTREAM.sub(lambda m: "X" * len(m.group(0)), clause.text))
             for task, rx, weight in self._compiled:
                 for m in rx.finditer(text):
                     score = weight + self._context_bonus(task, text, kinds, m.group(0))
-                    pos = clause.start + m.start()
+                    if score < _MIN_SCORE:
+                        continue  # e.g. an image task in a request with no image at all
+                    pos = clause.start + where[m.start()]
                     old = best.get(task)
                     if old is None or score > old.score:
                         best[task] = Mention(
@@ -583,7 +614,7 @@ class OfflineDecomposer:
                             score if old is None else max(score, old.score),
                             ci,
                         )
-            tail = clauses[ci + 1].text if ci + 1 < len(clauses) else ""
+            tail = _collapse(clauses[ci + 1].text)[0] if ci + 1 < len(clauses) else ""
             found = self._resolve_clause(list(best.values()), text, kinds, tail)
             if (
                 not found
