@@ -165,7 +165,7 @@ def split_clauses(masked: str) -> list[Clause]:
 #: aloud"): it names what a task works on, not a task to run, so rules do not read it.
 _UPSTREAM = re.compile(
     r"\b(?:the|that|this|its|your) (?:transcripts?|transcriptions?|summar(?:y|ies)|captions?|"
-    r"translations?|answers?|results?|outputs?|outcomes?)\b",
+    r"translations?|answers?|results?|outputs?|outcomes?)\b(?! of\b)",
     re.IGNORECASE,
 )
 #: Words that ask for speech even when the user also gave an audio file.
@@ -264,7 +264,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"description|continuation|content|article|poem|essay|narrative)|\bwrite\b(?! (?:\w+ )?(?:down|out)\b)|\bcontinu|"
         r"\bexpand|\bcompose|elaborat|\bstory\b|\bpoem\b|creative|\bextend|\bnarrative\b|"
         r"text generation|complete (?:the|this|my) (?:sentence|text)|\bdraft|\bcraft\w* (?:a|an|some)\b|"
-        r"piece of writing|\babstract\b|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline",
+        r"piece of writing|\babstract\b|\bsuggest|\bcome up with|\bbrainstorm|\bwrite-?up|\bessay|\bblog post|\bslogan|\btagline",
         1.6,
     ),
     (
@@ -291,8 +291,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"classif\w* (?:the |this |my )?(?:image|picture|photo|IMGF)|"
         r"(?:image|picture|photo|IMGF)[\w ]{0,20}classif|\bcategori|\bwhat(?:'s| is) in (?:the|this|"
         r"my) (?:image|picture|photo|IMGF)|\bwhat kind of\b|"
-        r"\bwhat type of\b|\b(?:what|which) (?:animal|bird|breed|species|plant|flower|dog|cat|insect|"
-        r"tree|fruit|car model)\b|(?:identify|determin|recogni[sz]|tell)\w* (?:me )?(?:what|the (?:main|"
+        r"\bwhat type of\b|\bspecies\b|\b(?:what|which) (?:animal|bird|breed|species|plant|flower|dog|cat|insect|"
+        r"tree|fruit|car model)\b|(?:identify|determin|recogni[sz])\w* (?:me )?(?:what|the (?:main|"
         r"primary|central) (?:object|subject|content|thing))|\bwhat species\b|\bbreed\b|\bclass(?:es)?\b|\bclassify\b|"
         r"\bcategory\b",
         1.2,
@@ -300,7 +300,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Image-to-Image",
         r"image-to-image|enhanc\w* (?:the |this |my )?(?:image|picture|photo|IMGF)|"
-        r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:image|picture|photo|IMGF|"
+        r"(?:improv|sharpen|restor|upscal|brighten)\w* (?:the |this |my )?(?:\w+ )?(?:image|picture|photo|IMGF|"
         r"quality)|\bstyl(?:e|ize)\b|transform (?:the |this |my )?(?:image|picture|photo|IMGF)|"
         r"\bfilter\b|\bvariation|\bcartoon|\bsketch|\bcolori[sz]|\bresolution|\btransform\w* (?:it|that|"
         r"this|them)\b|\badapt\w* (?:it|the image|this image)|\bblueprint|\bartistic|"
@@ -316,7 +316,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"photograph|graphic)\b|(?:a |give me a |textual |written )"
         r"description|extract (?:the |any )?(?:text|content|words)|\bocr\b|text (?:from|in|on) "
         r"(?:the |this |my )?(?:image|picture|photo|IMGF|sign|screenshot)|\bread (?:the )?text|image-to-text|"
-        r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words",
+        r"\bwhat(?:'s| is) (?:happening|going on)|\binto (?:written )?words|\bhandwrit|\binscription",
         1.8,
     ),
     (
@@ -324,7 +324,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"(?:generat|creat|mak|produc|draw|design|render|paint)\w* (?:an? |the |"
         r"some )?(?:\w+ ){0,3}(?:image|picture|illustration|visual|artwork|drawing|graphic|"
         r"thumbnail|poster|painting|photo)s?\b|illustrat|visuali[sz]|text-to-image|\bdepict|\bvisually\b|"
-        r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)",
+        r"\b(?:fitting|suitable|matching|representational) (?:image|picture|illustration)|"
+        r"\b(?:draw|paint|sketch)\w* (?:me )?(?:an? |some )\w+",
         2.2,
     ),
     ("Text-to-Video", r"\bvideos?\b|\banimat|\bclip\b|text-to-video|\bmovie\b", 2.4),
@@ -346,7 +347,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         "Image Segmentation",
         r"segment|\bisolat|\bmask|\bpartition|\bseparat\w* (?:the )?"
         r"(?:objects|foreground|background|elements|regions|parts)|\bdivid\w* (?:the )?(?:image|"
-        r"picture)|\bregions?\b|\boutline",
+        r"picture)|\bregions?\b|\boutline|\bcut (?:\w+ ){0,3}out\b|\bfrom (?:the|its) background",
         2.2,
     ),
     (
@@ -381,7 +382,8 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
         r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
         r"this |my )?(?:audio|AUDF|sound|recording|voice|AUDF)|\bnoise|audio quality|sound "
         r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
-        r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b",
+        r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b|\bhiss|\bcrackl|\bstatic\b|"
+        r"\bhum\b",
         2.6,
     ),
     (
@@ -702,8 +704,16 @@ class OfflineDecomposer:
             drop.update({"Object Detection", "Image Classification"})
         if "Image Editing" in names and "Image-to-Image" in names:
             drop.add("Image-to-Image")
+        if {"Text-to-Image", "Image-to-Image"} <= names and "image" not in kinds:
+            drop.add("Image-to-Image")  # "draw a cartoon of ...": the style of a new image
         if "Text-to-Video" in names and "Text-to-Image" in names:
             drop.add("Text-to-Image")
+        if {"Text Generation", "Question Answering"} <= names and re.search(
+            r"(?:suggest|generat|writ|creat|come up with|propos|draft)\w* (?:[\w-]+ ){0,4}questions",
+            text,
+            re.I,
+        ):
+            drop.add("Question Answering")  # questions to write, not to answer
         if names & {"Summarization", "Image-to-Text"} and "Text Generation" in names:
             drop.add("Text Generation")  # "write a caption/summary" is not free writing
         if "Object Detection" in names and "Image Classification" in names:
@@ -788,19 +798,39 @@ class OfflineDecomposer:
     def _transcribe_first(
         self, ordered: list[Mention], literals: Sequence[Literal]
     ) -> list[Mention]:
-        """A text task asked of a recording ("summarize the recording in meeting.wav") needs a
-        transcript first: when the only inputs given are audio files and no step takes audio,
-        speech recognition is put in front."""
+        """A text task asked of a recording needs a transcript first. Speech recognition is put
+        in front when the only inputs given are audio files and no step takes audio
+        ("summarize the recording in meeting.wav"), and between a step that only cleans up
+        audio and a text step right after it ("improve lecture.wav, then summarize what the
+        lecturer says")."""
         asr = "Automatic Speech Recognition"
+        if asr not in self.registry or not ordered:
+            return ordered
+        reg = self.registry
+
+        def text_only(task: str) -> bool:
+            inputs = reg.get(task).inputs
+            return "text" in inputs and "audio" not in inputs
+
+        out = list(ordered)
         kinds = {lit.kind for lit in literals}
-        if kinds != {"audio"} or asr not in self.registry or not ordered:
-            return ordered
-        if any("audio" in self.registry.get(m.task).inputs for m in ordered):
-            return ordered
-        first = ordered[0]
-        if "text" not in self.registry.get(first.task).inputs:
-            return ordered
-        return [Mention(asr, first.start, 0.0, first.clause), *ordered]
+        if (
+            kinds == {"audio"}
+            and not any("audio" in reg.get(m.task).inputs for m in out)
+            and text_only(out[0].task)
+        ):
+            out.insert(0, Mention(asr, out[0].start, 0.0, out[0].clause))
+        if any(m.task == asr for m in out):
+            return out
+        for i in range(len(out) - 1):
+            a, b = out[i], out[i + 1]
+            cleans_audio = (
+                reg.get(a.task).outputs == ("audio",) and "audio" in reg.get(a.task).inputs
+            )
+            if cleans_audio and text_only(b.task) and b.task != "Text-to-Speech":
+                out.insert(i + 1, Mention(asr, b.start, 0.0, b.clause))
+                break
+        return out
 
     def _follow_data(
         self, ordered: list[Mention], clauses: Sequence[Clause], literals: Sequence[Literal]
