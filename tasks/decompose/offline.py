@@ -96,18 +96,32 @@ def extract_literals(text: str) -> list[Literal]:
     return sorted(found, key=lambda lit: lit.start)
 
 
+#: Placeholders of masked literals: a long one (whose kind word name-derived rules can read)
+#: where the literal is long enough, else a short code; never a cut-off word.
+_PLACEHOLDERS = {
+    "image": ("IMAGEFILE", "IMGF"),
+    "audio": ("AUDIOFILE", "AUDF"),
+    "video": ("VIDEOFILE", "VIDF"),
+    "url": ("WEBLINK", "WEBL"),
+    "file": ("TEXTFILE", "TXTF"),
+    "text": ("QUOTE", "QQ"),
+}
+
+
+def _placeholder_rx(rx: str) -> str:
+    """A rule written with the short codes also matches the long placeholders."""
+    for long, short in _PLACEHOLDERS.values():
+        rx = rx.replace(short, f"(?:{long}|{short})")
+    return rx
+
+
 def mask_literals(text: str, literals: Sequence[Literal]) -> str:
-    """``text`` with each literal replaced by a same-length neutral placeholder (a short code,
-    ``IMGF`` for an image file, so that even ``a.jpg`` keeps its whole placeholder)."""
+    """``text`` with each literal replaced by a same-length neutral placeholder
+    (``IMAGEFILE``, or the code ``IMGF`` when the literal is shorter, as in ``a.jpg``)."""
     chars = list(text)
     for lit in literals:
-        word = {
-            "image": "IMGF",
-            "audio": "AUDF",
-            "video": "VIDF",
-            "url": "URLF",
-            "file": "TXTF",
-        }.get(lit.kind, "QQ")
+        long, short = _PLACEHOLDERS.get(lit.kind, _PLACEHOLDERS["text"])
+        word = long if len(long) <= lit.end - lit.start else short
         filler = (word + " " * (lit.end - lit.start))[: lit.end - lit.start]
         chars[lit.start : lit.end] = filler
     return "".join(chars)
@@ -171,7 +185,8 @@ _UPSTREAM = re.compile(
 #: Words that ask for speech even when the user also gave an audio file.
 _SPOKEN = re.compile(r"aloud|out loud|\bread\b|narrat|voice[- ]?over|spoken", re.IGNORECASE)
 
-#: Below this, a rule match that the context argues against is not a task.
+#: Below this, a hand-written rule's match that the context argues against is not a task.
+#: (Rules made from tool names are weak by design, 1/df, and keep their matches.)
 _MIN_SCORE = 0.5
 
 
@@ -582,13 +597,12 @@ class OfflineDecomposer:
             )
         # with a hand-written table, similarity only rescues requests no rule matched; with
         # rules made from tool names (weak), it also fills each clause no rule matched
+        self._hand_written = any(r in HF_RULES for r in self.rules)
         self._semantic_clauses = (
-            not any(r in HF_RULES for r in self.rules)
-            if self.semantic_clauses is None
-            else self.semantic_clauses
+            not self._hand_written if self.semantic_clauses is None else self.semantic_clauses
         )
         self._compiled = [
-            (task, re.compile(rx, re.IGNORECASE), w)
+            (task, re.compile(_placeholder_rx(rx), re.IGNORECASE), w)
             for task, rx, w in self.rules
             if task in self.registry
         ]
@@ -604,8 +618,9 @@ class OfflineDecomposer:
             text, where = _collapse(_UPSTREAM.sub(lambda m: "X" * len(m.group(0)), clause.text))
             for task, rx, weight in self._compiled:
                 for m in rx.finditer(text):
-                    score = weight + self._context_bonus(task, text, kinds, m.group(0))
-                    if score < _MIN_SCORE:
+                    bonus = self._context_bonus(task, text, kinds, m.group(0))
+                    score = weight + bonus
+                    if bonus < 0 and score < _MIN_SCORE and self._hand_written:
                         continue  # e.g. an image task in a request with no image at all
                     pos = clause.start + where[m.start()]
                     old = best.get(task)
