@@ -41,19 +41,6 @@ from tasks.registry import TaskRegistry, load_registry  # noqa: E402
 Link = tuple[str, str]
 
 
-def predict_all(
-    records: Sequence[GoldRecord], decomposer: OfflineDecomposer, registry: TaskRegistry
-) -> list[tuple[list[str], set[Link]]]:
-    """(task names in node order, link set) for each record."""
-    out = []
-    for rec in records:
-        tb = graph_to_taskbench(decomposer.decompose(rec.instruction), registry)
-        names = [str(n["task"]) for n in tb["task_nodes"]]
-        links = {(str(lk["source"]), str(lk["target"])) for lk in tb["task_links"]}
-        out.append((names, links))
-    return out
-
-
 def missed_links(
     records: Sequence[GoldRecord], preds: Sequence[tuple[list[str], set[Link]]]
 ) -> dict[str, int]:
@@ -150,18 +137,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     folder = args.data / args.domain
     registry = load_registry(folder / "graph_desc.json", name=args.domain)
     records, _ = load_records(folder / "data_sample.jsonl", "first-half")
-    decomposer = OfflineDecomposer(registry=registry)
-    preds = predict_all(records, decomposer, registry)
 
-    def run(d: OfflineDecomposer) -> Any:
-        result, _ = evaluate(
+    def run(d: OfflineDecomposer) -> tuple[Any, list[dict[str, Any]]]:
+        return evaluate(
             records,
             lambda r: graph_to_taskbench(d.decompose(r.instruction), registry),
             registry.names,
         )
-        return result
 
-    base = run(decomposer)
+    base, predicted = run(OfflineDecomposer(registry=registry))
+    # (task names in node order, link set) per record, from the same run that was scored
+    preds = [
+        (
+            [str(n["task"]) for n in p["task_nodes"]],
+            {(str(lk["source"]), str(lk["target"])) for lk in p["task_links"]},
+        )
+        for p in predicted
+    ]
     report: dict[str, Any] = {
         "domain": args.domain,
         "half": "first-half",
@@ -231,7 +223,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     similarity_threshold=threshold,
                     semantic_clauses=True,
                 )
-                r = run(d)
+                r, _ = run(d)
                 report["per_clause_minilm"][str(threshold)] = {
                     "node_f1": r.node.f1,
                     "link_f1": r.link.f1,

@@ -385,7 +385,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Automatic Speech Recognition",
         r"transcri|speech[- ]to[- ]text|(?:convert|turn|chang)\w*"
-        r" (?:the |this |my |that )?(?:audio|AUDF|recording|speech|voice|AUDF)[\w ]{0,25}(?:into|to)"
+        r" (?:the |this |my |that )?(?:audio|AUDF|recording|speech|voice)[\w ]{0,25}(?:into|to)"
         r" (?:written |a )?(?:text|words)|\bwords (?:in|of) (?:the|this|my) (?:audio|AUDF|recording)|"
         r"\bwhat (?:is|was) (?:being )?said\b|\brecogni\w* (?:the )?speech|\bdictat|\btranscript|"
         r"\bwritten form|\bwhat (?:they|he|she|someone|people) (?:said|say)|\bsubtitles|"
@@ -395,7 +395,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Audio-to-Audio",
         r"(?:enhanc|improv|clean|clear|boost|restor|denois)\w* (?:up )?(?:the |"
-        r"this |my )?(?:audio|AUDF|sound|recording|voice|AUDF)|\bnoise|audio quality|sound "
+        r"this |my )?(?:audio|AUDF|sound|recording|voice)|\bnoise|audio quality|sound "
         r"quality|audio-to-audio|\bseparat\w* (?:the )?(?:voice|speaker|sound|audio|vocals)|"
         r"\bbackground sound|\becho|\bdenois|noise reduction|\bclarity\b|\bhiss|\bcrackl|\bstatic\b|"
         r"\bhum\b",
@@ -403,7 +403,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
     ),
     (
         "Audio Classification",
-        r"classif\w* (?:the |this |my )?(?:audio|AUDF|sound|recording|AUDF)|"
+        r"classif\w* (?:the |this |my )?(?:audio|AUDF|sound|recording)|"
         r"\bemotion|\bsentiment|\bmood|\bgenre|\btone\b|\bwhat (?:kind|type) of (?:sound|audio|"
         r"noise)|\bidentify (?:the )?(?:sound|speaker|language|noise)|\bsounds? (?:like|in)\b|"
         r"\bspeaker|\bcategori\w* (?:the )?(?:spoken|audio|sound|command)|\bcommands?\b|"
@@ -429,7 +429,7 @@ HF_RULES: tuple[tuple[str, str, float], ...] = (
 ZOO_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Video Classification",
-        r"classif\w* (?:the |this |my )?(?:video|VIDF|clip|VIDF)|(?:video|VIDF|clip)"
+        r"classif\w* (?:the |this |my )?(?:video|VIDF|clip)|(?:video|VIDF|clip)"
         r"[\w ]{0,20}(?:categor|classif)|\bwhat (?:kind|type) of (?:video|VIDF|activity|action)|"
         r"\brecogni\w* (?:the )?(?:action|activity)",
         2.6,
@@ -449,7 +449,7 @@ ZOO_RULES: tuple[tuple[str, str, float], ...] = (
     (
         "Video Chat",
         r"(?:question|ask|answer|chat|talk|what|who|how)[\w ,']{0,40}(?:in|of|about|on|"
-        r"from) (?:the|this|my) (?:video|VIDF|clip|VIDF)",
+        r"from) (?:the|this|my) (?:video|VIDF|clip)",
         2.4,
     ),
 )
@@ -665,14 +665,18 @@ class OfflineDecomposer:
         it, which may finish the sentence: "... using the description")."""
         names = {m.task for m in found}
         drop: set[str] = set()
-        image = "image" in kinds or re.search(r"image|picture|photo|IMGF", text, re.I)
+        pictured = re.search(r"image|picture|photo|IMGF", text, re.I)
+        image = "image" in kinds or pictured
         # a question about an earlier step's text ("using the description") stays text QA
-        on_text = re.search(
-            r"\b(?:using|from|based on|according to) (?:X{4,}|(?:the|that|this|its) "
-            r"(?:description|text|passage|article|story|list)\b)",
-            f"{text} {tail}",
-            re.I,
-        ) and not re.search(r"image|picture|photo|IMGF", text, re.I)
+        on_text = (
+            re.search(
+                r"\b(?:using|from|based on|according to) (?:X{4,}|(?:the|that|this|its) "
+                r"(?:description|text|passage|article|story|list)\b)",
+                f"{text} {tail}",
+                re.I,
+            )
+            and not pictured
+        )
         if {"Question Answering", "Conversational"} <= names and not re.search(
             r"\bquestions?\b", text, re.I
         ):
@@ -737,10 +741,9 @@ class OfflineDecomposer:
             drop.add("Image Classification")
         if "Image Classification" in names and "Audio Classification" in names:
             sound = re.search(r"audio|sound|speech|voice|AUDF", text, re.I)
-            seen = re.search(r"image|picture|photo|IMGF", text, re.I)
             drop.add(
                 "Image Classification"
-                if ("audio" in kinds and "image" not in kinds) or (sound and not seen)
+                if ("audio" in kinds and "image" not in kinds) or (sound and not pictured)
                 else "Audio Classification"
             )
         if "Audio-to-Audio" in names and "Audio Classification" in names:
@@ -855,6 +858,8 @@ class OfflineDecomposer:
         step has nothing of its own to work on, the second has, and no order cue says
         otherwise. (Longer requests are left alone: on TaskBench's tuning half, swapping
         neighbours there cost more links than it fixed.)"""
+        if len(ordered) != 2:
+            return list(ordered)
         reg = self.registry
         kinds = {lit.kind for lit in literals}
 
@@ -865,8 +870,6 @@ class OfflineDecomposer:
                 return True
             return main in kinds or (main == "text" and bool(kinds & {"text", "file", "url"}))
 
-        if len(ordered) != 2:
-            return list(ordered)
         a, b = ordered
         cue = b.clause < len(clauses) and clauses[b.clause].cue
         if (
