@@ -29,7 +29,6 @@ from __future__ import annotations
 import contextlib
 import gc
 import math
-import os
 import queue
 import re
 import sys
@@ -47,6 +46,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from planner.errors import PlannerError, ProblemError
 from planner.io import write_atomic
+from planner.machine import default_workers
 from planner.measure import Accountant, EnergyCounter, hardware_info, versions
 from planner.plan import Metrics, Plan
 from planner.problem import BUDGET_KEYS, Problem, problem_from_data
@@ -69,15 +69,6 @@ _REF = re.compile(r"<([^<>\s]+)>")
 
 #: GIL switch interval during a run (see `_Run.go`).
 SWITCH_INTERVAL_S = 0.0002
-
-
-def default_workers() -> int:
-    """The CPU cores this process may use (its affinity), at most 4."""
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        cores = os.cpu_count() or 1
-    return max(1, min(4, cores))
 
 
 class RunError(PlannerError, RuntimeError):

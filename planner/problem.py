@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from planner.errors import ProblemError
+from planner.machine import Machine
 from profiles import ModelProfile, load_catalog
 from profiles.catalog import CatalogError, read_structured
 from tasks import TaskGraph
@@ -123,6 +124,11 @@ class Problem(BaseModel):
     weights: Weights = Field(default_factory=Weights, description="Objective weights.")
     execution: Execution = Field(
         default="parallel", description="'parallel' (latency = makespan) or 'sequential' (sum)."
+    )
+    machine: Machine = Field(
+        default_factory=Machine,
+        description="Worker slots, dispatch overhead, start-up and cold/resident models of "
+        "the machine that runs the plan (see planner.machine).",
     )
     metadata: dict[str, Any] = Field(default_factory=dict, description="Free-form extras.")
 

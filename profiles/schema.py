@@ -59,6 +59,16 @@ class ModelProfile(BaseModel):
     energy_j: float = Field(description="Energy per inference, joules.")
     memory_mb: float = Field(default=0.0, description="Resident memory when loaded, MB.")
     cost_usd: float = Field(default=0.0, description="Money cost per inference, USD.")
+    load_ms: float | None = Field(
+        default=None,
+        description="One-off time to load the model cold (weights, warm-up), ms; null: not "
+        "measured (counted as 0).",
+    )
+    load_energy_j: float | None = Field(
+        default=None,
+        description="One-off energy to load the model cold, joules; null: not measured "
+        "(counted as 0).",
+    )
     provenance: Provenance | None = Field(default=None, description="Where the numbers came from.")
     adapter: dict[str, Any] | None = Field(
         default=None, description="How to run it (built-in zoo, module:function, HTTP endpoint)."
@@ -74,10 +84,10 @@ class ModelProfile(BaseModel):
             )
         return value
 
-    @field_validator("latency_ms", "energy_j", "memory_mb", "cost_usd")
+    @field_validator("latency_ms", "energy_j", "memory_mb", "cost_usd", "load_ms", "load_energy_j")
     @classmethod
-    def _check_metric(cls, value: float, info: Any) -> float:
-        return _finite_non_negative(str(info.field_name), value)
+    def _check_metric(cls, value: float | None, info: Any) -> float | None:
+        return None if value is None else _finite_non_negative(str(info.field_name), value)
 
 
 class Catalog(BaseModel):

@@ -26,6 +26,10 @@ class Candidate:
     energy_j: float
     memory_mb: float = 0.0
     cost_usd: float = 0.0
+    #: one-off cost of loading this model cold, paid once per distinct ``key`` the plan uses
+    #: (zero for warm or resident models); see `solvers.schedule` for the latency semantics
+    load_ms: float = 0.0
+    load_energy_j: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,12 @@ class SelectionProblem:
     scales: tuple[float, float, float] | None = None
     #: memory of each model key, fixed at construction (see `memory_by_key`)
     model_memory: tuple[tuple[str, float], ...] | None = None
+    #: worker slots of the executor's list schedule (`solvers.schedule`); None: unlimited
+    workers: int | None = None
+    #: per-node dispatch overhead added to every node's latency, ms
+    dispatch_ms: float = 0.0
+    #: executor start-up counted in the plan's latency, ms
+    startup_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.candidates) != self.n_nodes:
