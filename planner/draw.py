@@ -5,20 +5,40 @@ from __future__ import annotations
 import itertools
 import json
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
+from planner import fmt
 from planner.io import write_atomic
 from planner.plan import NodePlan, Plan
 
+#: Longest line of a node label in the drawing; longer ids wrap (never cut).
+LABEL_WIDTH = 28
+
+
+def _wrap(text: str, width: int = LABEL_WIDTH) -> list[str]:
+    """Wrap at '/', '-', '_' or spaces where possible, else hard; every character kept."""
+    lines: list[str] = []
+    rest = text
+    while len(rest) > width:
+        cut = max(rest.rfind(ch, 1, width) for ch in "/-_ ")
+        cut = cut + 1 if cut > 0 else width
+        lines.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    lines.append(rest)
+    return lines
+
 
 def _label(node: NodePlan) -> str:
+    head = [*_wrap(node.id), *_wrap(node.task)]
     if node.predicted is None:
-        return f"{node.id}\n{node.task}\n(no model)"
+        return "\n".join([*head, "(no model)"])
     p = node.predicted
-    return f"{node.id}\n{node.task}\n{node.model}\n{p.latency_ms:.3g} ms, {p.energy_j:.3g} J"
+    metrics = f"{fmt.duration_ms(p.latency_ms)}, {fmt.energy_j(p.energy_j)}"
+    return "\n".join([*head, *_wrap(node.model or "-"), metrics])
 
 
 def _layers(plan: Plan) -> nx.DiGraph:
@@ -63,59 +83,103 @@ def render_graph(plan: Plan, console: Console) -> None:
         )
 
 
-def draw_plan(plan: Plan, path: Path, fmt: str) -> Path:
-    """Draw the plan graph (layered left to right; critical path in red) to PNG or SVG."""
+def _pale(rgba: tuple[float, ...], amount: float = 0.55) -> tuple[float, float, float]:
+    """Mix a colour with white so black label text stays readable on it."""
+    r, g, b = rgba[:3]
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def draw_plan(plan: Plan, path: Path, fmt_name: str) -> Path:
+    """Draw the plan graph (layered left to right; critical path in red) to PNG or SVG.
+
+    Every node is a text box sized to its label (long ids wrap, nothing is cut), arrows end
+    at the boxes' edges, and the saved figure is cropped to everything drawn, so no label is
+    clipped at the border."""
+    import matplotlib.pyplot as plt
+
+    fig = plan_figure(plan)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, format=fmt_name, dpi=120, bbox_inches="tight", pad_inches=0.2)
+    plt.close(fig)
+    return path
+
+
+def plan_figure(plan: Plan) -> Any:
+    """The matplotlib figure `draw_plan` saves (the caller closes it)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     graph = _layers(plan)
-    pos = nx.multipartite_layout(graph, subset_key="layer")
+    layers = list(nx.topological_generations(graph))
     models = sorted({n.model for n in plan.nodes if n.model})
     cmap = plt.get_cmap("tab20")
-    colour = {m: cmap(i % 20) for i, m in enumerate(models)}
-    crit = plan.critical_path
-    crit_edges = set(itertools.pairwise(crit))
-    width = max(6.0, 3.2 * (max(nx.get_node_attributes(graph, "layer").values()) + 1))
-    height = max(3.5, 1.6 * max(len(layer) for layer in nx.topological_generations(graph)))
-    fig, ax = plt.subplots(figsize=(width, height))
+    colour = {m: _pale(cmap(i % 20)) for i, m in enumerate(models)}
+    crit = set(plan.critical_path)
+    crit_edges = set(itertools.pairwise(plan.critical_path))
     nodes = {n.id: n for n in plan.nodes}
-    nx.draw_networkx_edges(
-        graph,
-        pos,
-        ax=ax,
-        arrows=True,
-        arrowsize=18,
-        node_size=4200,
-        edge_color=["#c0392b" if e in crit_edges else "#888888" for e in graph.edges],
-        width=[2.8 if e in crit_edges else 1.2 for e in graph.edges],
+    labels = {v: _label(nodes[v]) for v in graph.nodes}
+    tallest = max((label.count("\n") + 1 for label in labels.values()), default=1)
+    # one column per layer, rows spread evenly; spacing in inches from the label sizes
+    col_w, row_h = 0.085 * LABEL_WIDTH + 1.0, 0.17 * tallest + 0.6
+    pos: dict[str, tuple[float, float]] = {}
+    for depth, layer in enumerate(layers):
+        for row, v in enumerate(sorted(layer)):
+            pos[v] = (depth * col_w, -(row - (len(layer) - 1) / 2) * row_h)
+    fig, ax = plt.subplots(
+        figsize=(max(4.0, col_w * len(layers)), max(2.5, row_h * max(map(len, layers))))
     )
-    nx.draw_networkx_nodes(
-        graph,
-        pos,
-        ax=ax,
-        node_size=4200,
-        node_shape="s",
-        node_color=[colour.get(nodes[n].model or "", "#dddddd") for n in graph.nodes],
-        edgecolors=["#c0392b" if n in crit else "#333333" for n in graph.nodes],
-        linewidths=[3.0 if n in crit else 1.0 for n in graph.nodes],
-    )
-    nx.draw_networkx_labels(
-        graph, pos, ax=ax, font_size=7, labels={n: _label(nodes[n]) for n in graph.nodes}
-    )
+    boxes = {}
+    for v in graph.nodes:
+        on_path = v in crit
+        boxes[v] = ax.text(
+            *pos[v],
+            labels[v],
+            ha="center",
+            va="center",
+            fontsize=8,
+            zorder=3,
+            bbox={
+                "boxstyle": "round,pad=0.45",
+                "facecolor": colour.get(nodes[v].model or "", "#eeeeee"),
+                "edgecolor": "#c0392b" if on_path else "#333333",
+                "linewidth": 2.6 if on_path else 1.0,
+            },
+        )
+    for u, v in graph.edges:
+        on_path = (u, v) in crit_edges
+        # from the right edge of u's box to the left edge of v's (layers run left to right)
+        ax.annotate(
+            "",
+            xy=(0.0, 0.5),
+            xycoords=boxes[v],
+            xytext=(1.0, 0.5),
+            textcoords=boxes[u],
+            zorder=2,
+            arrowprops={
+                "arrowstyle": "-|>",
+                "mutation_scale": 16,
+                "color": "#c0392b" if on_path else "#888888",
+                "linewidth": 2.4 if on_path else 1.2,
+                "shrinkA": 6,
+                "shrinkB": 6,
+            },
+        )
+    xs = [x for x, _ in pos.values()] or [0.0]
+    ys = [y for _, y in pos.values()] or [0.0]
+    ax.set_xlim(min(xs) - col_w / 2, max(xs) + col_w / 2)
+    ax.set_ylim(min(ys) - row_h / 2, max(ys) + row_h / 2)
     t = plan.totals
     title = f"{plan.problem.name or 'plan'} ({plan.status})"
     if t is not None:
-        title += f": {t.energy_j:.3g} J, {t.latency_ms:.3g} ms, accuracy {t.accuracy:.3g}"
+        title += (
+            f": {fmt.energy_j(t.energy_j)}, {fmt.duration_ms(t.latency_ms)}, "
+            f"accuracy {fmt.accuracy(t.accuracy)}"
+        )
     ax.set_title(title + "  (red: critical path)", fontsize=9)
-    ax.margins(0.2)
     ax.axis("off")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, format=fmt, dpi=120)
-    plt.close(fig)
-    return path
+    return fig
 
 
 def plan_to_dot(plan: Plan) -> str:
