@@ -10,7 +10,7 @@ import networkx as nx
 from rich.console import Console
 from rich.table import Table
 
-from planner.io import write_atomic
+from planner.io import shown, write_atomic
 from planner.plan import NodePlan, Plan
 
 
@@ -35,7 +35,7 @@ def render_graph(plan: Plan, console: Console) -> None:
     crit = set(plan.critical_path)
     console.print(
         f"[bold]{plan.status}[/] plan, {len(plan.nodes)} nodes, execution "
-        f"{plan.execution}; critical path: {' -> '.join(plan.critical_path) or '-'}"
+        f"{plan.execution}; critical path: {shown(' -> '.join(plan.critical_path) or '-')}"
     )
     table = Table(show_edge=False, pad_edge=False)
     for col in ("step", "node", "task", "model", "after", "start ms", "finish ms", "energy J"):
@@ -45,10 +45,10 @@ def render_graph(plan: Plan, console: Console) -> None:
         style = "bold red" if node.id in crit else ""
         table.add_row(
             str(graph.nodes[node.id]["layer"]),
-            node.id,
-            node.task,
-            node.model or "-",
-            preds,
+            shown(node.id),
+            shown(node.task),
+            shown(node.model or "-"),
+            shown(preds),
             f"{node.start_ms:.4g}" if node.start_ms is not None else "-",
             f"{node.finish_ms:.4g}" if node.finish_ms is not None else "-",
             f"{node.predicted.energy_j:.4g}" if node.predicted else "-",
