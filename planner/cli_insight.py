@@ -406,7 +406,14 @@ def register(app: typer.Typer) -> None:
                 table.add_row(
                     shown(r.node),
                     shown(r.chosen or "-"),
-                    shown(r.runner_up or "(none feasible)"),
+                    shown(
+                        r.runner_up
+                        or (
+                            "(unknown: time limit)"
+                            if r.note.startswith("unknown")
+                            else "(none feasible)"
+                        )
+                    ),
                     fmt(r.extra_objective),
                     f"{d['energy_j']:+.3g}" if d else "-",
                     f"{d['latency_ms']:+.3g}" if d else "-",

@@ -15,3 +15,7 @@ class SolveError(PlannerError, RuntimeError):
 
 class OutputError(PlannerError, ValueError):
     """An artifact cannot be written (the target is a device or FIFO, or holds NaN)."""
+
+
+class SolveTimeout(SolveError):
+    """A solver stopped at its time limit without an answer (what-if keeps the rest)."""
