@@ -109,8 +109,34 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
         for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
         if isinstance(n, ast.Call)
     }
-    assert {"importlib.import_module", "yaml.safe_load", "torch.load"} <= calls
+    assert {"importlib.import_module", "json.loads", "torch.load"} <= calls
     assert len(_sources()) > 50
+
+
+def test_yaml_is_only_loaded_by_safe_loaders() -> None:
+    """YAML is parsed in one place per leaf package (``safeio.py``), by a subclass of
+    PyYAML's SafeLoader (with a depth limit): no other loader class appears anywhere."""
+    bases = {}
+    for p in _sources():
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.ClassDef):
+                for base in n.bases:
+                    name = _dotted(base)
+                    if name.startswith("yaml."):
+                        bases[f"{p.relative_to(REPO).as_posix()}:{n.name}"] = name
+            if isinstance(n, ast.Attribute) and _dotted(n) in (
+                "yaml.Loader",
+                "yaml.UnsafeLoader",
+                "yaml.FullLoader",
+                "yaml.CLoader",
+                "yaml.unsafe_load",
+                "yaml.full_load",
+            ):
+                bases[f"{p.relative_to(REPO).as_posix()}:{n.lineno}"] = _dotted(n)
+    assert bases == {
+        "profiles/safeio.py:_Loader": "yaml.SafeLoader",
+        "tasks/safeio.py:_Loader": "yaml.SafeLoader",
+    }
 
 
 def test_arguments_are_passed_as_data_never_evaluated(tmp_path: Path) -> None:
