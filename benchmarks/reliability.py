@@ -386,18 +386,30 @@ def execution_faults(work: Path, concurrent: int) -> list[Row]:
     leftovers = [p.name for p in out.rglob(".*")]
     before = len(history)
     after = History(work / "history.sqlite").runs()
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    died = [
+        a.get("error", "")
+        for n in report.get("nodes", [])
+        if n["id"] == "d"
+        for a in n.get("attempts", [])
+    ]
     rows.append(
         Row(
-            "model kills the process (os._exit, like a native crash)",
+            "model kills its worker process (os._exit, like a native crash)",
             1,
-            f"exit {proc.returncode}; outputs {outputs}; report.json "
-            f"{'present' if (out / 'report.json').exists() else 'absent'}; temp files "
-            f"{len(leftovers)}; history rows {before} -> {len(after)}",
-            "finished outputs readable, no temp file, no history row for the dead run",
-            proc.returncode == 139
+            f"exit {proc.returncode}; outputs {outputs}; report {report.get('status', 'absent')}; "
+            f"node d attempts {len(died)}; temp files {len(leftovers)}; history rows "
+            f"{before} -> {len(after)}",
+            "only the worker dies: the node is retried on a fresh worker, fails, the run "
+            "ends partial (exit 4) with a report and a history row; finished outputs readable, "
+            "no temp file",
+            proc.returncode == 4
+            and report.get("status") == "partial"
+            and bool(died)
+            and all("worker process died" in e for e in died)
             and outputs == ["a.json", "b.json", "c.json"]
             and not leftovers
-            and len(after) == before,
+            and len(after) == before + 1,
         )
     )
     # 3. concurrent runs sharing one history database
