@@ -22,7 +22,7 @@ from planner.cli_solve import (
 )
 from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
-from planner.io import plain, shown, write_atomic
+from planner.io import check_output_target, plain, shown, write_atomic
 from planner.plan import Plan
 from planner.problem import Problem, load_problem
 
@@ -484,6 +484,7 @@ def register(app: typer.Typer) -> None:
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
     ) -> None:
         """One self-contained HTML page: graph, candidates, budgets, Pareto plot."""
+        check_output_target(output)  # before solving: nothing computed is lost
         from planner.insight import pareto_front
         from planner.report_html import build_report, load_report_input
 

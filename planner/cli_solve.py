@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.errors import ProblemError
-from planner.io import shown, write_atomic
+from planner.io import check_output_target, shown, write_atomic
 from planner.metrics import BUDGET_METRICS
 from planner.plan import Plan
 from planner.problem import Problem, format_validation_error, load_problem, read_data_file
@@ -178,6 +178,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
+        check_output_target(output)  # before solving: nothing computed is lost
         from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
 

@@ -45,6 +45,12 @@ def _check_target(path: Path) -> bool:
     )
 
 
+def check_output_target(path: str | Path | None) -> None:
+    """Refuse an output path that `write_atomic` would refuse, before any work is done."""
+    if path is not None:
+        _check_target(Path(path))
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary file in the same folder and a rename.
 

@@ -211,8 +211,13 @@ class Problem(BaseModel):
 def format_validation_error(exc: ValidationError, where: str) -> str:
     """One line per problem: location, what is wrong."""
     lines = [f"{where} is invalid:"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    errors = exc.errors()
+    rows_failed = any(e["loc"][:2] == ("models", "tuple[ModelProfile, ...]") for e in errors)
+    for err in errors:
+        if rows_failed and err["loc"] == ("models", "str"):
+            continue  # the rows were given: the "or a catalog path" branch is noise
+        loc = ".".join(str(p) for p in err["loc"] if p != "tuple[ModelProfile, ...]")
+        loc = loc or "(top level)"
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]

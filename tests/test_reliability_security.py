@@ -376,3 +376,27 @@ def test_whatif_keeps_its_analysis_when_a_runner_up_times_out(
     assert report.status == "optimal" and report.budgets  # the sweeps are kept
     assert len(report.runner_ups) == 2
     assert all(r.runner_up is None and "time limit" in r.note for r in report.runner_ups)
+
+
+def test_http_model_adapter_does_not_follow_redirects(
+    http: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Same hole in the model adapter of profiles/adapters.py (used by `planner run`)."""
+    from profiles.adapters import AdapterError, HttpRunner
+
+    other_url, other = http("good")
+    url, first = http("redirect", location=other_url + "/chat/completions")
+    monkeypatch.setenv("RELIAB_KEY", "sk-secret")
+    runner = HttpRunner(base_url=url, model="m", api_key_env="RELIAB_KEY", name="remote")
+    with pytest.raises(AdapterError, match="HTTP 302"):
+        runner.run({"text": "hello"})
+    assert first.headers[0]["Authorization"] == "Bearer sk-secret"
+    assert other.headers == []
+
+
+def test_http_model_adapter_refuses_deep_json(http: Any) -> None:
+    from profiles.adapters import AdapterError, HttpRunner
+
+    url, _ = http("deep-body")
+    with pytest.raises(AdapterError, match="levels deep"):
+        HttpRunner(base_url=url, model="m", name="remote").run({"text": "hello"})
