@@ -1,4 +1,4 @@
-"""Reliability report: inject every fault class of issue 8 and record what happened.
+"""Reliability report: inject every fault class of issues 8 and 18 and record what happened.
 
     python -m benchmarks.reliability                 # writes benchmarks/results/reliability.md
     python -m benchmarks.reliability --examples 300  # more hypothesis examples
@@ -9,7 +9,10 @@ by the hypothesis strategy of tests/test_property.py, solver faults (time limits
 crashing or silent CBC binary, no HiGHS, backends returning garbage), execution faults (a
 model raising mid-run, a model killing its process, concurrent runs sharing one history
 database) and untrusted plans (foreign adapters, tampered plans, file paths outside the input
-directory). A row's "ok" says whether every try had the expected outcome.
+directory) and issue 18's corpus of hostile inputs (tests/reliability_corpus.py: parser
+bombs, non-finite and overflowing numbers, device files and FIFOs, markup and control
+characters, hostile flags and plan files, path tricks, output targets). A row's "ok" says
+whether every try had the expected outcome.
 """
 
 from __future__ import annotations
@@ -340,6 +343,7 @@ def execution_faults(work: Path, concurrent: int) -> list[Row]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     env["PLANNER_HISTORY"] = str(work / "history.sqlite")
     env["XDG_DATA_HOME"] = str(work / "data")
+    env["PLANNER_TRUST_FILES"] = "1"  # our own test models (tests/run_models.py)
     run = [sys.executable, "-m", "planner", "run", "-q", "--json"]
     rows = []
     # 1. a model raising mid-run (no alternative candidate)
@@ -382,18 +386,30 @@ def execution_faults(work: Path, concurrent: int) -> list[Row]:
     leftovers = [p.name for p in out.rglob(".*")]
     before = len(history)
     after = History(work / "history.sqlite").runs()
+    report = json.loads((out / "report.json").read_text()) if (out / "report.json").exists() else {}
+    died = [
+        a.get("error", "")
+        for n in report.get("nodes", [])
+        if n["id"] == "d"
+        for a in n.get("attempts", [])
+    ]
     rows.append(
         Row(
-            "model kills the process (os._exit, like a native crash)",
+            "model kills its worker process (os._exit, like a native crash)",
             1,
-            f"exit {proc.returncode}; outputs {outputs}; report.json "
-            f"{'present' if (out / 'report.json').exists() else 'absent'}; temp files "
-            f"{len(leftovers)}; history rows {before} -> {len(after)}",
-            "finished outputs readable, no temp file, no history row for the dead run",
-            proc.returncode == 139
+            f"exit {proc.returncode}; outputs {outputs}; report {report.get('status', 'absent')}; "
+            f"node d attempts {len(died)}; temp files {len(leftovers)}; history rows "
+            f"{before} -> {len(after)}",
+            "only the worker dies: the node is retried on a fresh worker, fails, the run "
+            "ends partial (exit 4) with a report and a history row; finished outputs readable, "
+            "no temp file",
+            proc.returncode == 4
+            and report.get("status") == "partial"
+            and bool(died)
+            and all("worker process died" in e for e in died)
             and outputs == ["a.json", "b.json", "c.json"]
             and not leftovers
-            and len(after) == before,
+            and len(after) == before + 1,
         )
     )
     # 3. concurrent runs sharing one history database
@@ -477,7 +493,8 @@ def untrusted(work: Path) -> list[Row]:
         d["graph"]["nodes"][0]["args"]["image"] = value
         f = work / "paths.json"
         f.write_text(json.dumps(d))
-        codes.append(cli("run", str(f), "-q", "--input-dir", str(work))[0])
+        code, _, err = cli("run", str(f), "-q", "--input-dir", str(work), "--trust-plan")
+        codes.append(code if "input directory" in err else -code)
     rows.append(
         Row(
             "file arguments outside the input directory (" + ", ".join(paths) + ")",
@@ -487,6 +504,48 @@ def untrusted(work: Path) -> list[Row]:
             codes == [2] * len(paths),
         )
     )
+    return rows
+
+
+def hostile_corpus(work: Path) -> list[Row]:
+    """Issue 18's corpus (tests/reliability_corpus.py), one row per kind."""
+    from tests.reliability_corpus import cases, replay
+
+    by_kind: dict[str, list[Any]] = {}
+    for case in cases(work / "corpus"):
+        by_kind.setdefault(case.kind, []).append(replay(case))
+    titles = {
+        "solve": "hostile problem files (deep JSON/YAML, recursive aliases, billion laughs in "
+        "args and metadata, NaN/Infinity/1e400/1e308, ids with newlines/ESC/markup, /dev/zero, "
+        "FIFO, socket, directory, over the size limit, -o FIFO/device/directory)",
+        "flags": "hostile flags (--time-limit nan/inf/0, --gap nan, --points 1e8, "
+        "--max-points 1e10, --last 1e25)",
+        "plans": "hostile plan files (adapter kind dict/list, missing/unknown nodes, a model "
+        "that is not a candidate, NaN)",
+        "run": "`planner run` validation (paths with spaces, long paths, file: URLs, "
+        "untrusted adapters in problem files, --inputs /dev/zero or deep, 250-char ids)",
+        "decompose": "`planner decompose` / `eval` inputs (absolute path with a space, LLM "
+        "config and tool graph as /dev/zero, FIFO, deep JSON, YAML bomb)",
+        "report": "`planner report` / `diff` / `history` inputs (/dev/zero, deep, YAML bomb, "
+        "-o FIFO, history of another schema)",
+    }
+    rows = []
+    for kind, outcomes in by_kind.items():
+        bad = [o for o in outcomes if not o.ok]
+        codes = Counter(o.code for o in outcomes)
+        slowest = max(o.seconds for o in outcomes)
+        rows.append(
+            Row(
+                titles.get(kind, kind),
+                len(outcomes),
+                ", ".join(f"{n} exit {c}" for c, n in sorted(codes.items()))
+                + f"; slowest {slowest:.2f} s; {len(bad)} not as expected",
+                "each exits with its expected code and message (2 + `error:`, or 0 with the "
+                "right answer for valid input), no `internal error:`, no raw ESC, under 10 s",
+                not bad,
+                [f"{o.case.name}: {o.why}" for o in bad],
+            )
+        )
     return rows
 
 
@@ -574,6 +633,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(garbage())
         rows += execution_faults(work, args.concurrent)
         rows += untrusted(work)
+        rows += hostile_corpus(work)
         rows.append(code_scan())
     text = render(rows, time.perf_counter() - start, args.examples)
     args.output.parent.mkdir(parents=True, exist_ok=True)

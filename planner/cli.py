@@ -15,6 +15,7 @@ from planner.cli_profiles import register as register_profiles
 from planner.cli_run import register as register_run
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
+from planner.io import plain
 
 app = typer.Typer(
     name="planner",
@@ -79,13 +80,14 @@ def main(argv: list[str] | None = None) -> int:
     except USER_ERRORS as exc:
         if debug:
             traceback.print_exc()
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {plain(exc)}", file=sys.stderr)
         return 2
     except Exception as exc:  # a bug: still no traceback unless asked
         if debug:
             traceback.print_exc()
         print(
-            f"internal error: {type(exc).__name__}: {exc} (rerun with --debug and report it)",
+            f"internal error: {type(exc).__name__}: {plain(exc)} "
+            "(rerun with --debug and report it)",
             file=sys.stderr,
         )
         return 1

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.errors import PlannerError
-from planner.io import write_atomic
+from planner.io import shown, write_atomic
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -149,7 +149,12 @@ def register(app: typer.Typer) -> None:
             args = ", ".join(
                 f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in node.args.items()
             )
-            table.add_row(node.id, node.task, args, ", ".join(preds[node_id]) or "-")
+            table.add_row(
+                shown(node.id),
+                shown(node.task),
+                shown(args),
+                shown(", ".join(preds[node_id]) or "-"),
+            )
         out.print(table)
         if output is not None:
             out.print(f"graph written to {output}")

@@ -22,11 +22,13 @@ from planner.cli_solve import (
 )
 from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
-from planner.io import write_atomic
+from planner.io import check_output_target, plain, shown, write_atomic
 from planner.plan import Plan
 from planner.problem import Problem, load_problem
 
 out = Console(highlight=False, soft_wrap=True)
+#: Most points `planner pareto` computes (each is one exact solve).
+MAX_PARETO_POINTS = 100_000
 
 METRIC_ALIASES = {
     "energy": "energy_j",
@@ -76,9 +78,9 @@ def augment_plan(plan: Plan, alternatives: int = 0, time_limit_s: float | None =
 def render_insight(plan: Plan, console: Console) -> None:
     """Print the explanation and alternatives of ``plan`` (when present)."""
     if plan.explanation is not None:
-        console.print("[bold]why:[/] " + plan.explanation.summary)
+        console.print("[bold]why:[/] " + shown(plan.explanation.summary, True))
         for sentence in plan.explanation.sentences.values():
-            console.print(f"  - {sentence}")
+            console.print(f"  - {shown(sentence, True)}")
     if plan.alternatives is not None:
         render_alternatives(plan.alternatives, console)
 
@@ -104,7 +106,7 @@ def render_alternatives(alts: list[Alternative], console: Console) -> None:
             f"{fmt(a.totals.energy_j)} ({a.delta['energy_j']:+.3g})",
             f"{fmt(a.totals.latency_ms)} ({a.delta['latency_ms']:+.3g})",
             f"{fmt(a.totals.accuracy)} ({a.delta['accuracy']:+.3g})",
-            ", ".join(f"{c.node}: {c.before} -> {c.after}" for c in a.changes),
+            shown(", ".join(f"{c.node}: {c.before} -> {c.after}" for c in a.changes)),
         )
     console.print(table)
 
@@ -192,6 +194,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Exact Pareto front of two metrics; the budgets on those two are ignored."""
+        if not 1 <= max_points <= MAX_PARETO_POINTS:
+            raise ProblemError(
+                f"--max-points must be between 1 and {MAX_PARETO_POINTS}, got {max_points}"
+            )
+        if points is not None and points > max_points:
+            raise ProblemError(
+                f"--points {points} is more than --max-points {max_points}; ask for fewer "
+                "points or raise --max-points"
+            )
         from planner.insight import pareto_front
         from planner.insight_models import ParetoPoint
         from planner.report_html import pareto_png
@@ -252,7 +263,7 @@ def register(app: typer.Typer) -> None:
                 fmt(p.accuracy),
                 fmt(p.memory_mb),
                 fmt(p.objective, 5),
-                ", ".join(f"{n}={m}" for n, m in p.assignment.items()),
+                shown(", ".join(f"{n}={m}" for n, m in p.assignment.items())),
             )
         out.print(table)
         if front.chosen is not None:
@@ -367,7 +378,9 @@ def register(app: typer.Typer) -> None:
                     s.status,
                     fmt(s.objective, 6),
                     change,
-                    ", ".join(f"{c.node}: {c.before} -> {c.after}" for c in s.changes) or "-",
+                    shown(
+                        ", ".join(f"{c.node}: {c.before} -> {c.after}" for c in s.changes) or "-"
+                    ),
                 )
             out.print(table)
         if report.runner_ups:
@@ -391,14 +404,24 @@ def register(app: typer.Typer) -> None:
             for r in report.runner_ups:
                 d = r.delta
                 table.add_row(
-                    r.node,
-                    r.chosen or "-",
-                    r.runner_up or "(none feasible)",
+                    shown(r.node),
+                    shown(r.chosen or "-"),
+                    shown(
+                        r.runner_up
+                        or (
+                            "(unknown: time limit)"
+                            if r.note.startswith("unknown")
+                            else "(none feasible)"
+                        )
+                    ),
                     fmt(r.extra_objective),
                     f"{d['energy_j']:+.3g}" if d else "-",
                     f"{d['latency_ms']:+.3g}" if d else "-",
                     f"{d['accuracy']:+.3g}" if d else "-",
-                    ", ".join(f"{c.node}: {c.after}" for c in r.changes if c.node != r.node) or "-",
+                    shown(
+                        ", ".join(f"{c.node}: {c.after}" for c in r.changes if c.node != r.node)
+                        or "-"
+                    ),
                 )
             out.print(table)
         return 0 if report.totals is not None else 3
@@ -419,13 +442,13 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(result.model_dump_json(indent=2))
         else:
-            out.print(f"A = {a}\nB = {b}")
+            out.print(f"A = {a}\nB = {b}", markup=False)
             if result.same:
                 out.print("no difference in assignment, totals or nodes")
             for f in result.fields:
-                out.print(f"{f.key}: {f.a} -> {f.b}")
+                out.print(plain(f"{f.key}: {f.a} -> {f.b}"), markup=False)
             for c in result.assignment:
-                out.print(f"model  {c.node}: {c.before} -> {c.after}")
+                out.print(plain(f"model  {c.node}: {c.before} -> {c.after}"), markup=False)
             if result.totals:
                 table = Table(
                     title="totals (B - A)", title_justify="left", show_edge=False, pad_edge=False
@@ -447,7 +470,7 @@ def register(app: typer.Typer) -> None:
                     f"{fmt(d.b) if isinstance(d.b, float) else d.b}"
                     for d in deltas
                 )
-                out.print(f"node {node}: {changes}")
+                out.print(plain(f"node {node}: {changes}"), markup=False)
         return 1 if exit_code and not result.same else 0
 
     @app.command()
@@ -461,6 +484,7 @@ def register(app: typer.Typer) -> None:
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
     ) -> None:
         """One self-contained HTML page: graph, candidates, budgets, Pareto plot."""
+        check_output_target(output)  # before solving: nothing computed is lost
         from planner.insight import pareto_front
         from planner.report_html import build_report, load_report_input
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.errors import ProblemError
-from planner.io import write_atomic
+from planner.io import shown, write_atomic
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -214,8 +214,8 @@ def models_cmd(
         extra = prov.model_extra or {} if prov else {}
         p95 = extra.get("latency_p95_ms")
         table.add_row(
-            m.task,
-            m.id,
+            shown(m.task),
+            shown(m.id),
             f"{m.accuracy:.4f}",
             f"{m.latency_ms:.3g}",
             "-" if p95 is None else f"{p95:.3g}",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -30,12 +31,15 @@ from planner.cli_solve import (
     render_plan,
 )
 from planner.errors import ProblemError
-from planner.io import write_atomic
+from planner.io import shown, write_atomic
 from planner.plan import Plan
 from planner.problem import Problem, load_problem, problem_from_data, read_data_file
 from tasks import TaskGraph
 
 out = Console(highlight=False, soft_wrap=True)
+#: ``PLANNER_TRUST_FILES=1`` acts as ``--trust-plan`` on every run (test harnesses, pipelines
+#: that only ever run their own files).
+TRUST_ENV = "PLANNER_TRUST_FILES"
 err = Console(stderr=True, highlight=False)
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 3, 4, 130
@@ -128,7 +132,7 @@ def base_catalog(catalog: Path | None) -> Any:
         ) from exc
     warning = stale_warning()
     if warning:
-        err.print(f"warning: {warning}")
+        err.print(f"warning: {shown(warning, True)}")
     return shipped
 
 
@@ -254,7 +258,7 @@ class Progress:
         table.add_column("detail")
         for node, (state, detail) in self.states.items():
             style = self.STYLE.get(state, "")
-            table.add_row(node, f"[{style}]{state}[/]", detail)
+            table.add_row(shown(node), f"[{style}]{state}[/]", shown(detail))
         return table
 
     def __call__(self, node: str, state: str, detail: str) -> None:
@@ -264,7 +268,7 @@ class Progress:
         if self.live is not None:
             self.live.update(self._table())
         elif state != "waiting":
-            err.print(f"{node}: {state} {detail}".rstrip())
+            err.print(shown(f"{node}: {state} {detail}".rstrip()))
 
     def __enter__(self) -> Progress:
         if self.live is not None:
@@ -411,8 +415,8 @@ def register(app: typer.Typer) -> None:
         trust_plan: bool = typer.Option(
             False,
             "--trust-plan",
-            help="Run a plan file's python/http adapters even if your catalog (--catalog, "
-            "default the zoo's) does not declare them.",
+            help="Run a plan or problem file's python/http adapters even if your catalog "
+            "(--catalog, default the zoo's) does not declare them.",
         ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
@@ -448,6 +452,7 @@ def register(app: typer.Typer) -> None:
             else None
         )
         loaded, request = load_target(target, catalog)
+        trust_plan = trust_plan or os.environ.get(TRUST_ENV) == "1"
         flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
         if isinstance(loaded, Plan):
             if any(f is not None for f in flags):
@@ -462,6 +467,10 @@ def register(app: typer.Typer) -> None:
                 check_plan_adapters(plan=loaded, trusted=trusted_models(catalog), where=str(target))
             plan = loaded
         else:
+            if not trust_plan and target is not None and request is None:
+                from planner.trust import check_problem_adapters
+
+                check_problem_adapters(loaded, trusted_models(catalog), where=str(target))
             problem = apply_overrides(loaded, *flags)
 
             def solve_it(problem: Problem) -> Plan:
@@ -516,7 +525,7 @@ def register(app: typer.Typer) -> None:
             try:
                 History(history_path).record(report)
             except HistoryError as exc:
-                err.print(f"warning: the run was not recorded: {exc}")
+                err.print(f"warning: the run was not recorded: {shown(exc, True)}")
         if as_json:
             typer.echo(report.to_json(), nl=False)
         else:
@@ -553,7 +562,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(json.dumps([r.model_dump(mode="json") for r in rows], indent=2))
             return
         if not rows:
-            out.print(f"no runs recorded in {db.path}")
+            out.print(f"no runs recorded in {shown(db.path)}")
             return
         table = Table(
             title=f"runs in {db.path}", title_justify="left", show_edge=False, pad_edge=False
@@ -566,13 +575,13 @@ def register(app: typer.Typer) -> None:
         for r in rows:
             what = r.problem or r.request or "-"
             table.add_row(
-                r.run_id,
-                r.status,
+                shown(r.run_id),
+                shown(r.status),
                 f"{r.n_succeeded}/{r.n_nodes}",
                 f"{r.wall_ms:.0f}",
                 f"{r.energy_j:.3g}",
                 str(r.replans),
-                what if len(what) <= 40 else what[:37] + "...",
+                shown(what if len(what) <= 40 else what[:37] + "..."),
             )
         width = out.width
         out.width = max(width, 110)
@@ -613,7 +622,7 @@ def register(app: typer.Typer) -> None:
             typer.echo(text, nl=False)
         for c in changes:
             err.print(
-                f"{c.model} ({c.task}): latency {c.latency_ms[0]:.4g} -> "
+                f"{shown(c.model)} ({shown(c.task)}): latency {c.latency_ms[0]:.4g} -> "
                 f"{c.latency_ms[1]:.4g} ms, energy {c.energy_j[0]:.4g} -> "
                 f"{c.energy_j[1]:.4g} J ({c.samples} run(s))"
             )

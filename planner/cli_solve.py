@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.errors import ProblemError
-from planner.io import write_atomic
+from planner.io import check_output_target, shown, write_atomic
 from planner.metrics import BUDGET_METRICS
 from planner.plan import Plan
 from planner.problem import Problem, format_validation_error, load_problem, read_data_file
@@ -90,13 +90,13 @@ def fmt(value: float | None, digits: int = 4) -> str:
 def render_plan(plan: Plan, console: Console) -> None:
     """Human view: a table per node of the considered models, then totals vs budgets."""
     head = {"optimal": "green", "feasible": "yellow"}.get(plan.status, "red")
-    console.print(f"[bold {head}]{plan.status.upper()}[/]: {plan.message}")
+    console.print(f"[bold {head}]{plan.status.upper()}[/]: {shown(plan.message, True)}")
     if plan.problem.name:
-        console.print(f"problem: {plan.problem.name}")
+        console.print(f"problem: {shown(plan.problem.name)}")
     for node in plan.nodes:
         crit = " (critical path)" if node.id in plan.critical_path else ""
         table = Table(
-            title=f"{node.id}: {node.task}{crit}",
+            title=f"{shown(node.id)}: {shown(node.task)}{crit}",
             title_justify="left",
             show_edge=False,
             pad_edge=False,
@@ -112,12 +112,12 @@ def render_plan(plan: Plan, console: Console) -> None:
             mark = "[bold green]*[/]" if c.chosen else ""
             table.add_row(
                 mark,
-                c.model,
+                shown(c.model),
                 fmt(c.accuracy),
                 fmt(c.latency_ms),
                 fmt(c.energy_j),
                 fmt(c.memory_mb),
-                c.reason,
+                shown(c.reason),
             )
         console.print(table)
     totals = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
@@ -150,7 +150,9 @@ def render_plan(plan: Plan, console: Console) -> None:
         f"objective {fmt(plan.objective, 6)}"
     )
     if s.message.startswith("CBC unavailable"):
-        console.print(f"[yellow]warning: {s.message.split('; solved with HiGHS')[0]}[/yellow]")
+        console.print(
+            f"[yellow]warning: {shown(s.message.split('; solved with HiGHS')[0])}[/yellow]"
+        )
 
 
 def register(app: typer.Typer) -> None:
@@ -176,6 +178,7 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
+        check_output_target(output)  # before solving: nothing computed is lost
         from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
 

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner import fmt
-from planner.io import write_atomic
+from planner.io import shown, write_atomic
 from planner.plan import NodePlan, Plan
 
 #: Longest line of a node label in the drawing; longer ids wrap (never cut).
@@ -55,7 +55,7 @@ def render_graph(plan: Plan, console: Console) -> None:
     crit = set(plan.critical_path)
     console.print(
         f"[bold]{plan.status}[/] plan, {len(plan.nodes)} nodes, execution "
-        f"{plan.execution}; critical path: {' -> '.join(plan.critical_path) or '-'}"
+        f"{plan.execution}; critical path: {shown(' -> '.join(plan.critical_path) or '-')}"
     )
     table = Table(show_edge=False, pad_edge=False)
     for col in ("step", "node", "task", "model", "after", "start ms", "finish ms", "energy J"):
@@ -65,10 +65,10 @@ def render_graph(plan: Plan, console: Console) -> None:
         style = "bold red" if node.id in crit else ""
         table.add_row(
             str(graph.nodes[node.id]["layer"]),
-            node.id,
-            node.task,
-            node.model or "-",
-            preds,
+            shown(node.id),
+            shown(node.task),
+            shown(node.model or "-"),
+            shown(preds),
             f"{node.start_ms:.4g}" if node.start_ms is not None else "-",
             f"{node.finish_ms:.4g}" if node.finish_ms is not None else "-",
             f"{node.predicted.energy_j:.4g}" if node.predicted else "-",

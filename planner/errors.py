@@ -11,3 +11,11 @@ class ProblemError(PlannerError, ValueError):
 
 class SolveError(PlannerError, RuntimeError):
     """A solver backend failed (missing binary, garbage answer)."""
+
+
+class OutputError(PlannerError, ValueError):
+    """An artifact cannot be written (the target is a device or FIFO, or holds NaN)."""
+
+
+class SolveTimeout(SolveError):
+    """A solver stopped at its time limit without an answer (what-if keeps the rest)."""

@@ -8,6 +8,7 @@ together both get recorded). Default location: ``$PLANNER_HISTORY`` if set, else
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sqlite3
@@ -28,6 +29,8 @@ from profiles import Catalog, ModelProfile, Provenance
 APP_NAME = "cost-aware-planner"
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 30_000
+#: Largest ``--last`` (SQLite integers are 64-bit; no model has this many measurements).
+MAX_LAST = 1_000_000_000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -70,6 +73,22 @@ CREATE TABLE IF NOT EXISTS measurements (
 );
 CREATE INDEX IF NOT EXISTS measurements_model ON measurements (model, task, id);
 """
+
+
+@functools.cache
+def _columns() -> dict[str, list[str]]:
+    """Column names of each table of this version's schema (to recognise another layout)."""
+    conn = sqlite3.connect(":memory:")
+    try:
+        conn.executescript(_SCHEMA)
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            t: [r[1] for r in conn.execute(f"PRAGMA table_info({t})")]
+            for t in tables
+            if not t.startswith("sqlite_")
+        }
+    finally:
+        conn.close()
 
 
 class HistoryError(PlannerError, RuntimeError):
@@ -137,7 +156,7 @@ class History:
             conn.row_factory = sqlite3.Row
             self._ensure_schema(conn)
             yield conn
-        except sqlite3.DatabaseError as exc:
+        except (sqlite3.Error, ValueError, TypeError) as exc:  # a file of another schema
             raise HistoryError(
                 f"the run history {self.path} is unusable: {exc}; move it "
                 "away or choose another file with --history"
@@ -154,13 +173,23 @@ class History:
             row = conn.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-            elif int(row[0]) != SCHEMA_VERSION:
+            elif str(row[0]).strip() != str(SCHEMA_VERSION):
                 raise HistoryError(
-                    f"{self.path} has history schema {row[0]}, this version reads {SCHEMA_VERSION}"
+                    f"{self.path} has history schema {str(row[0])[:40]!r}, this version reads "
+                    f"{SCHEMA_VERSION}; move it away or choose another file with --history"
                 )
+            for table, columns in _columns().items():
+                found = [r[1] for r in conn.execute(f"PRAGMA table_info({table})")]
+                if found != columns:
+                    raise HistoryError(
+                        f"{self.path}: table {table!r} has columns {found}, not those of "
+                        "this version's history; move it away or choose another file with "
+                        "--history"
+                    )
             conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
 
     def record(self, report: Report) -> None:
@@ -287,8 +316,8 @@ def update_catalog(
     """Re-derive latency and energy of every catalog row that has measurements: the median
     of its ``last`` measurements (on ``hardware`` when given). Accuracy and memory are kept:
     a run measures neither (peak memory is process-wide)."""
-    if last < 1:
-        raise PlannerError(f"--last must be at least 1, got {last}")
+    if not 1 <= last <= MAX_LAST:
+        raise PlannerError(f"--last must be between 1 and {MAX_LAST}, got {last}")
     rows: list[ModelProfile] = []
     changes: list[ProfileUpdate] = []
     for m in catalog.models:

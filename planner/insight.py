@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 
-from planner.errors import SolveError
+from planner.errors import SolveError, SolveTimeout
 from planner.insight_models import (
     Alternative,
     BudgetWhatIf,
@@ -222,7 +222,9 @@ class Solver:
             result = solve(milp, self.time_limit_s, None, None)
         except SolverError as exc:
             raise SolveError(str(exc)) from exc
-        if result.status in (Status.ERROR, Status.TIME_LIMIT):
+        if result.status == Status.TIME_LIMIT:
+            raise SolveTimeout(f"{self.backend}: {result.status.value}: {result.message}")
+        if result.status == Status.ERROR:
             raise SolveError(f"{self.backend}: {result.status.value}: {result.message}")
         if result.status == Status.FEASIBLE:
             self.exact = False
@@ -693,9 +695,27 @@ def what_if(
             col = mm.milp.x_index[v][base_choice[v]]
             saved = mm.milp.ub[col]
             mm.milp.ub[col] = 0.0
-            choice = solver.optimise(mm)
-            mm.milp.ub[col] = saved
             chosen = compiled.rows[v][base_choice[v]].id
+            try:
+                choice = solver.optimise(mm)
+            except SolveTimeout as exc:  # keep the rest of the analysis
+                solver.exact = False
+                runner_ups.append(
+                    RunnerUp(
+                        node=node_id,
+                        chosen=chosen,
+                        runner_up=None,
+                        objective=None,
+                        extra_objective=None,
+                        delta={},
+                        changes=[],
+                        note=f"unknown: the solver stopped at its time limit ({exc}); "
+                        "raise --time-limit",
+                    )
+                )
+                continue
+            finally:
+                mm.milp.ub[col] = saved
             if choice is None:
                 runner_ups.append(
                     RunnerUp(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from planner.insight_models import Alternative, Explanation
 from planner.metrics import Metrics
@@ -102,11 +102,48 @@ class Plan(BaseModel):
     def has_plan(self) -> bool:
         return self.status in ("optimal", "feasible")
 
+    @model_validator(mode="after")
+    def _consistent(self) -> Plan:
+        """A plan file may be edited by hand or come from anyone: its nodes, assignment and
+        critical path must name the nodes of its own problem's graph (one entry each), and
+        each assigned model must serve that node's task."""
+        graph = {n.id: n.task for n in self.problem.graph.nodes}
+        listed = [n.id for n in self.nodes]
+        for where, ids in (
+            ("nodes", listed),
+            ("assignment", list(self.assignment)),
+            ("critical_path", self.critical_path),
+        ):
+            unknown = sorted(set(ids) - set(graph))
+            if unknown:
+                raise ValueError(
+                    f"{where} names node(s) {', '.join(map(repr, unknown[:5]))} that are not "
+                    "in the plan's problem graph; re-solve the problem with `planner solve`"
+                )
+        if len(set(listed)) != len(listed):
+            raise ValueError("nodes lists a node twice; re-solve the problem with `planner solve`")
+        if self.has_plan:
+            missing = sorted((set(graph) - set(self.assignment)) | (set(graph) - set(listed)))
+            if missing:
+                raise ValueError(
+                    f"the {self.status} plan has no entry for node(s) "
+                    f"{', '.join(map(repr, missing[:5]))} of its problem graph; re-solve the "
+                    "problem with `planner solve`"
+                )
+            serves = {(m.id, m.task) for m in self.problem.candidates}
+            for node, model in self.assignment.items():
+                if (model, graph[node]) not in serves:
+                    raise ValueError(
+                        f"assignment: node {node!r} gets model {model!r}, which is not a "
+                        f"candidate for its task {graph[node]!r} in the plan's problem"
+                    )
+        return self
+
     def to_json(self, timings: bool = True) -> str:
         """Pretty JSON; ``timings=False`` drops solve time so equal inputs give equal bytes."""
         data = self.model_dump(mode="json")
         if not timings:
             data["solver"]["solve_time_ms"] = None
-        import json
+        from planner.io import dumps_strict
 
-        return json.dumps(data, indent=2, sort_keys=False) + "\n"
+        return dumps_strict(data, "plan", indent=2, sort_keys=False) + "\n"

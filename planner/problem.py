@@ -21,9 +21,14 @@ from planner.errors import ProblemError
 from planner.machine import Machine
 from profiles import ModelProfile, load_catalog
 from profiles.catalog import CatalogError, read_structured
+from profiles.schema import MAX_METRIC
 from tasks import TaskGraph
+from tasks.graph import MAX_NODES
 
 Execution = Literal["parallel", "sequential"]
+#: Largest budget accepted: above any total a valid problem can reach (at most `MAX_NODES`
+#: nodes, each metric at most `MAX_METRIC`), so every sum the solver forms stays finite.
+MAX_BUDGET = MAX_METRIC * MAX_NODES
 BUDGET_KEYS = ("energy_j", "latency_ms", "min_accuracy", "memory_mb", "cost_usd")
 
 
@@ -54,6 +59,11 @@ class Budgets(BaseModel):
             raise ValueError(
                 f"budget {info.field_name} must be a positive finite number, "
                 f"got {value}; leave it out for no limit"
+            )
+        if value is not None and value > MAX_BUDGET:
+            raise ValueError(
+                f"budget {info.field_name} is {value:g}, above the supported range "
+                f"(at most {MAX_BUDGET:g}); leave it out for no limit"
             )
         return value
 
@@ -99,7 +109,7 @@ class Weights(BaseModel):
 
     @model_validator(mode="after")
     def _not_all_zero(self) -> Weights:
-        if self.energy + self.latency + self.cost <= 0:
+        if max(self.energy, self.latency, self.cost) <= 0:  # a sum could overflow
             raise ValueError(
                 "weights must not all be zero: give energy, latency or cost a positive weight"
             )
@@ -207,8 +217,13 @@ class Problem(BaseModel):
 def format_validation_error(exc: ValidationError, where: str) -> str:
     """One line per problem: location, what is wrong."""
     lines = [f"{where} is invalid:"]
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+    errors = exc.errors()
+    rows_failed = any(e["loc"][:2] == ("models", "tuple[ModelProfile, ...]") for e in errors)
+    for err in errors:
+        if rows_failed and err["loc"] == ("models", "str"):
+            continue  # the rows were given: the "or a catalog path" branch is noise
+        loc = ".".join(str(p) for p in err["loc"] if p != "tuple[ModelProfile, ...]")
+        loc = loc or "(top level)"
         msg = err["msg"]
         if msg.startswith("Value error, "):
             msg = msg[len("Value error, ") :]

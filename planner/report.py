@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
+from planner.io import shown
 from planner.plan import Metrics
 from planner.speed import SpeedCheck
 
@@ -138,7 +138,9 @@ class Report(BaseModel):
     )
 
     def to_json(self) -> str:
-        return json.dumps(self.model_dump(mode="json"), indent=2) + "\n"
+        from planner.io import dumps_strict
+
+        return dumps_strict(self.model_dump(mode="json"), "report", indent=2) + "\n"
 
     def node(self, node_id: str) -> NodeReport:
         for node in self.nodes:
@@ -173,9 +175,9 @@ def _ratio(measured: float | None, predicted: float | None) -> str:
 def render_report(report: Report, console: Console) -> None:
     """Human view: per node predicted vs measured, then totals against budgets."""
     colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
-    console.print(f"[bold {colour}]{report.status.upper()}[/]: {report.message}")
+    console.print(f"[bold {colour}]{report.status.upper()}[/]: {shown(report.message, True)}")
     table = Table(
-        title=f"run {report.run_id} ({report.execution}, {report.executor}"
+        title=f"run {shown(report.run_id)} ({report.execution}, {report.executor}"
         + (f", {report.pool}es" if report.pool == "process" else "")
         + ")",
         title_justify="left",
@@ -196,8 +198,8 @@ def render_report(report: Report, console: Console) -> None:
         if len(node.attempts) > 1:
             state += f" ({len(node.attempts)} tries)"
         table.add_row(
-            node.id,
-            node.model or "-",
+            shown(node.id),
+            shown(node.model or "-"),
             state,
             _f(p.latency_ms if p else None),
             _f(m.latency_ms if m else None),
@@ -222,19 +224,21 @@ def render_report(report: Report, console: Console) -> None:
     console.print(budgets)
     for r in report.replans:
         if r.status not in ("optimal", "feasible"):
-            console.print(f"stopped at {r.at_ms:.0f} ms ({r.reason}): {r.status}")
+            console.print(f"stopped at {r.at_ms:.0f} ms ({shown(r.reason)}): {r.status}")
             continue
         changes = ", ".join(f"{n}: {a} -> {b}" for n, (a, b) in r.changes.items()) or "no change"
-        console.print(f"re-plan at {r.at_ms:.0f} ms ({r.reason}): {r.status}; {changes}")
+        console.print(
+            f"re-plan at {r.at_ms:.0f} ms ({shown(r.reason)}): {r.status}; {shown(changes)}"
+        )
     ok, n = report.latency_agreement()
     console.print(
         f"latency within 25% of the prediction: {ok}/{n} node(s); energy: "
-        f"{report.energy_note}; models loaded in {report.load_ms:.0f} ms"
+        f"{shown(report.energy_note)}; models loaded in {report.load_ms:.0f} ms"
     )
     if report.speed_check is not None:
         console.print(speed_summary(report.speed_check, [n.model for n in report.nodes]))
     if report.run_dir:
-        console.print(f"outputs and report: {report.run_dir}")
+        console.print(f"outputs and report: {shown(report.run_dir)}")
 
 
 def speed_summary(check: SpeedCheck, chosen: list[str | None]) -> str:

@@ -13,8 +13,11 @@ them) before anything runs:
   the shipped zoo catalog;
 - ``--trust-plan`` lifts the rule for one run (the user vouches for the file).
 
-A model without an adapter cannot run anyway (the executor refuses it). Problem files are
-the user's own model declarations (like a catalog) and are not checked.
+A model without an adapter cannot run anyway (the executor refuses it). Problem files carry
+adapters too (a plan's ``problem``, saved on its own, is one), so `planner run PROBLEM`
+applies the same rule to the problem's models; only a request text (models from
+``--catalog`` or the zoo) and the built-in demo are not checked. An adapter whose ``kind``
+is not a string never counts as safe.
 """
 
 from __future__ import annotations
@@ -25,40 +28,67 @@ from typing import Any
 
 from planner.errors import ProblemError
 from planner.plan import Plan
+from planner.problem import Problem
 from profiles import ModelProfile
 
 SAFE_KINDS = frozenset({"zoo"})
 
 
-def _canonical(adapter: dict[str, Any] | None) -> str:
+def _canonical(adapter: Any) -> str:
     return json.dumps(adapter, sort_keys=True, default=str)
+
+
+def _label(value: Any) -> str:
+    """An adapter field for a message: text only, short, control characters escaped."""
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:120].encode("unicode_escape").decode("ascii")
+
+
+def untrusted_adapters(
+    models: Iterable[ModelProfile], trusted: Iterable[ModelProfile]
+) -> list[str]:
+    """One line per model of ``models`` whose adapter is neither safe nor in ``trusted``."""
+    known = {(m.id, _canonical(m.adapter)) for m in trusted if m.adapter is not None}
+    found = []
+    for m in models:
+        adapter = m.adapter
+        if adapter is None:
+            continue
+        kind = adapter.get("kind")
+        if isinstance(kind, str) and kind in SAFE_KINDS:
+            continue
+        if (m.id, _canonical(adapter)) in known:
+            continue
+        what = adapter.get("target") or adapter.get("base_url") or adapter.get("name") or ""
+        found.append(
+            f"{_label(m.id)!r} ({_label(kind or '?')} adapter {_label(what)})".replace(" )", ")")
+        )
+    return found
 
 
 def untrusted_models(plan: Plan, trusted: Iterable[ModelProfile]) -> list[str]:
     """One line per candidate of ``plan`` whose adapter is neither safe nor in ``trusted``."""
-    known = {(m.id, _canonical(m.adapter)) for m in trusted if m.adapter is not None}
     problem_models = plan.problem.models
     assert not isinstance(problem_models, str)  # resolved when the plan was validated
-    found = []
-    for m in problem_models:
-        adapter = m.adapter
-        if adapter is None or adapter.get("kind") in SAFE_KINDS:
-            continue
-        if (m.id, _canonical(adapter)) in known:
-            continue
-        kind = adapter.get("kind", "?")
-        what = adapter.get("target") or adapter.get("base_url") or adapter.get("name") or ""
-        found.append(f"{m.id!r} ({kind} adapter {what})".replace(" )", ")"))
-    return found
+    return untrusted_adapters(problem_models, trusted)
 
 
 def check_plan_adapters(plan: Plan, trusted: Iterable[ModelProfile], where: str) -> None:
     """Raise `ProblemError` (exit 2) naming every model whose adapter is not trusted."""
-    bad = untrusted_models(plan, trusted)
+    _refuse(untrusted_models(plan, trusted), where, "plan")
+
+
+def check_problem_adapters(problem: Problem, trusted: Iterable[ModelProfile], where: str) -> None:
+    """The same rule for a problem file: it carries adapters just as a plan does (a plan's
+    own ``problem`` saved on its own is a problem file), so it is data too."""
+    _refuse(untrusted_adapters(problem.candidates, trusted), where, "problem")
+
+
+def _refuse(bad: list[str], where: str, kind: str) -> None:
     if bad:
         raise ProblemError(
-            f"{where}: the plan file names model adapters that are not in your catalog: "
-            f"{', '.join(bad)}. A plan file is data and may come from anyone; its code and "
+            f"{where}: the {kind} file names model adapters that are not in your catalog: "
+            f"{', '.join(bad)}. A {kind} file is data and may come from anyone; its code and "
             "servers run only if your own catalog declares them. Give the catalog that "
             "declares these models with --catalog FILE, or pass --trust-plan if you trust "
             "this file"

@@ -31,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
+from profiles.safeio import InputError, parse_json
+
 ADAPTER_KINDS = ("zoo", "python", "http")
 
 
@@ -136,6 +138,21 @@ class PythonRunner:
 # --------------------------------------------------------------------------- http
 
 
+#: Largest answer read from a model's HTTP server.
+MAX_HTTP_ANSWER_BYTES = 20_000_000
+
+
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """Redirects are not followed: urllib would forward the ``Authorization`` header (the
+    API key) and the inputs to whatever origin the server names; a 3xx becomes an error."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 class HttpRunner:
     def __init__(
         self,
@@ -194,8 +211,16 @@ class HttpRunner:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
-                return json.loads(resp.read().decode("utf-8"))
+            with _NO_REDIRECTS.open(req, timeout=self.timeout_s) as resp:
+                raw = resp.read(MAX_HTTP_ANSWER_BYTES + 1)
+            if len(raw) > MAX_HTTP_ANSWER_BYTES:
+                raise AdapterError(
+                    f"model {self.name!r}: {self.base_url}{path} answered more than "
+                    f"{MAX_HTTP_ANSWER_BYTES} bytes"
+                )
+            return parse_json(raw, f"the answer of {self.base_url}{path}")
+        except InputError as exc:
+            raise AdapterError(f"model {self.name!r}: {exc}") from exc
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:300]
             raise AdapterError(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
+import os
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
+from profiles.safeio import DEFAULT_MAX_INPUT_MB, InputError, load_structured_file
 from profiles.schema import Catalog
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
+MAX_FILE_BYTES = DEFAULT_MAX_INPUT_MB * 1024 * 1024
 
 
 class CatalogError(ValueError):
@@ -19,35 +19,14 @@ class CatalogError(ValueError):
 
 
 def read_structured(path: Path) -> Any:
-    """Read a JSON or YAML file (YAML loaded safely); size-limited."""
-    if not path.exists():
-        raise CatalogError(f"{path}: no such file")
-    if path.is_dir():
-        raise CatalogError(f"{path} is a directory; give a .json or .yaml file")
+    """Read a JSON or YAML file (YAML loaded safely), bounded and checked by `profiles.safeio`:
+    regular files only (never blocks on a FIFO or device), at most `MAX_FILE_BYTES`
+    (``PLANNER_MAX_INPUT_MB`` raises it), nesting, alias expansion and numbers limited."""
+    limit = MAX_FILE_BYTES if "PLANNER_MAX_INPUT_MB" not in os.environ else None
     try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise CatalogError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    if size > MAX_FILE_BYTES:
-        raise CatalogError(
-            f"{path} is {size / 1e6:.1f} MB; files over {MAX_FILE_BYTES // 1024 // 1024} MiB "
-            "are refused"
-        )
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"cannot read {path}: {exc}") from exc
-    if path.suffix.lower() in {".yaml", ".yml"}:
-        try:
-            return yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise CatalogError(f"{path} is not valid YAML: {exc}") from exc
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise CatalogError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
+        return load_structured_file(Path(path), limit=limit, what=".json or .yaml file")
+    except InputError as exc:
+        raise CatalogError(str(exc)) from exc
 
 
 def load_catalog_data(data: Any, where: str = "catalog") -> Catalog:

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from profiles.safeio import InputError, parse_json, read_input_text
 from profiles.schema import Catalog, ModelProfile, Provenance
 
 FORMATS = ("timm", "torchvision", "yolo", "mlenergy")
@@ -201,9 +202,9 @@ def _check_file(path: Path) -> None:
 def _read_text(path: Path) -> str:
     _check_file(path)
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PublishedTableError(f"cannot read {path}: {exc}") from exc
+        return read_input_text(path, limit=MAX_TABLE_BYTES, what="table file")
+    except InputError as exc:
+        raise PublishedTableError(str(exc)) from exc
 
 
 def _read_csv(path: Path, required: Iterable[str], what: str) -> list[dict[str, str]]:
@@ -231,11 +232,9 @@ def _read_csv(path: Path, required: Iterable[str], what: str) -> list[dict[str, 
 def _read_json(path: Path) -> Any:
     text = _read_text(path)
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise PublishedTableError(
-            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
-        ) from exc
+        return parse_json(text, str(path))
+    except InputError as exc:
+        raise PublishedTableError(str(exc)) from exc
 
 
 def _num(row: dict[str, Any], key: str, where: str) -> float:

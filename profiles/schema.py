@@ -35,11 +35,22 @@ class Provenance(BaseModel):
     dataset: str | None = Field(default=None, description="Evaluation dataset of 'accuracy'.")
 
 
+#: Largest latency (ms), energy (J), memory (MB) or cost (USD) a row may carry: 1e12 (31
+#: years, 278 MWh, an exabyte, a trillion dollars). With at most 10,000 nodes a plan's totals
+#: then stay below 1e16, so no sum the solver forms can overflow to infinity.
+MAX_METRIC = 1e12
+
+
 def _finite_non_negative(name: str, value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"{name} must be a finite number, got {value}")
     if value < 0:
         raise ValueError(f"{name} must be >= 0, got {value}")
+    if value > MAX_METRIC:
+        raise ValueError(
+            f"{name} is {value:g}, above the supported range (at most {MAX_METRIC:g}); "
+            "check the unit"
+        )
     return value
 
 
@@ -88,6 +99,16 @@ class ModelProfile(BaseModel):
     @classmethod
     def _check_metric(cls, value: float | None, info: Any) -> float | None:
         return None if value is None else _finite_non_negative(str(info.field_name), value)
+
+    @field_validator("adapter")
+    @classmethod
+    def _check_adapter(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None and not isinstance(value.get("kind"), str):
+            raise ValueError(
+                "adapter needs a string 'kind' (zoo, python or http), got "
+                f"{type(value.get('kind')).__name__}"
+            )
+        return value
 
 
 class Catalog(BaseModel):

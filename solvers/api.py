@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import numbers
 import time
 from dataclasses import dataclass, replace
@@ -84,8 +85,8 @@ def solve_selection(
     if backend not in BACKENDS:
         raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
-    if limit <= 0:
-        raise SolverError("the time limit must be positive")
+    if not (math.isfinite(limit) and limit > 0):  # NaN would mean no limit at all
+        raise SolverError(f"the time limit must be positive and finite (seconds), got {limit:g}")
     start = time.perf_counter()
     pre = presolve(problem) if use_presolve else None
     work = pre.problem if pre is not None else problem

@@ -55,10 +55,13 @@ class Weights:
     cost: float = 0.0
 
     def normalised(self) -> Weights:
-        total = self.energy + self.latency + self.cost
-        if not total > 0:
-            raise ValueError("objective weights must not all be zero")
-        return Weights(self.energy / total, self.latency / total, self.cost / total)
+        # Scale by the largest weight first so huge weights (1e308 each) cannot overflow.
+        top = max(self.energy, self.latency, self.cost)
+        if not top > 0 or not math.isfinite(top):
+            raise ValueError("objective weights must be finite and not all zero")
+        e, lat, c = self.energy / top, self.latency / top, self.cost / top
+        total = e + lat + c
+        return Weights(e / total, lat / total, c / total)
 
 
 @dataclass(frozen=True)

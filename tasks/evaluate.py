@@ -28,6 +28,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tasks.safeio import parse_json, read_input_text
+
 
 class GoldRecord(BaseModel):
     """A TaskBench record after normalisation."""
@@ -114,10 +116,9 @@ def load_records(path: str | Path, split: str = "all") -> tuple[list[GoldRecord]
     """Read a TaskBench JSONL file. ``split``: ``all``, ``first-half`` or ``second-half``
     (by line order; the first half has ``n // 2`` lines)."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError as exc:
-        raise ValueError(f"data file {path} does not exist") from exc
+    if not path.exists():
+        raise ValueError(f"data file {path} does not exist")
+    lines = read_input_text(path, what="JSONL data file").splitlines()
     numbered = [(k + 1, line) for k, line in enumerate(lines) if line.strip()]
     half = len(numbered) // 2
     if split == "first-half":
@@ -131,7 +132,7 @@ def load_records(path: str | Path, split: str = "all") -> tuple[list[GoldRecord]
     normalised: dict[str, list[str]] = {}
     for lineno, line in numbered:
         try:
-            raw = json.loads(line)
+            raw = parse_json(line, f"{path.name}:{lineno}")
             rec, fixes = normalise_record(raw)
         except (json.JSONDecodeError, ValueError) as exc:
             skipped[f"{path.name}:{lineno}"] = str(exc)

@@ -15,7 +15,13 @@ import networkx as nx
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 _REF = re.compile(r"<([^<>\s]+)>")
-_ID = re.compile(r"^[A-Za-z0-9_.:\-]+$")
+_ID = re.compile(r"[A-Za-z0-9_.:\-]+")  # used with fullmatch: "$" would accept a final "\n"
+#: Longest node id: a node's output file is ``<id>.json`` (plus a temporary-file prefix while
+#: it is written), which must fit the 255-byte file-name limit of common file systems.
+MAX_ID_CHARS = 128
+#: Most nodes in one graph (so the solver's sums stay in range; see profiles' MAX_METRIC).
+MAX_NODES = 10_000
+MAX_TASK_CHARS = 200
 
 
 def _iter_strings(value: Any) -> Iterator[str]:
@@ -52,7 +58,12 @@ class TaskNode(BaseModel):
     @field_validator("id")
     @classmethod
     def _check_id(cls, value: str) -> str:
-        if not _ID.match(value):
+        if len(value) > MAX_ID_CHARS:
+            raise ValueError(
+                f"node id {value[:40]!r}... has {len(value)} characters; at most "
+                f"{MAX_ID_CHARS} are allowed"
+            )
+        if not _ID.fullmatch(value):
             raise ValueError(
                 f"node id {value!r} must be non-empty and use only letters, digits, '_', '-', "
                 "'.' or ':'"
@@ -64,6 +75,11 @@ class TaskNode(BaseModel):
     def _check_task(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("task type must be a non-empty string")
+        if len(value) > MAX_TASK_CHARS:
+            raise ValueError(
+                f"task type {value[:40]!r}... has {len(value)} characters; at most "
+                f"{MAX_TASK_CHARS} are allowed"
+            )
         return value
 
 
@@ -76,7 +92,9 @@ class TaskGraph(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    nodes: tuple[TaskNode, ...] = Field(min_length=1, description="The sub-tasks.")
+    nodes: tuple[TaskNode, ...] = Field(
+        min_length=1, max_length=MAX_NODES, description="The sub-tasks."
+    )
     edges: tuple[tuple[str, str], ...] = Field(
         default=(), description="Dependencies as [source, target] pairs."
     )

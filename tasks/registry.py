@@ -21,6 +21,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
+from tasks.safeio import InputError, parse_json, read_input_text
+
 #: Data types of the TaskBench tool graphs; others are allowed when registering.
 DATA_TYPES = ("text", "image", "audio", "video", "url")
 
@@ -236,12 +238,12 @@ def _make(**fields: Any) -> TaskRegistry:
 def load_registry(path: str | Path, name: str | None = None) -> TaskRegistry:
     """Load a TaskBench-format tool graph file (JSON)."""
     path = Path(path)
+    if not path.exists():
+        raise RegistryError(f"tool graph file {path} does not exist")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise RegistryError(f"tool graph file {path} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise RegistryError(f"tool graph file {path} is not valid JSON: {exc}") from exc
+        data = parse_json(read_input_text(path, what="tool graph file"), f"tool graph file {path}")
+    except InputError as exc:
+        raise RegistryError(str(exc)) from exc
     return registry_from_graph_desc(data, name=name or path.parent.name or path.stem)
 
 

@@ -13,6 +13,14 @@ from planner import Problem, problem_from_data
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _trust_test_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The suite runs its own problem and plan files, whose python adapters point at
+    tests/run_models.py: trust them (as ``--trust-plan`` would). Tests of the trust rule
+    itself remove the variable (tests/test_reliability_untrusted.py)."""
+    monkeypatch.setenv("PLANNER_TRUST_FILES", "1")
+
+
 def random_problem_data(
     seed: int,
     n_nodes: int = 6,

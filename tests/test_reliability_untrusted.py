@@ -109,8 +109,34 @@ def test_the_scan_finds_what_it_looks_for(tmp_path: Path) -> None:
         for n in ast.walk(ast.parse(p.read_text(encoding="utf-8")))
         if isinstance(n, ast.Call)
     }
-    assert {"importlib.import_module", "yaml.safe_load", "torch.load"} <= calls
+    assert {"importlib.import_module", "json.loads", "torch.load"} <= calls
     assert len(_sources()) > 50
+
+
+def test_yaml_is_only_loaded_by_safe_loaders() -> None:
+    """YAML is parsed in one place per leaf package (``safeio.py``), by a subclass of
+    PyYAML's SafeLoader (with a depth limit): no other loader class appears anywhere."""
+    bases = {}
+    for p in _sources():
+        for n in ast.walk(ast.parse(p.read_text(encoding="utf-8"))):
+            if isinstance(n, ast.ClassDef):
+                for base in n.bases:
+                    name = _dotted(base)
+                    if name.startswith("yaml."):
+                        bases[f"{p.relative_to(REPO).as_posix()}:{n.name}"] = name
+            if isinstance(n, ast.Attribute) and _dotted(n) in (
+                "yaml.Loader",
+                "yaml.UnsafeLoader",
+                "yaml.FullLoader",
+                "yaml.CLoader",
+                "yaml.unsafe_load",
+                "yaml.full_load",
+            ):
+                bases[f"{p.relative_to(REPO).as_posix()}:{n.lineno}"] = _dotted(n)
+    assert bases == {
+        "profiles/safeio.py:_Loader": "yaml.SafeLoader",
+        "tasks/safeio.py:_Loader": "yaml.SafeLoader",
+    }
 
 
 def test_arguments_are_passed_as_data_never_evaluated(tmp_path: Path) -> None:
@@ -141,6 +167,12 @@ def test_arguments_are_passed_as_data_never_evaluated(tmp_path: Path) -> None:
 # ------------------------------------------------------------------ adapters from the catalog
 
 
+@pytest.fixture
+def _check_trust(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This file tests the trust rule: undo conftest's PLANNER_TRUST_FILES."""
+    monkeypatch.delenv("PLANNER_TRUST_FILES", raising=False)
+
+
 def write_plan(tmp_path: Path, models: list[dict[str, Any]]) -> Path:
     data = diamond(models)
     data["metadata"] = {"inputs": {"x": "hi"}}
@@ -159,6 +191,7 @@ def own_models() -> list[dict[str, Any]]:
     ]
 
 
+@pytest.mark.usefixtures("_check_trust")
 def test_plan_with_foreign_python_adapter_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -172,6 +205,7 @@ def test_plan_with_foreign_python_adapter_is_refused(
     assert not (tmp_path / "r").exists()  # nothing ran
 
 
+@pytest.mark.usefixtures("_check_trust")
 def test_plan_runs_when_the_users_catalog_declares_its_adapters(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -183,6 +217,7 @@ def test_plan_runs_when_the_users_catalog_declares_its_adapters(
     assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
 
 
+@pytest.mark.usefixtures("_check_trust")
 def test_tampered_plan_is_refused_even_with_the_catalog(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -203,6 +238,7 @@ def test_tampered_plan_is_refused_even_with_the_catalog(
     assert "'ma'" not in err  # the declared ones are fine
 
 
+@pytest.mark.usefixtures("_check_trust")
 def test_trust_plan_flag_vouches_for_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -229,16 +265,55 @@ def test_http_adapter_in_a_plan_is_untrusted_but_zoo_is_fine() -> None:
     ]
 
 
-def test_problem_files_are_the_users_own_declarations(
+@pytest.mark.usefixtures("_check_trust")
+def test_problem_files_are_checked_like_plans(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """The rule is for plan files: a problem file declares its models like a catalog."""
+    """A problem file carries adapters just as a plan does (a plan's own ``problem`` saved
+    as a file is one): its python adapters run only if the user's catalog declares them or
+    with --trust-plan (issue 18)."""
     data = diamond(own_models())
     data["metadata"] = {"inputs": {"x": "hi"}}
     problem = tmp_path / "problem.json"
     problem.write_text(json.dumps(data))
-    code = main(["run", str(problem), "-q", "--json"])
+    code = main(["run", str(problem), "-q", "--out", str(tmp_path / "r")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "not in your catalog" in err and "tests.run_models:echo" in err
+    assert not (tmp_path / "r").exists()
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"models": own_models()}))
+    code = main(["run", str(problem), "-q", "--json", "--catalog", str(catalog)])
     assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
+    code = main(["run", str(problem), "-q", "--json", "--trust-plan"])
+    assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
+
+
+@pytest.mark.usefixtures("_check_trust")
+def test_a_plans_own_problem_saved_as_a_problem_file_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    plan = write_plan(tmp_path, own_models())
+    own = tmp_path / "own-problem.json"
+    own.write_text(json.dumps(json.loads(plan.read_text())["problem"]))
+    capsys.readouterr()
+    assert main(["run", str(own), "-q", "--out", str(tmp_path / "r")]) == 2
+    assert "tests.run_models:echo" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("kind", [{"x": 1}, ["zoo"], None, 7])
+def test_adapter_kind_that_is_not_a_string_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], kind: Any
+) -> None:
+    """Used to crash with TypeError (unhashable dict/list in the safe-kinds check)."""
+    plan_path = write_plan(tmp_path, own_models())
+    data = json.loads(plan_path.read_text())
+    data["problem"]["models"][0]["adapter"]["kind"] = kind
+    plan_path.write_text(json.dumps(data))
+    capsys.readouterr()
+    code = main(["run", str(plan_path), "-q", "--trust-plan", "--out", str(tmp_path / "r")])
+    err = capsys.readouterr().err
+    assert code == 2 and "internal error" not in err and "kind" in err
 
 
 # ------------------------------------------------------------------ file arguments

@@ -17,10 +17,14 @@ from typing import Any
 from tasks.graph import TaskGraph
 
 _FILE_LIKE = re.compile(
-    r"^[^\s<>]*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|mp3|flac|ogg|aac|m4a|wma|aiff|"
-    r"mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|json|md|xlsx?)$",
+    r"\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|mp3|flac|ogg|aac|m4a|wma|aiff|"
+    r"mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|json|md|xlsx?)\Z",
     re.IGNORECASE,
 )
+
+
+#: Longest file argument (Linux's PATH_MAX is 4096 bytes).
+MAX_PATH_CHARS = 4096
 
 
 class InputPathError(ValueError):
@@ -28,13 +32,18 @@ class InputPathError(ValueError):
 
 
 def looks_like_path(value: str) -> bool:
-    """A string argument that names a file (by extension or by a path separator)."""
+    """A string argument that may name a file: it ends with a file extension, has a path
+    separator, or starts with ``~``. Spaces and length do not matter ('/srv/my secret.jpg'
+    and a 5,000-character path are paths too); ``<node-id>`` references and URLs other than
+    ``file:`` are not."""
     text = value.strip()
-    if not text or "://" in text or re.fullmatch(r"<[^<>\s]+>", text):
+    if not text or re.fullmatch(r"<[^<>\s]+>", text):
         return False
-    if _FILE_LIKE.match(text):
-        return True
-    return " " not in text and ("/" in text or "\\" in text) and len(text) < 4096
+    if "://" in text and not text.lower().startswith("file:"):
+        return False
+    return bool(
+        _FILE_LIKE.search(text) or "/" in text or "\\" in text or text.startswith(("~", "file:"))
+    )
 
 
 @dataclass(frozen=True)
@@ -48,6 +57,16 @@ class InputPolicy:
         """The file ``value`` names, as an absolute path inside ``root``; else an error."""
         text = value.strip()
         root = self.root.resolve()
+        if len(text) > MAX_PATH_CHARS or "\x00" in text:
+            raise InputPathError(
+                f"{where}: {text[:60]!r}... is {len(text)} characters long (or holds a NUL); "
+                f"file arguments are at most {MAX_PATH_CHARS} characters"
+            )
+        if text.lower().startswith("file:"):
+            raise InputPathError(
+                f"{where}: {text[:200]!r} is a file: URL; give a path relative to the input "
+                f"directory {root}"
+            )
         pure = PureWindowsPath(text) if "\\" in text else PurePosixPath(text)
         if text.startswith("~"):
             raise InputPathError(

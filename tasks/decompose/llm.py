@@ -13,20 +13,25 @@ Protocol with the model:
    Servers that reject it (HTTP 400/422) are asked again without it.
 3. The reply is untrusted: `parse_graph_reply` validates it strictly. On failure, ONE repair
    round sends the validation error back; if that reply fails too, `DecomposeError` says why.
-4. Transport: every request has a timeout; timeouts, connection errors, HTTP 429 and 5xx are
-   retried at most ``max_retries`` times with exponential backoff; other HTTP errors fail at
-   once with the server's message.
+4. Transport: every request has a total deadline (``timeout_s`` for connecting, headers and
+   body together, so a server that drips its answer cannot hold the decomposer); timeouts,
+   connection errors, HTTP 429 and 5xx are retried at most ``max_retries`` times with
+   exponential backoff; other HTTP errors fail at once with the server's message. Redirects
+   are refused, never followed (the request carries the API key). Answers are read up to
+   5 MB and parsed with the depth and number limits of `tasks.safeio`.
 """
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import json
 import os
 import socket
+import threading
 import time
 import tomllib
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +41,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from tasks.decompose.reply import ReplyError, parse_graph_reply, reply_json_schema
 from tasks.graph import TaskGraph
 from tasks.registry import TaskRegistry, default_registry
+from tasks.safeio import InputError, parse_json, parse_yaml, read_input_text
+
+#: Largest LLM config file read (it is a handful of settings).
+MAX_CONFIG_BYTES = 1024 * 1024
 
 
 class DecomposeError(RuntimeError):
@@ -87,20 +96,19 @@ def load_llm_config(path: str | Path, **overrides: Any) -> LLMConfig:
     """Read an `LLMConfig` from JSON, TOML or YAML (an optional top-level ``llm`` table);
     keyword arguments that are not None override the file."""
     path = Path(path)
+    if not path.exists():
+        raise DecomposeError(f"LLM config file {path} does not exist")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise DecomposeError(f"LLM config file {path} does not exist") from exc
-    try:
+        text = read_input_text(path, limit=MAX_CONFIG_BYTES, what="config file")
         if path.suffix == ".toml":
             data: Any = tomllib.loads(text)
         elif path.suffix in (".yaml", ".yml"):
-            import yaml
-
-            data = yaml.safe_load(text)
+            data = parse_yaml(text, str(path))
         else:
-            data = json.loads(text)
-    except Exception as exc:
+            data = parse_json(text, str(path))
+    except InputError as exc:
+        raise DecomposeError(f"LLM config file: {exc}") from exc
+    except (tomllib.TOMLDecodeError, RecursionError, ValueError) as exc:
         raise DecomposeError(f"LLM config file {path} cannot be parsed: {exc}") from exc
     if isinstance(data, dict) and isinstance(data.get("llm"), dict):
         data = data["llm"]
@@ -219,42 +227,97 @@ class LLMDecomposer:
         for attempt in range(attempts):
             if attempt:
                 time.sleep(self.config.retry_backoff_s * 2 ** (attempt - 1))
-            request = urllib.request.Request(url, data=payload, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.config.timeout_s) as resp:
-                    raw = resp.read(5_000_000)
-            except urllib.error.HTTPError as exc:
-                detail = _error_detail(exc)
-                msg = f"HTTP {exc.code} from {url}: {detail}"
-                if exc.code == 429 or exc.code >= 500:
+                status, location, raw = _exchange(url, payload, headers, self.config.timeout_s)
+            except TimeoutError:
+                last = f"no answer from {url} within {self.config.timeout_s:g} s (timeout_s)"
+                continue
+            except (ConnectionError, http.client.HTTPException) as exc:
+                last = f"connection to {url} failed: {exc!r}"
+                continue
+            except OSError as exc:
+                last = f"cannot reach {url}: {exc.strerror or exc}"
+                continue
+            if 300 <= status < 400:
+                raise DecomposeError(
+                    f"{url} answered HTTP {status}, a redirect to {(location or '?')[:200]!r}; "
+                    "redirects are not followed (the request carries the API key and the "
+                    "request text): set base_url to the server's final address"
+                )
+            if status >= 400:
+                msg = f"HTTP {status} from {url}: {_error_detail(raw, status)}"
+                if status == 429 or status >= 500:
                     last = msg
                     continue
                 hint = (
                     " (check the API key variable)"
-                    if exc.code in (401, 403)
-                    else (" (check the model name)" if exc.code == 404 else "")
+                    if status in (401, 403)
+                    else (" (check the model name)" if status == 404 else "")
                 )
-                raise _HTTPStatus(exc.code, msg + hint) from exc
-            except TimeoutError:
-                last = f"no answer from {url} within {self.config.timeout_s:g} s (timeout_s)"
-                continue
-            except urllib.error.URLError as exc:
-                if isinstance(exc.reason, TimeoutError | socket.timeout):
-                    last = f"no answer from {url} within {self.config.timeout_s:g} s (timeout_s)"
-                else:
-                    last = f"cannot reach {url}: {exc.reason}"
-                continue
-            except (ConnectionError, OSError) as exc:
-                last = f"connection to {url} failed: {exc}"
-                continue
+                raise _HTTPStatus(status, msg + hint)
             try:
-                return json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise DecomposeError(
-                    f"{url} answered with something that is not JSON "
-                    f"({exc.msg}); is base_url an OpenAI-compatible API?"
-                ) from exc
+                return parse_json(raw, f"the answer of {url}")
+            except InputError as exc:
+                raise DecomposeError(f"{exc}; is base_url an OpenAI-compatible API?") from exc
         raise DecomposeError(f"the LLM request failed after {attempts} attempt(s): {last}")
+
+
+#: Largest HTTP answer read from the LLM server.
+MAX_RESPONSE_BYTES = 5_000_000
+
+
+def _exchange(
+    url: str, payload: bytes, headers: dict[str, str], timeout_s: float
+) -> tuple[int, str | None, bytes]:
+    """POST ``payload`` and read the whole answer within ``timeout_s`` in total (connecting,
+    headers and body together: a server that drips bytes cannot stretch it, because a timer
+    shuts the socket down at the deadline). Redirects are never followed. Returns (status,
+    Location header, body); raises `TimeoutError`, `OSError` or `http.client.HTTPException`."""
+    parts = urllib.parse.urlsplit(url)
+    cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = cls(parts.hostname or "", parts.port, timeout=timeout_s)
+    expired = threading.Event()
+
+    def _abort() -> None:
+        expired.set()
+        sock = conn.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    deadline = time.monotonic() + timeout_s
+    timer = threading.Timer(timeout_s, _abort)
+    timer.daemon = True
+    timer.start()
+    try:
+        path = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request("POST", path or "/", body=payload, headers=headers)
+        resp = conn.getresponse()
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            if time.monotonic() > deadline:
+                raise TimeoutError
+            chunk = resp.read1(65536)
+            if not chunk:
+                break
+            total += len(chunk)
+            if total > MAX_RESPONSE_BYTES:
+                raise DecomposeError(
+                    f"{url} answered more than {MAX_RESPONSE_BYTES} bytes; is base_url an "
+                    "OpenAI-compatible API?"
+                )
+            chunks.append(chunk)
+        if expired.is_set():
+            raise TimeoutError
+        return resp.status, resp.getheader("Location"), b"".join(chunks)
+    except (OSError, http.client.HTTPException):
+        if expired.is_set() or time.monotonic() > deadline:
+            raise TimeoutError from None
+        raise
+    finally:
+        timer.cancel()
+        conn.close()
 
 
 class _HTTPStatus(Exception):
@@ -264,18 +327,15 @@ class _HTTPStatus(Exception):
         self.message = message
 
 
-def _error_detail(exc: urllib.error.HTTPError) -> str:
-    try:
-        text = exc.read(2000).decode("utf-8", "replace")
-    except Exception:
-        return exc.reason or "no detail"
+def _error_detail(raw: bytes, status: int) -> str:
+    text = raw[:2000].decode("utf-8", "replace")
     try:
         data = json.loads(text)
         if isinstance(data, dict) and isinstance(data.get("error"), dict):
             return str(data["error"].get("message", text))[:500]
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, RecursionError):
         pass
-    return text.strip()[:500] or str(exc.reason)
+    return text.strip()[:500] or f"status {status}"
 
 
 def _content(data: Any, config: LLMConfig) -> str:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tasks.graph import TaskGraph, TaskNode
 from tasks.registry import TaskRegistry
+from tasks.safeio import MAX_DEPTH, InputError, check_tree
 
 MAX_REPLY_CHARS = 200_000
 MAX_NODES = 64
@@ -43,6 +44,10 @@ class GraphReply(BaseModel):
 
     nodes: list[ReplyNode] = Field(min_length=1, max_length=MAX_NODES)
     edges: list[list[str]] = Field(default_factory=list, max_length=MAX_NODES * MAX_NODES)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number JSON allows; numbers must be finite")
 
 
 _FENCE = re.compile(r"^\s*```(?:json|JSON)?\s*\n(?P<body>.*?)\n\s*```\s*$", re.DOTALL)
@@ -109,12 +114,22 @@ def parse_graph_reply(text: str, registry: TaskRegistry) -> TaskGraph:
     fenced = _FENCE.match(text)
     body = fenced.group("body") if fenced else text.strip()
     try:
-        data = json.loads(body)
+        data = json.loads(body, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
         raise ReplyError(
             f"the reply is not valid JSON ({exc.msg} at line {exc.lineno} column "
             f"{exc.colno}); reply with one JSON object only, no prose"
         ) from exc
+    except RecursionError:
+        raise ReplyError(
+            f"the reply is nested more than {MAX_DEPTH} levels deep; a task graph is flat"
+        ) from None
+    except ValueError as exc:  # NaN/Infinity, integers with too many digits
+        raise ReplyError(f"the reply is not valid JSON: {exc}") from exc
+    try:
+        check_tree(data, "the reply")
+    except InputError as exc:
+        raise ReplyError(str(exc)) from exc
     if not isinstance(data, dict):
         raise ReplyError(
             f"the reply is a JSON {type(data).__name__}; expected an object "
