@@ -123,7 +123,8 @@ def test_chain_with_arguments_and_links():  # type: ignore[no-untyped-def]
         "Text-to-Speech",
     ]
     assert g.nodes[0].args == {"audio": "meeting.wav"}
-    assert g.nodes[1].args == {"text": "<node-0>"}
+    # the target language is an argument too (TaskBench writes it as the second one)
+    assert g.nodes[1].args == {"text": "<node-0>", "language": "French"}
     assert g.nodes[2].args == {"text": "<node-1>"}
     assert g.dependency_edges() == [("node-0", "node-1"), ("node-1", "node-2")]
 
