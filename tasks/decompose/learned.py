@@ -26,6 +26,9 @@ from typing import Any
 DATA = Path(__file__).resolve().parent.parent / "data"
 MODEL_PATH = DATA / "taskset_model.json"
 TRAIN_PATH = DATA / "taskbench_hf_train.jsonl"
+#: Shorter requests are left to the rules (checked before the model file is even read, so
+#: short requests never import numpy or load the weights).
+MIN_WORDS = 25
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _STOP = frozenset(
@@ -142,7 +145,7 @@ class TaskSetModel:
     add_at: float = 0.5
     #: only requests at least this long are adjusted: the training requests are chatty
     #: TaskBench ones, and on short plain requests the model removes tasks it should keep
-    min_words: int = 25
+    min_words: int = 25  # MIN_WORDS
 
     def select(
         self,
@@ -464,7 +467,7 @@ def build(out: Path = MODEL_PATH) -> TaskSetModel:
             if a in tasks and b in tasks:
                 prec[(a, b)] = prec.get((a, b), 0) + 1
     model.precedence = prec
-    model.keep_at, model.add_at, model.min_words = 0.2, 0.5, 25
+    model.keep_at, model.add_at, model.min_words = 0.2, 0.5, MIN_WORDS
     out.write_text(json.dumps(model.to_data(), separators=(",", ":")) + "\n", encoding="utf-8")
     load_model.cache_clear()
     return model

@@ -967,8 +967,10 @@ class OfflineDecomposer:
         """Let the model trained on TaskBench records (`tasks.decompose.learned`) drop rule
         tasks it finds unlikely and add tasks the request implies; an added task goes where
         the training graphs usually put it relative to the others."""
-        from tasks.decompose.learned import load_model
+        from tasks.decompose.learned import MIN_WORDS, load_model
 
+        if len(masked.split()) < MIN_WORDS:
+            return ordered
         model = load_model()
         if model is None or model.reranker is None:
             return ordered
