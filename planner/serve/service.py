@@ -112,7 +112,7 @@ class Service:
             self.cache,
             config.workers,
             self.counter,
-            node_timeout_s=config.request_timeout_s,
+            node_timeout_s=None,  # the executor's rule: 10 s + 20 x predicted latency
             runs_dir=self.state_dir / "runs",
             keep_runs=config.keep_runs,
             torch_threads=1 if zoo else None,
@@ -447,9 +447,20 @@ class Service:
             raise ProblemError(_first_error(exc)) from exc
 
     def _rows(self, graph: TaskGraph) -> list[ModelProfile]:
+        """The catalog's rows for the graph's tasks (a task none serves is an error)."""
         rows: list[ModelProfile] = []
+        for node in graph.nodes:
+            if node.task not in self.by_task:
+                import difflib
+
+                close = difflib.get_close_matches(node.task, sorted(self.by_task), n=3)
+                hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+                raise ProblemError(
+                    f"node {node.id!r} has task {node.task!r}, which no model of the server's "
+                    f"catalog serves.{hint} Tasks served: {', '.join(sorted(self.by_task))}"
+                )
         for task in graph.task_types():
-            rows.extend(self.by_task.get(task, []))
+            rows.extend(self.by_task[task])
         return rows
 
     def _decompose(self, text: str) -> TaskGraph:

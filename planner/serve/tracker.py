@@ -134,8 +134,11 @@ class EnergyBudgetTracker:
     # --------------------------------------------------------------- sampling
 
     def start(self) -> None:
-        """Start the background sampler (idempotent)."""
+        """Start the background sampler (idempotent); energy counts from now (what ran
+        before, such as the service's start-up, is not a request's)."""
         if self._thread is None:
+            with self._lock:
+                self._last_j, self._last_t = self.counter.read_j(), self.clock()
             self._thread = threading.Thread(target=self._loop, name="energy-tracker", daemon=True)
             self._thread.start()
 
