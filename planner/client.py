@@ -13,6 +13,7 @@ Refusals raise `Rejected` (HTTP 429: no plan fits the slot's energy; 503: overlo
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -24,11 +25,19 @@ from planner.errors import PlannerError
 class ServeError(PlannerError):
     """The server answered an error (``status``: the HTTP status)."""
 
-    def __init__(self, status: int, message: str, retry_after_s: float | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        retry_after_s: float | None = None,
+        retry_after_header: str | None = None,
+    ) -> None:
         super().__init__(f"HTTP {status}: {message}")
         self.status = status
         self.message = message
         self.retry_after_s = retry_after_s
+        #: The ``Retry-After`` header as sent (whole seconds), if any.
+        self.retry_after_header = retry_after_header
 
 
 class Rejected(ServeError):
@@ -117,6 +126,8 @@ class Client:
             raise _error(exc) from None
         except urllib.error.URLError as exc:
             raise ServeError(0, f"cannot reach {self.base_url}: {exc.reason}") from exc
+        except (http.client.HTTPException, OSError) as exc:  # dropped connection, timeout
+            raise ServeError(0, f"{self.base_url}{path}: {type(exc).__name__}: {exc}") from exc
 
 
 def _body(
@@ -142,11 +153,12 @@ def _error(exc: urllib.error.HTTPError) -> ServeError:
     except (ValueError, OSError):
         data = {}
     message = str(data.get("error") or exc.reason or "error")
+    header = exc.headers.get("Retry-After") if exc.headers else None
     retry = data.get("retry_after_s")
-    if retry is None and exc.headers.get("Retry-After"):
+    if retry is None and header:
         try:
-            retry = float(exc.headers["Retry-After"])
+            retry = float(header)
         except ValueError:
             retry = None
     cls = Rejected if exc.code in (429, 503) else ServeError
-    return cls(exc.code, message, float(retry) if retry is not None else None)
+    return cls(exc.code, message, float(retry) if retry is not None else None, header)

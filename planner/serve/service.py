@@ -273,6 +273,22 @@ class Service:
         no plan fits the slot and the policy does not degrade."""
         available = self.tracker.available_j(res)
         spent_ms = 0.0
+        floor_j = _least_energy(problem)
+        if floor_j > available and self.config.policy != "degrade":
+            # refused without solving: refusals are energy too, so they must be cheap
+            if floor_j + self.tracker.overhead_j[res.kind] > self.tracker.budget_j:
+                raise ServiceError(
+                    422,
+                    f"this request needs at least {floor_j:.4g} J, more than a whole slot's "
+                    f"budget ({self.tracker.budget_j:.4g} J); raise --slot-energy-j",
+                )
+            wait = self.tracker.seconds_to_next_slot()
+            raise NoFit(
+                f"no plan fits what is left of this slot ({max(0.0, available):.4g} J "
+                f"available, the request needs at least {floor_j:.4g} J); retry in the next "
+                f"slot, in {wait:.3g} s",
+                retry_after_s=wait,
+            )
         limited = _with_energy(problem, available)
         if limited is not None:
             plan, ms = self._select(limited, accurate=goal == "accuracy")
@@ -555,6 +571,14 @@ def _with_energy(problem: Problem, available: float) -> Problem | None:
         return problem
     budgets = problem.budgets.model_copy(update={"energy_j": available})
     return problem.model_copy(update={"budgets": budgets})
+
+
+def _least_energy(problem: Problem) -> float:
+    """The least energy any plan of ``problem`` can use (each node on its cheapest model)."""
+    cheapest: dict[str, float] = {}
+    for m in problem.candidates:
+        cheapest[m.task] = min(m.energy_j, cheapest.get(m.task, math.inf))
+    return sum(cheapest[node.task] for node in problem.graph.nodes)
 
 
 def _chosen_profiles(plan: Plan) -> list[ModelProfile]:

@@ -8,11 +8,11 @@ every ``sample_s`` seconds and at every request start and end:
 - the increment goes to the current slot's ``used_j`` (split by time when a sample straddles
   a slot boundary) and is persisted (`SlotStore`), so a restart keeps the slot's energy;
 - it is shared equally among the requests in flight (each request's ``measured_j``), as the
-  executor's `Accountant` shares a counter among concurrent nodes; with no request in flight
-  it feeds the background power estimate ``background_w``, which is forecast for the rest of
-  the slot when the meter counts the whole machine (RAPL, NVML: idle power is in them). The
-  CPU-time estimate counts only this process, whose work outside requests is small and lands
-  in ``used`` as it happens, so nothing is forecast for it (``forecast=None``: by meter).
+  executor's `Accountant` shares a counter among concurrent nodes;
+- what is not the share of a run that reserved its plan (idle power on whole-machine meters,
+  HTTP handling, plan requests, requests still being solved or refused) is *serving* energy:
+  its rate over the last ``window_s`` seconds, ``serving_w``, is forecast for the rest of
+  the slot, since serving the requests still to come will spend it whatever is admitted.
 
 A request's *prediction* is its plan's energy plus the learned per-request overhead of its
 kind (parsing, selection, execution around the models: an exponentially weighted mean of
@@ -20,14 +20,15 @@ measured minus plan energy). While it runs, what it is still predicted to use,
 ``max(0, predicted - measured so far)``, is *reserved*. What a new request may spend on its
 models is
 
-    available = budget - used - reserved(others) - background_w * time left in the slot
+    available = budget - used - reserved(others) - serving_w * time left in the slot
                 - margin - overhead(kind)
 
 where ``margin`` is the largest prediction error among the last finished requests. The
 selector solves under ``available``; `reserve` re-checks it atomically before anything runs
 (concurrent requests), and at the end the reservation is dropped: what the request measured
 is already in ``used``. Energy spent while the service is down (and its own start-up) is not
-counted.
+counted. The tracker learns overhead and serving power from traffic: after a cold start, or
+when the load jumps, the first slot can overrun by the serving energy it had not seen yet.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ from planner.measure import EnergyCounter
 from planner.serve.store import SlotRow, SlotStore
 
 KINDS = ("plan", "run")
-#: Weight of the newest observation in the overhead and background estimates.
+#: Weight of the newest observation in the overhead estimates.
 EWMA_ALPHA = 0.2
 #: Finished requests whose prediction errors set the safety margin.
 ERROR_WINDOW = 50
@@ -93,7 +94,8 @@ class EnergyBudgetTracker:
         budget_j: float,
         sample_s: float = 0.1,
         clock: Callable[[], float] = time.time,
-        forecast: bool | None = None,
+        forecast: bool = True,
+        window_s: float | None = None,
     ) -> None:
         if not slot_s > 0 or not budget_j > 0 or not sample_s > 0:
             raise ValueError("slot_s, budget_j and sample_s must be positive")
@@ -103,16 +105,14 @@ class EnergyBudgetTracker:
         self.budget_j = budget_j
         self.sample_s = sample_s
         self.clock = clock
-        if forecast is None:
-            forecast = getattr(counter, "source", "estimate") in ("rapl", "nvml")
         self.forecast = forecast
-        self._idle_ticks = 0
+        self.window_s = window_s if window_s is not None else min(10.0, max(1.0, slot_s / 2))
+        self._serving: deque[tuple[float, float, float]] = deque()  # (t0, t1, joules)
         self._lock = threading.RLock()
         self._active: dict[str, Reservation] = {}
         self.overhead_j: dict[str, float] = dict.fromkeys(KINDS, 0.0)
         self._overhead_seen: dict[str, int] = dict.fromkeys(KINDS, 0)
         self.errors: deque[float] = deque(maxlen=ERROR_WINDOW)
-        self.background_w = 0.0
         self._plans: deque[_PlanMark] = deque(maxlen=PLANS_SHOWN)
         self.samples = 0
         now = clock()
@@ -169,15 +169,18 @@ class EnergyBudgetTracker:
             self.slot = self.store.load_slot(self.slot_s, start, self.budget_j)
             self._plans.clear()
         self.slot.used_j += remainder
+        serving = delta
         if self._active:
             each = delta / len(self._active)
             for res in self._active.values():
                 res.measured_j += each
+                if res.reserved and res.kind == "run":
+                    serving -= each
             self.slot.attributed_j += remainder
-        elif dt > 0:
-            self._idle_ticks += 1
-            if self._idle_ticks > 1:  # the first one holds whatever ran before the start
-                self.background_w += EWMA_ALPHA * (delta / dt - self.background_w)
+        if dt > 0:
+            self._serving.append((self._last_t, now, max(0.0, serving)))
+        while self._serving and self._serving[0][1] < now - self.window_s:
+            self._serving.popleft()
         self._last_j, self._last_t = reading, now
         self.samples += 1
         if delta > 0 or remainder != delta:
@@ -288,9 +291,19 @@ class EnergyBudgetTracker:
             at = self.clock() - self.slot.start_unix
             self._plans.append(_PlanMark(at, energy_j, accuracy, models, degraded))
 
+    @property
+    def serving_w(self) -> float:
+        """Serving power over the last ``window_s`` seconds (W; 0 before any sample)."""
+        if not self._serving:
+            return 0.0
+        span = self._serving[-1][1] - self._serving[0][0]
+        if span <= 0:
+            return 0.0
+        return sum(j for _, _, j in self._serving) / max(span, min(self.window_s, 1.0))
+
     def forecast_j(self) -> float:
-        """Background energy expected in the rest of the slot (0 unless ``forecast``)."""
-        return self.background_w * self.seconds_to_next_slot() if self.forecast else 0.0
+        """Serving energy expected in the rest of the slot (0 unless ``forecast``)."""
+        return self.serving_w * self.seconds_to_next_slot() if self.forecast else 0.0
 
     def margin_j(self) -> float:
         return max(self.errors, default=0.0)
@@ -318,7 +331,7 @@ class EnergyBudgetTracker:
                 "requests": self.slot.requests,
                 "rejected": self.slot.rejected,
                 "degraded": self.slot.degraded,
-                "background_w": self.background_w,
+                "serving_w": self.serving_w,
                 "forecast_j": self.forecast_j(),
                 "margin_j": self.margin_j(),
                 "overhead_j": dict(self.overhead_j),
