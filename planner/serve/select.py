@@ -28,10 +28,13 @@ def select(problem: Problem, time_limit_s: float = TIME_LIMIT_S) -> Plan:
     return solve(problem, time_limit_s=time_limit_s, **extra)
 
 
-#: Relative accuracy gap at which `select_accurate` stops probing (0.5%).
-ACCURACY_TOL = 0.005
+#: Relative accuracy gap at which `select_accurate` stops probing (1%).
+ACCURACY_TOL = 0.01
 #: Most feasibility probes `select_accurate` makes after the first two solves.
 MAX_PROBES = 6
+#: Time limit of one probe, s: near the feasibility frontier proving that no plan reaches a
+#: floor can take the MILP backend hundreds of ms; a probe that runs out counts as "no plan".
+PROBE_TIME_LIMIT_S = 0.05
 
 
 def select_accurate(
@@ -39,6 +42,7 @@ def select_accurate(
     time_limit_s: float = TIME_LIMIT_S,
     rel_tol: float = ACCURACY_TOL,
     max_probes: int = MAX_PROBES,
+    probe_time_limit_s: float = PROBE_TIME_LIMIT_S,
 ) -> tuple[Plan, int]:
     """The most accurate plan within ``problem``'s budgets (the slot's energy among them),
     and how many solves it took: GUIDE's behaviour, where plans move to cheaper models as
@@ -48,8 +52,11 @@ def select_accurate(
     the best accuracy the graph allows (one solve: the common case when energy is
     plentiful), else a geometric bisection between the accuracy of the plan the request's
     own objective picks and that upper bound, each probe solving for the request's objective
-    under a higher ``min_accuracy``, until the gap is under ``rel_tol`` (or ``max_probes``).
-    Among plans of the accuracy found, the request's objective decides."""
+    under a higher ``min_accuracy``, until the gap is under ``rel_tol`` (or ``max_probes``;
+    a probe gets ``probe_time_limit_s`` and one that finds no plan in it lowers the upper
+    bound, so the answer may then be up to that probe's floor below the true best). Among
+    plans of the accuracy found, the request's objective decides: the plan returned is the
+    optimum of its own problem (the request's, with the floor found)."""
     floor = problem.budgets.min_accuracy or 0.0
     best_possible = math.prod(
         max(m.accuracy for m in problem.candidates_for(node.task)) for node in problem.graph.nodes
@@ -67,7 +74,7 @@ def select_accurate(
         if hi <= lo * (1 + rel_tol):
             break
         mid = math.sqrt(lo * hi)
-        probe = select(_with_floor(problem, max(floor, mid)), time_limit_s)
+        probe = select(_with_floor(problem, max(floor, mid)), min(time_limit_s, probe_time_limit_s))
         solves += 1
         if probe.has_plan and probe.totals is not None:
             best, lo = probe, max(mid, probe.totals.accuracy)
