@@ -138,7 +138,7 @@ def test_reservation_is_replaced_by_what_was_measured(tmp_path: Path) -> None:
     view = tracker.snapshot()
     assert view["reserved_j"] == 0 and view["remaining_j"] == pytest.approx(7.0)
     assert view["margin_j"] == pytest.approx(1.0)  # the 1 J prediction error
-    assert tracker.overhead_j["run"] == pytest.approx(-1.0)  # measured - plan energy
+    assert tracker.overhead_j["run"] == 0.0  # measured under the plan: no overhead
 
 
 def test_concurrent_requests_share_the_meter_equally(tmp_path: Path) -> None:

@@ -170,6 +170,10 @@ class Runtime:
         for old in folders[: max(0, len(folders) - self.keep_runs)]:
             shutil.rmtree(old, ignore_errors=True)
 
+    def ready(self) -> None:
+        """Wait until every shared worker has started (and set its thread limits)."""
+        self.pool.on_each(lambda: None)
+
     def close(self) -> None:
         self.pool.close()
 

@@ -129,10 +129,13 @@ class Service:
     # ----------------------------------------------------------------- life
 
     def start(self) -> None:
-        self.tracker.start()
+        # the workers' start-up (thread limits import torch for zoo models) and the preload
+        # happen before the tracker starts counting: they are the service's, not a request's
+        self.runtime.ready()
         if self.config.preload:
             lease = self.cache.lease(self.catalog)
             self.cache.release(lease)
+        self.tracker.start()
 
     def close(self) -> None:
         self.tracker.close()
@@ -230,7 +233,9 @@ class Service:
                 raise ServiceError(422, str(exc).replace("\n", " ")) from exc
             finally:
                 self.cache.release(lease)
-            learn = True
+            # a cold start's load energy is no per-request overhead (loads are not planned
+            # yet): such a run is counted in the slot but not learned from
+            learn = not lease.cold
             outcome = run.report.status
             for node in run.report.nodes:
                 if node.measured is not None and node.model is not None:

@@ -259,7 +259,9 @@ class EnergyBudgetTracker:
             self._active.pop(res.id, None)
             measured = res.measured_j
             if learn:
-                observed = measured - res.plan_energy_j
+                # the energy around the models; a model that used less than its profile
+                # says is the profile's error (`planner profiles update`), not negative overhead
+                observed = max(0.0, measured - res.plan_energy_j)
                 seen = self._overhead_seen[res.kind]
                 old = self.overhead_j[res.kind]
                 self.overhead_j[res.kind] = (
