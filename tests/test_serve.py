@@ -137,7 +137,7 @@ def test_reservation_is_replaced_by_what_was_measured(tmp_path: Path) -> None:
     assert tracker.close_request(res, "succeeded") == pytest.approx(3.0)
     view = tracker.snapshot()
     assert view["reserved_j"] == 0 and view["remaining_j"] == pytest.approx(7.0)
-    assert view["margin_j"] == pytest.approx(1.0)  # the 1 J prediction error
+    assert view["margin_j"] == 0.0  # it used less than predicted: no margin needed
     assert tracker.overhead_j["run"] == 0.0  # measured under the plan: no overhead
 
 

@@ -132,6 +132,7 @@ class Service:
         # the workers' start-up (thread limits import torch for zoo models) and the preload
         # happen before the tracker starts counting: they are the service's, not a request's
         self.runtime.ready()
+        self._decompose_ready()
         if self.config.preload:
             lease = self.cache.lease(self.catalog)
             self.cache.release(lease)
@@ -484,13 +485,20 @@ class Service:
             rows.extend(self.by_task[task])
         return rows
 
-    def _decompose(self, text: str) -> TaskGraph:
+    def _decompose_ready(self) -> Callable[[str], TaskGraph] | None:
+        """The decomposer, built once (at start: building it is not a request's energy)."""
         if self._decomposer is None:
             try:
                 from tasks.decompose import make_decomposer
-            except ImportError as exc:  # pragma: no cover - part of the distribution
-                raise ServiceError(501, f"text requests need the decomposer ({exc})") from exc
+            except ImportError:  # pragma: no cover - part of the distribution
+                return None
             self._decomposer = make_decomposer(semantic=self.config.semantic).decompose
+        return self._decomposer
+
+    def _decompose(self, text: str) -> TaskGraph:
+        if self._decompose_ready() is None:
+            raise ServiceError(501, "text requests need the decomposer (tasks.decompose)")
+        assert self._decomposer is not None
         try:
             return self._decomposer(text)
         except ValueError as exc:

@@ -23,7 +23,8 @@ models is
     available = budget - used - reserved(others) - serving_w * time left in the slot
                 - margin - overhead(kind)
 
-where ``margin`` is the largest prediction error among the last finished requests. The
+where ``margin`` is the largest under-prediction (measured minus predicted) among the last
+finished requests. The
 selector solves under ``available``; `reserve` re-checks it atomically before anything runs
 (concurrent requests), and at the end the reservation is dropped: what the request measured
 is already in ``used``. Energy spent while the service is down (and its own start-up) is not
@@ -268,7 +269,7 @@ class EnergyBudgetTracker:
                     observed if seen == 0 else old + EWMA_ALPHA * (observed - old)
                 )
                 self._overhead_seen[res.kind] = seen + 1
-                self.errors.append(abs(measured - res.predicted_j))
+                self.errors.append(max(0.0, measured - res.predicted_j))  # under-predictions
             self.store.finish_request(
                 res.id,
                 res.predicted_j,
