@@ -26,7 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from planner.client import Client, Rejected, ServeError  # noqa: E402
+from planner.client import Client, Rejected, ServeError
 
 #: What the agent wants done, one sub-request per step (the zoo serves these).
 STEPS = [

@@ -332,3 +332,19 @@ def test_restart_mid_slot_keeps_the_used_energy(tmp_path: Path, servers: list[Se
     assert lost == [(1,)]
     client.run(graph=GRAPH, inputs={"text": "again"})
     assert client.budget()["used_j"] > after["used_j"]
+
+    # the agent-loop example drives the restarted server
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "serve_agent_loop", REPO / "examples" / "serve_agent_loop.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    lines: list[str] = []
+    records = example.agent_loop(
+        client, ["Summarize this text: the cat sat"] * 2, max_wait_s=1.0, log=lines.append
+    )
+    assert [r["models"] for r in records] == [["summarization-large"]] * 2
+    assert all(r["answer"] for r in records) and len(lines) == 4
