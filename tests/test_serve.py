@@ -192,6 +192,11 @@ def test_restart_keeps_the_slot_and_does_not_double_count(tmp_path: Path) -> Non
     assert second.snapshot()["used_j"] == pytest.approx(5.0)
     states = [r["state"] for r in second.store.requests_in_slot(10.0, 1000.0)]
     assert sorted(states) == ["done", "lost"]
+    # a day later the request rows are pruned at a slot change; the slot's totals stay
+    clock.t = 1000.0 + 86_400 + 10
+    second.sample()
+    assert second.store.requests_in_slot(10.0, 1000.0) == []
+    assert {s.start_unix for s in second.store.recent_slots(10.0, 100)} >= {1000.0}
 
 
 # --------------------------------------------------------------------------- selection

@@ -147,12 +147,14 @@ class SlotStore:
             ).fetchall()
         return [SlotRow(slot_s, r[0], _infinite(r[1]), *r[2:]) for r in rows]
 
-    def begin_request(self, rid: str, kind: str, slot_s: float, slot_start: float) -> None:
+    def begin_request(
+        self, rid: str, kind: str, slot_s: float, slot_start: float, created_unix: float
+    ) -> None:
         with self._lock:
             self._db.execute(
                 "INSERT INTO requests (id, kind, state, slot_s, slot_start_unix, created_unix) "
                 "VALUES (?,?,?,?,?,?)",
-                (rid, kind, "in_flight", slot_s, slot_start, time.time()),
+                (rid, kind, "in_flight", slot_s, slot_start, created_unix),
             )
 
     def finish_request(
@@ -164,6 +166,7 @@ class SlotStore:
         accuracy: float | None,
         models: list[str],
         outcome: str,
+        finished_unix: float,
     ) -> None:
         with self._lock:
             self._db.execute(
@@ -176,7 +179,7 @@ class SlotStore:
                     accuracy,
                     json.dumps(models),
                     outcome,
-                    time.time(),
+                    finished_unix,
                     rid,
                 ),
             )
@@ -191,6 +194,15 @@ class SlotStore:
             )
             names = [d[0] for d in cur.description]
             return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
+
+    def prune_requests(self, older_than_unix: float) -> int:
+        """Forget finished request rows created before ``older_than_unix`` (slots stay)."""
+        with self._lock:
+            cur = self._db.execute(
+                "DELETE FROM requests WHERE state != 'in_flight' AND created_unix < ?",
+                (older_than_unix,),
+            )
+            return cur.rowcount
 
     def close(self) -> None:
         with self._lock:

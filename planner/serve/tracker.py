@@ -54,6 +54,8 @@ EWMA_ALPHA = 0.2
 ERROR_WINDOW = 50
 #: Plans of the current slot kept for `/v1/budget` (the newest).
 PLANS_SHOWN = 20
+#: Request rows are kept this long (slot rows are kept for good), seconds.
+KEEP_REQUESTS_S = 86_400.0
 
 
 @dataclass
@@ -169,6 +171,7 @@ class EnergyBudgetTracker:
             remainder = delta * (1.0 - share)
             self.slot = self.store.load_slot(self.slot_s, start, self.budget_j)
             self._plans.clear()
+            self.store.prune_requests(now - KEEP_REQUESTS_S)
         self.slot.used_j += remainder
         serving = delta
         if self._active:
@@ -213,7 +216,7 @@ class EnergyBudgetTracker:
             )
             self._active[res.id] = res
             self.slot.requests += 1
-            self.store.begin_request(res.id, kind, self.slot_s, self.slot.start_unix)
+            self.store.begin_request(res.id, kind, self.slot_s, self.slot.start_unix, now)
             return res
 
     def _left_locked(self, res: Reservation | None) -> float:
@@ -278,6 +281,7 @@ class EnergyBudgetTracker:
                 accuracy,
                 models or [],
                 outcome,
+                self.clock(),
             )
             return measured
 
