@@ -13,6 +13,7 @@ from planner.cli_decompose import register as register_decompose
 from planner.cli_insight import register as register_insight
 from planner.cli_profiles import register as register_profiles
 from planner.cli_run import register as register_run
+from planner.cli_serve import register as register_serve
 from planner.cli_solve import register as register_solve
 from planner.errors import PlannerError
 from planner.io import plain
@@ -40,6 +41,7 @@ register_insight(app)
 register_decompose(app)
 register_profiles(app)
 register_run(app)
+register_serve(app)
 
 #: Exceptions that mean "the user gave bad input": printed as one message, exit code 2.
 USER_ERRORS: tuple[type[BaseException], ...] = (PlannerError, ValueError, OSError)

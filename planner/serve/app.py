@@ -1,0 +1,273 @@
+"""The FastAPI application of `planner serve` (OpenAPI docs at ``/docs``).
+
+Endpoints: ``POST /v1/plan``, ``POST /v1/run``, ``GET /v1/budget``, ``GET /metrics``
+(Prometheus text), ``GET /healthz``. With a token configured, every endpoint but
+``/healthz`` and the docs needs ``Authorization: Bearer TOKEN`` (compared in constant time).
+Bodies over ``max_body_bytes`` get 413 before they are parsed; each request has
+``request_timeout_s`` (504 after it; a run already started still finishes and is counted).
+Errors are ``{"error": "one line"}``; refusals carry ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import sys
+import time
+import traceback
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from planner.errors import PlannerError
+from planner.serve.admission import Overloaded, QueueFull
+from planner.serve.metrics import CONTENT_TYPE
+from planner.serve.schemas import ErrorBody, PlanRequest, RunRequest
+from planner.serve.service import NoFit, Outcome, Service, ServiceError
+
+ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
+
+
+def error_response(
+    status: int, message: str, retry_after_s: float | None = None, **extra: Any
+) -> JSONResponse:
+    headers = {}
+    if retry_after_s is not None:
+        headers["Retry-After"] = str(max(1, math.ceil(retry_after_s)))
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    body = ErrorBody(error=message, retry_after_s=retry_after_s, **extra)
+    return JSONResponse(body.model_dump(exclude_none=True), status_code=status, headers=headers)
+
+
+def create_app(service: Service) -> FastAPI:
+    """The application over ``service`` (started and closed with the app's lifespan)."""
+    config = service.config
+    limiter: list[anyio.CapacityLimiter] = []
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        limiter.append(anyio.CapacityLimiter(config.inflight_limit))
+        service.start()
+        try:
+            yield
+        finally:
+            service.close()
+
+    app = FastAPI(
+        title="planner serve",
+        summary="Cost-aware model orchestration under a rolling per-slot energy budget.",
+        version="1",
+        lifespan=lifespan,
+    )
+
+    def auth(request: Request) -> None:
+        if config.token is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, token = given.partition(" ")
+        ok = scheme.lower() == "bearer" and hmac.compare_digest(
+            token.strip().encode("utf-8"), config.token.encode("utf-8")
+        )
+        if not ok:
+            raise ServiceError(401, "missing or wrong bearer token: send Authorization: Bearer …")
+
+    @app.exception_handler(ServiceError)
+    async def _service_error(request: Request, exc: ServiceError) -> JSONResponse:
+        return error_response(exc.status, str(exc), exc.retry_after_s)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        first = errors[0] if errors else {}
+        loc = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
+        msg = str(first.get("msg", "invalid request")).removeprefix("Value error, ")
+        detail = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))}
+            for e in errors[:20]
+        ]
+        service.metrics.requests.labels(request.url.path, "422").inc()
+        return error_response(422, f"{loc}: {msg}", detail=detail)
+
+    async def handle(endpoint: str, work: Callable[[Any, float], Outcome], body: Any) -> Response:
+        t0 = time.perf_counter()
+        response = await _admit(endpoint, work, body, t0)
+        service.metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        service.metrics.request_seconds.labels(endpoint).observe(time.perf_counter() - t0)
+        return response
+
+    async def _admit(
+        endpoint: str, work: Callable[[Any, float], Outcome], body: Any, t0: float
+    ) -> Response:
+        deadline = t0 + config.request_timeout_s
+        queued_s = 0.0
+        while True:
+            try:
+                service.admission.enter()
+            except Overloaded as exc:
+                service.metrics.rejections.labels("overload").inc()
+                return error_response(503, str(exc), retry_after_s=1.0)
+
+            def job(queued: float = queued_s) -> Outcome:
+                try:
+                    return work(body, queued)
+                finally:
+                    service.admission.leave()
+
+            try:
+                with anyio.move_on_after(max(0.0, deadline - time.perf_counter())) as scope:
+                    outcome = await anyio.to_thread.run_sync(
+                        job, limiter=limiter[0], abandon_on_cancel=True
+                    )
+                if scope.cancelled_caught:
+                    service.metrics.rejections.labels("timeout").inc()
+                    return error_response(
+                        504,
+                        f"the request took longer than {config.request_timeout_s:g} s "
+                        "(--request-timeout); a run already started finishes and is counted",
+                    )
+                return Response(outcome.payload, media_type="application/json")
+            except NoFit as exc:
+                wait = exc.retry_after_s
+                if config.policy != "queue" or time.perf_counter() + wait >= deadline:
+                    service.tracker.count_rejection()
+                    service.metrics.rejections.labels("budget").inc()
+                    return error_response(429, str(exc), retry_after_s=wait)
+                try:
+                    service.admission.enqueue()
+                except QueueFull as full:
+                    service.tracker.count_rejection()
+                    service.metrics.rejections.labels("queue_full").inc()
+                    return error_response(429, str(full), retry_after_s=wait)
+                try:
+                    t_wait = time.perf_counter()
+                    await anyio.sleep(wait + 0.01)
+                    queued_s += time.perf_counter() - t_wait
+                finally:
+                    service.admission.dequeue()
+            except ServiceError as exc:
+                return error_response(exc.status, str(exc), exc.retry_after_s)
+            except PlannerError as exc:
+                return error_response(400, str(exc).replace("\n", " "))
+            except Exception as exc:  # a bug: answer 500, keep serving
+                traceback.print_exc(file=sys.stderr)
+                return error_response(500, f"internal error: {type(exc).__name__}: {exc}")
+
+    @app.post(
+        "/v1/plan",
+        summary="Plan a request under the slot's remaining energy (nothing is executed).",
+        responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
+    async def plan(body: PlanRequest, _: None = Depends(auth)) -> Response:
+        return await handle("/v1/plan", service.plan, body)
+
+    @app.post(
+        "/v1/run",
+        summary="Plan, execute on resident models, and return outputs, answer and report.",
+        responses={429: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    )
+    async def run(body: RunRequest, _: None = Depends(auth)) -> Response:
+        return await handle("/v1/run", service.run, body)
+
+    @app.get("/v1/budget", summary="The current slot: used, reserved, remaining energy.")
+    async def budget(_: None = Depends(auth)) -> dict[str, Any]:
+        view = await anyio.to_thread.run_sync(service.budget)
+        service.metrics.requests.labels("/v1/budget", "200").inc()
+        return view
+
+    @app.get("/metrics", summary="Prometheus metrics (text format).")
+    async def metrics(_: None = Depends(auth)) -> Response:
+        text = await anyio.to_thread.run_sync(service.metrics_text)
+        return Response(text, media_type=CONTENT_TYPE)
+
+    @app.get("/healthz", summary="Liveness (no token needed).")
+    async def healthz() -> dict[str, Any]:
+        return service.health()
+
+    return app
+
+
+class BodyLimit:
+    """ASGI middleware: bodies over ``limit`` bytes get 413 before the app reads them."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    await self._refuse(send, 400, "bad Content-Length header")
+                    return
+                if declared > self.limit:
+                    await self._too_large(send)
+                    return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large(send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        sent = False
+
+        async def replay() -> dict[str, Any]:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            result: dict[str, Any] = await receive()
+            return result
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, send: Any) -> None:
+        await self._refuse(
+            send, 413, f"the request body is over {self.limit} bytes (--max-body-bytes)"
+        )
+
+    @staticmethod
+    async def _refuse(send: Any, status: int, message: str) -> None:
+        import json
+
+        payload = json.dumps({"error": message}).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+
+def build(service: Service) -> Any:
+    """The ASGI application to serve: the app behind the body-size limit."""
+    app = create_app(service)
+    return BodyLimit(app, service.config.max_body_bytes)
+
+
+__all__ = ["BodyLimit", "build", "create_app", "error_response"]

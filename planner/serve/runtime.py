@@ -1,0 +1,206 @@
+"""The one adapter between the service and the executor (`planner.execute.LocalExecutor`).
+
+`Runtime.execute(plan, inputs, lease)` runs a plan with three differences from `planner run`:
+
+- runners come from the `ModelCache` (resident models: no load, no warm-up per request);
+  re-plans that switch models lease them from the cache too, and never evict anything;
+- nodes of every request run on one shared pool of ``workers`` threads (the executor's
+  `WorkerPool`), so concurrent requests share the worker slots instead of each starting its
+  own threads; a run still starts at most ``workers`` of its own nodes at once;
+- the process-wide settings the executor changes per run (garbage-collector pause, thread
+  limits) are set once for the service instead, since runs overlap.
+
+Everything else (argument passing, retries, re-planning, the report) is the executor's.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from planner.execute import LocalExecutor, RunOptions, WorkerPool, _Done, _NodeState, _Run
+from planner.measure import EnergyCounter
+from planner.plan import Plan
+from planner.report import Report
+from planner.runners import Runner, RunnerFactory
+from planner.serve.cache import Lease, ModelCache
+from profiles import ModelProfile
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What one execution gives back."""
+
+    outputs: dict[str, Any]
+    answer: str | None
+    report: Report
+
+
+class _LeasedFactory(RunnerFactory):
+    """A `RunnerFactory` view of the cache for one run: loads lease, releases do nothing."""
+
+    def __init__(self, cache: ModelCache, lease: Lease) -> None:
+        super().__init__()
+        self.cache = cache
+        self.lease = lease
+        self.portable = False  # runners live in this process
+
+    def runner_for(self, profile: ModelProfile) -> Runner:
+        return self.cache.runner(profile, self.lease)
+
+    def load(self, profile: ModelProfile) -> Runner:
+        return self.cache.runner(profile, self.lease)
+
+    def release(self, model_ids: set[str]) -> None:
+        """The cache decides what stays loaded."""
+
+    def loaded_ids(self) -> list[str]:
+        return sorted(self.lease.models)
+
+
+class _SharedRun(_Run):
+    """A thread run whose nodes go to the service's shared worker pool."""
+
+    def _start_workers(self) -> None:
+        ex = self.ex
+        assert isinstance(ex, _ServeExecutor)
+        self.pool = ex.shared_pool
+        self.outputs_seen: dict[str, Any] = {}
+
+    def _warm_workers(self, runners: list[tuple[str, Any]]) -> None:
+        """The cache warmed resident models up when it loaded them."""
+
+    def _stop_workers(self) -> None:
+        """The pool outlives the run."""
+
+    def _on_success(self, st: _NodeState, done: _Done) -> None:
+        self.outputs_seen[st.id] = done.output
+
+
+class _ServeExecutor(LocalExecutor):
+    def __init__(
+        self,
+        factory: RunnerFactory,
+        options: RunOptions,
+        counter: EnergyCounter | None,
+        shared_pool: WorkerPool,
+    ) -> None:
+        super().__init__(factory=factory, options=options, counter=counter)
+        self.shared_pool = shared_pool
+        self.last_run: _SharedRun | None = None
+
+    def _make_run(
+        self,
+        plan: Plan,
+        inputs: dict[str, Any],
+        run_dir: str | Path | None,
+        request: str | None,
+        run_id: str | None,
+    ) -> _Run:
+        run = _SharedRun(self, plan, inputs, run_dir, request, run_id)
+        self.last_run = run
+        return run
+
+
+class Runtime:
+    """Executes plans for the service (thread-safe: one executor per call)."""
+
+    def __init__(
+        self,
+        cache: ModelCache,
+        workers: int,
+        counter: EnergyCounter | None = None,
+        node_timeout_s: float | None = None,
+        runs_dir: Path | None = None,
+        keep_runs: int = 200,
+        torch_threads: int | None = None,
+    ) -> None:
+        self.cache = cache
+        self.workers = workers
+        self.counter = counter
+        self.node_timeout_s = node_timeout_s
+        self.runs_dir = runs_dir
+        self.keep_runs = keep_runs
+        self.pool = WorkerPool(workers, torch_threads)
+        self.options = RunOptions(
+            pool="thread",
+            max_workers=workers,
+            node_timeout_s=node_timeout_s,
+            threads=None,  # the shared workers set their thread limits once
+            pause_gc=False,  # overlapping runs would pause and resume it for each other
+            warmup=0,  # the cache warmed models up when it loaded them
+        )
+        # the executor lowers the interpreter's switch interval for each run and restores it
+        # after; runs overlap here, so it is set once for the service
+        from planner.execute import SWITCH_INTERVAL_S
+
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+
+    def execute(
+        self,
+        plan: Plan,
+        inputs: dict[str, Any],
+        lease: Lease,
+        request: str | None = None,
+        run_id: str | None = None,
+    ) -> RunOutcome:
+        """Run ``plan`` (its models held by ``lease``); raises `RunError` if it cannot start."""
+        factory = _LeasedFactory(self.cache, lease)
+        ex = _ServeExecutor(factory, self.options, self.counter, self.pool)
+        run_dir = None
+        if self.runs_dir is not None and run_id is not None:
+            run_dir = self.runs_dir / run_id
+        report = ex.execute(plan, inputs, run_dir=run_dir, request=request, run_id=run_id)
+        run = ex.last_run
+        outputs = dict(run.outputs_seen) if run is not None else {}
+        if self.runs_dir is not None:
+            self._prune()
+        return RunOutcome(outputs=outputs, answer=answer_of(plan, outputs), report=report)
+
+    def _prune(self) -> None:
+        """Keep the newest ``keep_runs`` run folders (run ids sort by time)."""
+        assert self.runs_dir is not None
+        try:
+            folders = sorted(p for p in self.runs_dir.iterdir() if p.is_dir())
+        except OSError:
+            return
+        for old in folders[: max(0, len(folders) - self.keep_runs)]:
+            shutil.rmtree(old, ignore_errors=True)
+
+    def ready(self) -> None:
+        """Wait until every shared worker has started (and set its thread limits)."""
+        self.pool.on_each(lambda: None)
+
+    def close(self) -> None:
+        self.pool.close()
+
+
+def answer_of(plan: Plan, outputs: dict[str, Any]) -> str | None:
+    """The request's answer: the text of its final node(s) (those nothing depends on), each
+    prefixed by its id when there are several; None when one of them did not run."""
+    graph = plan.problem.graph
+    has_successor = {u for u, _ in graph.dependency_edges()}
+    sinks = [n for n in graph.topological_order() if n not in has_successor]
+    texts = []
+    for node in sinks:
+        if node not in outputs:
+            return None
+        texts.append((node, _text(outputs[node])))
+    if len(texts) == 1:
+        return texts[0][1]
+    return "\n".join(f"{node}: {text}" for node, text in texts)
+
+
+def _text(output: Any) -> str:
+    import json
+
+    if isinstance(output, dict):
+        for key in ("text", "label", "output", "answer"):
+            if isinstance(output.get(key), str):
+                return str(output[key])
+    if isinstance(output, str):
+        return output
+    return json.dumps(output, sort_keys=True, default=str)
