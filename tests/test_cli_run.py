@@ -276,7 +276,12 @@ def test_history_survives_two_concurrent_writers(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_ctrl_c_stops_cleanly_with_a_partial_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signals", [["SIGINT"], ["SIGTERM"], ["SIGHUP"], ["SIGINT", "SIGINT"]])
+def test_signals_stop_cleanly_with_an_interrupted_report(
+    tmp_path: Path, signals: list[str]
+) -> None:
+    """Ctrl-C, SIGTERM, SIGHUP, and a second Ctrl-C while the first is being handled, all
+    end with report.json (status interrupted), the report on stdout and a history row."""
     data = diamond(
         [
             model("ma", "A", "echo", 10, tag="ma"),
@@ -299,11 +304,13 @@ def test_ctrl_c_stops_cleanly_with_a_partial_report(tmp_path: Path) -> None:
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
         time.sleep(0.05)
     time.sleep(0.2)  # b and c are sleeping now
-    proc.send_signal(signal.SIGINT)
+    for name in signals:
+        proc.send_signal(getattr(signal, name))
+        time.sleep(0.01)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     report = json.loads(stdout)
-    assert report["status"] == "partial" and "interrupted" in report["message"]
+    assert report["status"] == "interrupted" and "interrupted" in report["message"]
     saved = json.loads((out / "report.json").read_text())
     assert saved["nodes"][0]["status"] == "succeeded"
-    assert History(tmp_path / "history.sqlite").runs()[0].status == "partial"
+    assert History(tmp_path / "history.sqlite").runs()[0].status == "interrupted"

@@ -48,14 +48,41 @@ class PoolError(RuntimeError):
 # --------------------------------------------------------------------------- worker side
 
 
-def _worker_main(conn: Connection, options_json: str, index: int = 0) -> None:
+def _watch_parent(parent_pid: int, interval_s: float = 0.2) -> None:
+    """Exit this worker within ``interval_s`` of the run's process dying (even by
+    ``kill -9``, which runs no clean-up there): a daemon thread polls whether it is alive."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, another user's (cannot happen for our parent)
+                pass
+
+    threading.Thread(target=watch, name="planner-parent-watch", daemon=True).start()
+
+
+def _worker_main(
+    conn: Connection, options_json: str, index: int = 0, parent_pid: int | None = None
+) -> None:
     """The worker process: load/run requests until ``None`` or the pipe closes."""
-    from planner.execute import RunOptions
+    import signal
+
     from planner.measure import Accountant, default_counter
+    from planner.run.options import RunOptions
     from planner.runners import RunnerFactory, warm_up
     from profiles import ModelProfile
     from profiles.hardware import pin_to_core, retain_freed_memory
 
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
+    # Ctrl-C and hang-ups go to the whole process group: the run's process decides what
+    # happens (it stops the workers itself)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     options = RunOptions.model_validate_json(options_json)
     retain_freed_memory()  # as the profiler measured: per-call buffers are not page-faulted
     if options.pin_workers:
@@ -140,8 +167,8 @@ def _run_one(
 
 
 def _probe(profiles_json: list[str], calls: int, options: Any, ensure: Callable[[Any], Any]) -> Any:
-    """The speed probe of each model in this worker (`planner.speed.probe_models`)."""
-    from planner.speed import probe_models
+    """The speed probe of each model in this worker (`planner.run.probe.probe_models`)."""
+    from planner.run.probe import probe_models
     from profiles import ModelProfile
 
     profiles = [ModelProfile.model_validate_json(p) for p in profiles_json]
@@ -163,8 +190,16 @@ class _Worker:
     replies: queue.Queue[Any] = field(default_factory=queue.Queue)
 
 
-#: Imported once by the fork server, so each worker starts without importing them again.
-PRELOAD = ["planner.procpool", "planner.execute", "planner.runners", "planner.measure"]
+#: Imported once by the fork server, so each worker starts without importing them again
+#: (light modules only: the fork server starts before every run's first pool).
+PRELOAD = [
+    "planner.run.procpool",
+    "planner.run.options",
+    "planner.runners",
+    "planner.measure",
+    "profiles.adapters",
+    "profiles.energy",
+]
 
 
 def _context() -> Any:
@@ -172,7 +207,9 @@ def _context() -> Any:
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["__main__", *PRELOAD])  # no effect once the server runs
+    # no "__main__": re-importing the caller's script (a CLI entry point, a test runner) in
+    # the fork server cost most of a pool's start-up; workers import what they need
+    ctx.set_forkserver_preload(PRELOAD)  # no effect once the server runs
     return ctx
 
 
@@ -199,7 +236,7 @@ class ProcessPool:
         parent, child = self.ctx.Pipe()
         process = self.ctx.Process(
             target=_worker_main,
-            args=(child, self.options_json, index),
+            args=(child, self.options_json, index, os.getpid()),
             name="planner-worker",
             daemon=True,
         )
