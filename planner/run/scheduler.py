@@ -65,6 +65,10 @@ from planner.run.options import RunError, RunOptions
 from planner.runners import RunnerError
 from profiles import ModelProfile
 
+#: Elapsed time counts as running ahead of a node's predicted finish only beyond this much
+#: (ms) on top of the tolerance: dispatch jitter of a few ms is no reason to re-plan.
+GUARD_SLACK_MS = 5.0
+
 #: ``solve(problem, backend, time_limit_s) -> Plan`` for re-plans.
 SolveFn = Callable[[Problem], Plan]
 
@@ -461,7 +465,7 @@ class Scheduler:
         if "latency_ms" in given:
             due = self.timing_offset_ms + self.timing.finish_ms(st.id)
             now = st.finish_ms or self._elapsed_ms()
-            if due > 0 and now > due * (1 + self.opt.tolerance) + 1.0:
+            if due > 0 and now > due * (1 + self.opt.tolerance) + GUARD_SLACK_MS:
                 return (
                     f"elapsed time runs ahead of the plan: node {st.id!r} finished at "
                     f"{now:.4g} ms, predicted by {due:.4g} ms",
