@@ -588,7 +588,7 @@ def register(app: typer.Typer) -> None:
             from planner.report import render_report
 
             render_report(report, out)
-        if report.overruns and not as_json:
+        if report.overruns and as_json:  # the human view prints them itself
             for overrun in report.overruns:
                 err.print(overrun.line())
         if interrupted:

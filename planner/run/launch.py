@@ -93,6 +93,7 @@ class Launcher(Protocol):
     """Where attempts run. ``kind`` names it in reports (thread, process, ray)."""
 
     kind: str
+
     @property
     def energy_source(self) -> str:
         """What a measurement records as its energy_source."""
@@ -102,6 +103,7 @@ class Launcher(Protocol):
     def energy_note(self) -> str:
         """How energy was measured, in words."""
         ...
+
     #: Seconds a fresh attempt may need beyond its inference (worker start, model loading
     #: inside the worker): added to the default per-attempt timeout.
     startup_allowance_s: float
