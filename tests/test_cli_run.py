@@ -314,3 +314,51 @@ def test_signals_stop_cleanly_with_an_interrupted_report(
     saved = json.loads((out / "report.json").read_text())
     assert saved["nodes"][0]["status"] == "succeeded"
     assert History(tmp_path / "history.sqlite").runs()[0].status == "interrupted"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            state = next(line for line in fh if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return " Z " not in state and "zombie" not in state
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_worker_processes_do_not_outlive_a_killed_parent(tmp_path: Path) -> None:
+    """kill -9 of `planner run` leaves no worker process running 2 s later."""
+    pid_file = tmp_path / "worker.pid"
+    data = diamond(
+        [
+            model("ma", "A", "echo", 10, tag="ma"),
+            {
+                **model("mb", "B", "echo", 10),
+                "adapter": {
+                    "kind": "python",
+                    "target": "tests.run_models:pid_then_sleep",
+                    "options": {"path": str(pid_file)},
+                },
+            },
+            model("mc", "C", "echo", 10, tag="mc"),
+        ]
+    )
+    problem = write_problem(tmp_path, data)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "planner", "run", str(problem), "--out", str(tmp_path / "r")]
+    proc = subprocess.Popen(
+        [*cmd, "-q", "--pool", "process", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    assert _alive(worker)
+    proc.kill()
+    proc.wait(timeout=10)
+    time.sleep(2.0)
+    assert not _alive(worker), "a worker process outlived its killed parent"

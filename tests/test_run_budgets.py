@@ -77,7 +77,7 @@ def test_within_budget_is_plain_success() -> None:
 class FakeChat(BaseHTTPRequestHandler):
     """An OpenAI-compatible chat endpoint; ``/v2`` also reports its energy."""
 
-    def do_POST(self) -> None:  # noqa: N802 - http.server's name
+    def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length", 0))
         body = json.loads(self.rfile.read(length))
         text = body["messages"][0]["content"]

@@ -207,10 +207,32 @@ def _context() -> Any:
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    # no "__main__": re-importing the caller's script (a CLI entry point, a test runner) in
-    # the fork server cost most of a pool's start-up; workers import what they need
+    # no "__main__" (see `_without_main`): workers import what they need
     ctx.set_forkserver_preload(PRELOAD)  # no effect once the server runs
     return ctx
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main() -> Any:
+    """Start a worker without it re-importing the caller's main module. multiprocessing
+    makes every spawned or fork-served child import the parent's ``__main__`` script again
+    (for the ``planner`` command: the whole CLI, typer, rich, the solver stack), which was
+    most of a pool's 0.8-1.1 s start-up; a worker needs none of it. While the child's
+    preparation data is taken, ``__main__`` is an empty module, so there is nothing to
+    re-import (adapters name their functions as ``module:function`` and import them)."""
+    import types
+
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 class ProcessPool:
@@ -240,7 +262,8 @@ class ProcessPool:
             name="planner-worker",
             daemon=True,
         )
-        process.start()
+        with _without_main():
+            process.start()
         child.close()
         worker = _Worker(process, parent, index)
         threading.Thread(
