@@ -178,6 +178,11 @@ class Report(BaseModel):
     started_at: str = Field(description="UTC ISO time.")
     wall_ms: float = Field(description="Execution wall time (after loading models).")
     load_ms: float = Field(description="Time spent loading models (before the run + re-plans).")
+    model_load_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Each model's load time (ms; worker processes: the slowest worker, "
+        "they load at once), imports it triggered and warm-up included, where measured.",
+    )
     startup_ms: float = Field(
         default=0.0,
         description="Executor start-up before loading (worker processes, Ray): outside the "

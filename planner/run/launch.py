@@ -112,8 +112,9 @@ class Launcher(Protocol):
         """Start ``slots`` workers and load these models (raises `RunError`)."""
         ...
 
-    def load(self, profiles: list[ModelProfile]) -> None:
-        """Load models a re-plan chose (raises `RunnerError` naming the model)."""
+    def load(self, profiles: list[ModelProfile]) -> dict[str, float] | None:
+        """Load these models in every worker (raises `RunnerError` naming the model);
+        returns each one's load time, ms, where the launcher measures it."""
         ...
 
     def launch(self, job: Job) -> None:
@@ -231,6 +232,7 @@ class ThreadLauncher:
         self.warmup = warmup
         self.accountant = Accountant(counter)
         self.runners: dict[str, Any] = {}
+        self.load_times: dict[str, float] = {}
         self.pool: WorkerPool | None = None
         self.post: Post = lambda result: None
 
@@ -252,7 +254,9 @@ class ThreadLauncher:
         fresh = []
         for p in profiles:
             if p.id not in self.runners:
+                t = time.perf_counter()
                 self.runners[p.id] = self.load_model(p)
+                self.load_times[p.id] = (time.perf_counter() - t) * 1000.0
                 fresh.append((self.runners[p.id], p.task))
         return fresh
 
@@ -275,8 +279,10 @@ class ThreadLauncher:
                 f"a model failed its warm-up inference: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def load(self, profiles: list[ModelProfile]) -> None:
+    def load(self, profiles: list[ModelProfile]) -> dict[str, float]:
+        self.load_times = {}
         self._warm(self._load_all(profiles))
+        return dict(self.load_times)
 
     def release(self, keep: set[str]) -> None:
         self.runners = {m: r for m, r in self.runners.items() if m in keep}

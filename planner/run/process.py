@@ -32,15 +32,16 @@ class ProcessLauncher:
         self.offset = time.time() - time.perf_counter()
         try:
             self.procs = ProcessPool(slots, self.options_json, self._done)
-            self.procs.load([p.model_dump_json() for p in profiles])
+            if profiles:
+                self.procs.load([p.model_dump_json() for p in profiles])
         except PoolError as exc:
             self.close()
             raise RunError(f"the worker processes could not load the models: {exc}") from exc
 
-    def load(self, profiles: list[ModelProfile]) -> None:
+    def load(self, profiles: list[ModelProfile]) -> dict[str, float]:
         assert self.procs is not None
         try:
-            self.procs.load([p.model_dump_json() for p in profiles])
+            return self.procs.load([p.model_dump_json() for p in profiles])
         except PoolError as exc:
             raise RunnerError(f"the worker processes could not load the models: {exc}") from exc
 

@@ -113,17 +113,20 @@ def _worker_main(
             break
         if msg[0] == "load":
             error = None
+            times: dict[str, float] = {}
             for profile_json in msg[1]:
                 profile = ModelProfile.model_validate_json(profile_json)
+                t = time.perf_counter()
                 try:
                     ensure(profile)
                 except Exception as exc:
                     error = f"model {profile.id!r} ({profile.task}): {type(exc).__name__}: {exc}"
                     break
+                times[profile.id] = (time.perf_counter() - t) * 1000.0
             if options.pause_gc:
                 gc.collect()
                 gc.disable()
-            conn.send(("loaded", error))
+            conn.send(("loaded", (error, times)))
             continue
         if msg[0] == "probe":
             conn.send(("probed", _probe(msg[1], msg[2], options, ensure)))
@@ -271,16 +274,17 @@ class ProcessPool:
         ).start()
         return worker
 
-    def load(self, profiles_json: list[str]) -> None:
-        """Load (and warm up) these models in every worker; raises `PoolError`."""
+    def load(self, profiles_json: list[str]) -> dict[str, float]:
+        """Load (and warm up) these models in every worker; raises `PoolError`. Returns
+        each model's load time (ms, the slowest worker's: they load at the same time)."""
         fresh = [p for p in profiles_json if p not in self.profiles]
         if not fresh:
-            return
+            return {}
         self.profiles.extend(fresh)
         self._replace_dead()  # a replacement loads every model, these included
         with self._lock:
             live = [w for w in self.workers if not w.dead]
-        self._load_into(live, fresh)
+        return self._load_into(live, fresh)
 
     def _ask_all(self, workers: list[_Worker], message: Message, doing: str) -> list[Any]:
         """Send ``message`` to every worker, then wait for each one's reply (raises
@@ -300,10 +304,17 @@ class ProcessPool:
                 ) from None
         return replies
 
-    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> None:
-        for error in self._ask_all(workers, ("load", profiles_json), "load the models"):
+    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> dict[str, float]:
+        times: dict[str, float] = {}
+        for reply in self._ask_all(workers, ("load", profiles_json), "load the models"):
+            if isinstance(reply, str):  # why the worker died
+                raise PoolError(reply)
+            error, took = reply
             if error:
                 raise PoolError(error)
+            for model, ms in took.items():
+                times[model] = max(times.get(model, 0.0), ms)
+        return times
 
     def probe(self, profiles_json: list[str], calls: int) -> list[Any]:
         """Every worker times the speed probe of these models at the same time (loading

@@ -124,8 +124,9 @@ class RayLauncher:
         """Ray schedules the tasks; models load and warm up in its workers."""
         self.post = post
 
-    def load(self, profiles: list[ModelProfile]) -> None:
-        """Models chosen by a re-plan load in the Ray workers, on their first task."""
+    def load(self, profiles: list[ModelProfile]) -> dict[str, float] | None:
+        """Models load in the Ray workers, on their first task (not timed here)."""
+        return None
 
     def launch(self, job: Job) -> None:
         import ray

@@ -179,6 +179,7 @@ class Scheduler:
         self.spent_energy = 0.0
         self.startup_ms = 0.0
         self.load_ms = 0.0
+        self.model_load_ms: dict[str, float] = {}
         self.wall_ms = 0.0
         self.stop_reason: str | None = None
         self.events: queue.Queue[AttemptResult] = queue.Queue()
@@ -279,7 +280,7 @@ class Scheduler:
                 self.startup_ms = (time.perf_counter() - t) * 1000.0
                 t = time.perf_counter()
                 try:
-                    self.launcher.load(self._chosen())
+                    self.model_load_ms.update(self.launcher.load(self._chosen()) or {})
                 except RunnerError as exc:
                     raise RunError(f"the plan cannot run:\n  - {exc}") from exc
                 self.load_ms = (time.perf_counter() - t) * 1000.0
@@ -543,7 +544,7 @@ class Scheduler:
             t_load = time.perf_counter()
             for profile in needed:
                 try:
-                    self.launcher.load([profile])
+                    self.model_load_ms.update(self.launcher.load([profile]) or {})
                 except RunnerError as exc:
                     failed_load.add(profile.id)
                     reason = str(exc)
@@ -678,6 +679,7 @@ class Scheduler:
             started_at=self.started_at,
             wall_ms=self.wall_ms,
             load_ms=self.load_ms,
+            model_load_ms=self.model_load_ms,
             startup_ms=self.startup_ms,
             latency_counts=(
                 "makespan"
