@@ -470,7 +470,9 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
-        from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
+        from planner.run.executor import LocalExecutor
+        from planner.run.options import RunOptions
+        from planner.run.scheduler import RunInterrupted, new_run_id
         from planner.history import History, data_dir
         from planner.measure import default_counter
         from planner.runners import RunnerFactory
@@ -562,7 +564,7 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--out {run_dir} is not empty; give a new or empty folder")
         progress = Progress(plan.problem.graph.topological_order(), quiet=quiet)
         if executor == "ray":
-            from planner.ray_executor import RayExecutor
+            from planner.run.executor import RayExecutor
 
             ex: Any = RayExecutor(address=address, options=options, progress=progress)
         else:

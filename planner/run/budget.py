@@ -75,10 +75,11 @@ def slots(problem: Problem, sequential: bool, requested: int | None = None) -> i
 
 def cold_models(problem: Problem, assignment: Mapping[str, str]) -> list[ModelProfile]:
     """The distinct chosen models that load cold (the machine is cold and they are not
-    resident), in order of first use."""
+    resident), in order of first use in the topological order (the executor's load order)."""
     profiles = profiles_of(problem)
     seen: dict[str, ModelProfile] = {}
-    for node in problem.graph.nodes:
+    for node_id in problem.graph.topological_order():
+        node = problem.graph.node(node_id)
         model = assignment.get(node.id)
         profile = profiles.get((model, node.task)) if model else None
         if profile is not None and problem.machine.is_cold(profile.id):

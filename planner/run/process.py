@@ -32,6 +32,7 @@ class ProcessLauncher:
         self.offset = time.time() - time.perf_counter()
         try:
             self.procs = ProcessPool(slots, self.options_json, self._done)
+            self.procs.wait_ready()
             if profiles:
                 self.procs.load([p.model_dump_json() for p in profiles])
         except PoolError as exc:

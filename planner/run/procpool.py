@@ -286,6 +286,13 @@ class ProcessPool:
             live = [w for w in self.workers if not w.dead]
         return self._load_into(live, fresh)
 
+    def wait_ready(self) -> None:
+        """Wait until every worker has started (an empty load round trip): start-up ends
+        here, so a run's loading is timed apart from it. Raises `PoolError`."""
+        with self._lock:
+            live = [w for w in self.workers if not w.dead]
+        self._load_into(live, [])
+
     def _ask_all(self, workers: list[_Worker], message: Message, doing: str) -> list[Any]:
         """Send ``message`` to every worker, then wait for each one's reply (raises
         `PoolError` naming what they were ``doing``)."""

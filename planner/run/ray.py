@@ -84,6 +84,22 @@ def run_node(
     return out, {**marks, "wall_start": wall_start, "wall_end": wall_end, "pid": os.getpid()}
 
 
+def preload(profiles_json: list[str], options_json: str) -> int:
+    """A Ray task that loads and warms up models in the worker it lands on (before the run's
+    clock, so that the first node does not pay for it); returns the worker's pid."""
+    from planner.runners import warm_up
+
+    options = RunOptions.model_validate_json(options_json)
+    factory = _worker_factory()
+    for profile_json in profiles_json:
+        profile = ModelProfile.model_validate_json(profile_json)
+        fresh = profile.id not in factory.loaded_ids()
+        runner = factory.load(profile)
+        if fresh:
+            warm_up(runner, profile.task, options.warmup)
+    return os.getpid()
+
+
 def connect(address: str | None) -> Any:
     """``ray.init`` (a local instance when ``address`` is None) unless already connected;
     returns the remote function of `run_node`."""
@@ -121,11 +137,23 @@ class RayLauncher:
         self._lock = threading.Lock()
 
     def start(self, profiles: list[ModelProfile], slots: int, post: Post) -> None:
-        """Ray schedules the tasks; models load and warm up in its workers."""
+        """Start ``slots`` Ray workers (one small task each), so their start-up is timed as
+        the run's start-up, not inside the first nodes."""
+        import ray
+
         self.post = post
+        self.slots = slots
+        self._preload = ray.remote(preload)
+        ray.get([self._preload.remote([], self.options_json) for _ in range(slots)])
 
     def load(self, profiles: list[ModelProfile]) -> dict[str, float] | None:
-        """Models load in the Ray workers, on their first task (not timed here)."""
+        """Load and warm the models up in the workers, one task per slot (best effort: Ray
+        places the tasks; a worker that gets none loads a model on its first node)."""
+        import ray
+
+        if profiles:
+            payload = [p.model_dump_json() for p in profiles]
+            ray.get([self._preload.remote(payload, self.options_json) for _ in range(self.slots)])
         return None
 
     def launch(self, job: Job) -> None:
