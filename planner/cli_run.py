@@ -226,7 +226,7 @@ def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
 def with_machine(problem: Problem, workers: int | None, cold: bool | None) -> Problem:
     """``problem`` with ``--workers`` and ``--cold/--warm`` applied to its machine, and the
     machine's per-node dispatch overhead defaulting to the one measured here for the pool
-    the run will use (`planner.run.calibration`) when the problem does not set it."""
+    the run will use (`planner.run.calibration`) when the problem leaves it at 0."""
     from planner.run.calibration import dispatch_ms_default
 
     update: dict[str, Any] = {}
@@ -235,7 +235,7 @@ def with_machine(problem: Problem, workers: int | None, cold: bool | None) -> Pr
     if cold is not None:
         update["cold"] = cold
     machine = problem.machine.model_copy(update=update)
-    if "dispatch_ms" not in problem.machine.model_fields_set:
+    if machine.dispatch_ms == 0.0:  # not set (0 is the default)
         pool = "thread" if machine.resolved_workers() <= 1 else "process"
         found = dispatch_ms_default(pool)
         if found is not None:
