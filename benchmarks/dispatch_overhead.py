@@ -49,10 +49,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| pool | dispatch ms per node | pool start-up ms |",
         "|---|---|---|",
-        *[
-            f"| {p} | {r['dispatch_ms']:.3f} | {r['startup_ms']:.0f} |"
-            for p, r in pools.items()
-        ],
+        *[f"| {p} | {r['dispatch_ms']:.3f} | {r['startup_ms']:.0f} |" for p, r in pools.items()],
     ]
     text = "\n".join(lines) + "\n"
     Path("benchmarks/results/dispatch_overhead.md").write_text(text)

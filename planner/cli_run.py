@@ -470,11 +470,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
+        from planner.history import History, data_dir
+        from planner.measure import default_counter
         from planner.run.executor import LocalExecutor
         from planner.run.options import RunOptions
         from planner.run.scheduler import RunInterrupted, new_run_id
-        from planner.history import History, data_dir
-        from planner.measure import default_counter
         from planner.runners import RunnerFactory
         from planner.solve import solve as run_solve
 
