@@ -1,8 +1,11 @@
 """`planner run`, `planner history` and `planner profiles update`.
 
-Exit codes of `planner run`: 0 every node ran; 2 bad input (files, flags, a model that does
-not load); 3 no plan meets the budgets (nothing ran); 4 the run stopped early (a partial or
-failed report is written and printed); 130 interrupted (Ctrl-C; partial report written).
+Exit codes of `planner run`: 0 every node ran within the hard budgets; 2 bad input (files,
+flags, a model that does not load); 3 no plan meets the budgets, or the plan's schedule on the
+run's worker slots cannot meet its latency budget (nothing ran); 4 the run stopped early (a
+partial or failed report is written and printed); 5 every node ran but the measured totals
+broke a hard budget (status over_budget; the report names the budget, the overrun and the
+node); 130 interrupted (Ctrl-C, SIGTERM, SIGHUP; report written with status interrupted).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ out = Console(highlight=False, soft_wrap=True)
 TRUST_ENV = "PLANNER_TRUST_FILES"
 err = Console(stderr=True, highlight=False)
 
-EXIT_OK, EXIT_INFEASIBLE, EXIT_PARTIAL, EXIT_INTERRUPTED = 0, 3, 4, 130
+EXIT_OK, EXIT_INFEASIBLE, EXIT_PARTIAL, EXIT_OVER_BUDGET, EXIT_INTERRUPTED = 0, 3, 4, 5, 130
 
 #: The hook for text requests: ``request text -> TaskGraph``. `get_decomposer` fills it from
 #: the decomposer when it is installed; an application may set it directly.
@@ -224,6 +227,49 @@ def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
     return values
 
 
+def with_machine(problem: Problem, workers: int | None, cold: bool | None) -> Problem:
+    """``problem`` with ``--workers`` and ``--cold/--warm`` applied to its machine, and the
+    machine's per-node dispatch overhead defaulting to the one measured here for the pool
+    the run will use (`planner.run.calibration`) when the problem leaves it at 0."""
+    from planner.run.calibration import dispatch_ms_default
+
+    update: dict[str, Any] = {}
+    if workers is not None:
+        update["workers"] = workers
+    if cold is not None:
+        update["cold"] = cold
+    machine = problem.machine.model_copy(update=update)
+    if machine.dispatch_ms == 0.0:  # not set (0 is the default)
+        pool = "thread" if machine.resolved_workers() <= 1 else "process"
+        found = dispatch_ms_default(pool)
+        if found is not None:
+            machine = machine.model_copy(update={"dispatch_ms": found})
+    if machine == problem.machine:
+        return problem
+    return problem.model_copy(update={"machine": machine})
+
+
+def schedule_breaks_budget(plan: Plan, slots: int) -> str | None:
+    """Why the plan cannot meet its latency budget on ``slots`` worker slots (the schedule
+    the executor follows, simulated with the plan's predicted durations, plus start-up and
+    cold loading as the plan counts them), or None when it can or has no latency budget."""
+    budget = plan.problem.budgets.latency_ms
+    if budget is None or not plan.has_plan:
+        return None
+    from planner.run.budget import predicted_timing
+
+    timing = predicted_timing(plan.problem, plan.assignment, slots)
+    if timing.latency_ms <= budget * (1 + 1e-9):
+        return None
+    extra = timing.startup_ms + timing.load_ms
+    return (
+        f"on {slots} worker slot(s) the plan's schedule takes {timing.latency_ms:.4g} ms "
+        + (f"({extra:.4g} ms of start-up and loading) " if extra else "")
+        + f"and breaks the latency budget of {budget:.4g} ms; give more --workers, a larger "
+        "--latency-budget, or fewer nodes"
+    )
+
+
 # --------------------------------------------------------------------------- progress
 
 
@@ -298,8 +344,7 @@ def check_speed(
 
     opt = ex.options
     if ex.pool_for(plan) == "process":
-        size = opt.max_workers if plan.execution == "parallel" and not opt.sequential else 1
-        probe = probe_in_workers(opt.model_dump_json(), size, calls)
+        probe = probe_in_workers(opt.model_dump_json(), ex.slots_for(plan), calls)
     else:
         probe = probe_here(ex.factory.load, calls, opt.threads, opt.warmup)
     with contextlib.ExitStack() as stack:
@@ -350,7 +395,16 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(
             None,
             "--workers",
-            help="Nodes running at once (default: the CPU cores available, at most 4).",
+            help="Worker slots the plan is scheduled on and the run uses (as `planner solve "
+            "--workers`; default: the problem's machine, else the CPU cores available, at "
+            "most 4). Never more slots are started than the graph can keep busy.",
+        ),
+        cold: bool | None = typer.Option(
+            None,
+            "--cold/--warm",
+            help="As `planner solve`: --cold counts each distinct model's loading once in the "
+            "plan (latency and energy) and in the measured latency; --warm (the default) "
+            "leaves loading out of the plan and reports it separately.",
         ),
         pool: str = typer.Option(
             "auto",
@@ -420,9 +474,11 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Run a request end to end: solve, execute, measure; print the report."""
-        from planner.execute import LocalExecutor, RunInterrupted, RunOptions, new_run_id
         from planner.history import History, data_dir
         from planner.measure import default_counter
+        from planner.run.executor import LocalExecutor
+        from planner.run.options import RunOptions
+        from planner.run.scheduler import RunInterrupted, new_run_id
         from planner.runners import RunnerFactory
         from planner.solve import solve as run_solve
 
@@ -436,7 +492,7 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--workers must be at least 1, got {workers}")
         options = RunOptions(
             sequential=sequential,
-            **({"max_workers": workers} if workers is not None else {}),
+            max_workers=workers,
             pool=pool,
             pin_workers=pin_workers,
             node_timeout_s=node_timeout,
@@ -455,6 +511,11 @@ def register(app: typer.Typer) -> None:
         trust_plan = trust_plan or os.environ.get(TRUST_ENV) == "1"
         flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
         if isinstance(loaded, Plan):
+            if cold is not None:
+                raise ProblemError(
+                    "--cold/--warm apply to problems: a plan file runs as it was planned; "
+                    "solve its problem again with `planner solve --cold` to change it"
+                )
             if any(f is not None for f in flags):
                 raise ProblemError(
                     "budget, weight and execution flags apply to problems: a "
@@ -471,7 +532,7 @@ def register(app: typer.Typer) -> None:
                 from planner.trust import check_problem_adapters
 
                 check_problem_adapters(loaded, trusted_models(catalog), where=str(target))
-            problem = apply_overrides(loaded, *flags)
+            problem = with_machine(apply_overrides(loaded, *flags), workers, cold)
 
             def solve_it(problem: Problem) -> Plan:
                 return run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
@@ -497,6 +558,12 @@ def register(app: typer.Typer) -> None:
                 )
             )
             return EXIT_INFEASIBLE
+        if executor == "local":
+            assert local is not None
+            late = schedule_breaks_budget(plan, local.slots_for(plan))
+            if late is not None:
+                err.print(f"nothing was run: {late}")
+                return EXIT_INFEASIBLE
         file_inputs = plan.problem.metadata.get("inputs", {})
         check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
         inputs = {**file_inputs, **parse_inputs(input_pairs, inputs_file)}
@@ -506,7 +573,7 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--out {run_dir} is not empty; give a new or empty folder")
         progress = Progress(plan.problem.graph.topological_order(), quiet=quiet)
         if executor == "ray":
-            from planner.ray_executor import RayExecutor
+            from planner.run.executor import RayExecutor
 
             ex: Any = RayExecutor(address=address, options=options, progress=progress)
         else:
@@ -514,26 +581,31 @@ def register(app: typer.Typer) -> None:
             ex = local
             ex.progress = progress
         interrupted = False
+        hooks: tuple[Any, ...] = ()
+        if not no_history:
+            from planner.run.hooks import HistoryRecorder
+
+            hooks = (HistoryRecorder(History(history_path), lambda m: err.print(f"warning: {shown(m, True)}")),)
         try:
             with progress:
-                report = ex.execute(plan, inputs, run_dir=run_dir, request=request, run_id=run_id)
+                report = ex.execute(
+                    plan, inputs, run_dir=run_dir, request=request, run_id=run_id, hooks=hooks
+                )
         except RunInterrupted as exc:
             report, interrupted = exc.report, True
-        if not no_history:
-            from planner.history import HistoryError
-
-            try:
-                History(history_path).record(report)
-            except HistoryError as exc:
-                err.print(f"warning: the run was not recorded: {shown(exc, True)}")
         if as_json:
             typer.echo(report.to_json(), nl=False)
         else:
             from planner.report import render_report
 
             render_report(report, out)
+        if report.overruns and as_json:  # the human view prints them itself
+            for overrun in report.overruns:
+                err.print(overrun.line())
         if interrupted:
             return EXIT_INTERRUPTED
+        if report.status == "over_budget":
+            return EXIT_OVER_BUDGET
         return EXIT_OK if report.status == "succeeded" else EXIT_PARTIAL
 
     @app.command()

@@ -315,7 +315,11 @@ def update_catalog(
 ) -> tuple[Catalog, list[ProfileUpdate]]:
     """Re-derive latency and energy of every catalog row that has measurements: the median
     of its ``last`` measurements (on ``hardware`` when given). Accuracy and memory are kept:
-    a run measures neither (peak memory is process-wide)."""
+    a run measures neither (peak memory is process-wide). A remote model's energy (an
+    ``http`` adapter) is never replaced by what this machine measured (the client's own CPU
+    time): only by figures its server reported (``remote-reported``), else it is kept."""
+    from profiles.adapters import is_remote
+
     if not 1 <= last <= MAX_LAST:
         raise PlannerError(f"--last must be between 1 and {MAX_LAST}, got {last}")
     rows: list[ModelProfile] = []
@@ -326,8 +330,15 @@ def update_catalog(
             rows.append(m)
             continue
         latency = statistics.median(s["latency_ms"] for s in samples)
-        energy = statistics.median(s["energy_j"] for s in samples)
-        sources = {s["energy_source"] for s in samples}
+        energy_samples = samples
+        if is_remote(m.adapter):
+            energy_samples = [s for s in samples if s["energy_source"] == "remote-reported"]
+        if energy_samples:
+            energy = statistics.median(s["energy_j"] for s in energy_samples)
+            sources = {s["energy_source"] for s in energy_samples}
+        else:  # nothing measured the remote model's energy: the profile's number stays
+            energy = m.energy_j
+            sources = {m.provenance.energy_source if m.provenance else "remote-unmeasured"}
         old = m.provenance.model_dump() if m.provenance else {}
         # the profiler's latency statistics describe the old number, not the new one
         old = {k: v for k, v in old.items() if not k.startswith("latency_")}
@@ -342,7 +353,7 @@ def update_catalog(
                 f"{len(samples)} run(s) (previously: "
                 f"{old.get('reference') or old.get('source') or 'unknown'})",
                 "hardware": samples[0]["hardware"],
-                "energy_source": sources.pop() if len(sources) == 1 else "estimate",
+                "energy_source": str(sources.pop()) if len(sources) == 1 else "estimate",
                 "date": samples[0]["recorded_at"],
             }
         )

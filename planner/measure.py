@@ -12,69 +12,32 @@ from __future__ import annotations
 
 import os
 import platform
-import resource
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from planner.errors import ProblemError
-from profiles.hardware import cpu_model
+from profiles.energy import EnergyMeter, EstimateMeter, FunctionMeter
+from profiles.hardware import cpu_model, rss_mb
+
+__all__ = ["Accountant", "EnergyCounter", "FunctionCounter", "default_counter", "rss_mb"]
 
 #: Watts drawn per fully busy core, used when nothing measures energy (see `CpuTimeCounter`);
 #: the same value as the profiles package's estimate meter, so predictions and runs agree.
 DEFAULT_WATTS_PER_CORE = 10.0
 
 
-class EnergyCounter(Protocol):
-    """A cumulative energy reading; ``source`` is 'rapl', 'nvml' or 'estimate'."""
-
-    source: str
-    note: str
-
-    def read_j(self) -> float: ...
+#: The one energy-meter abstraction is `profiles.energy.EnergyMeter` (``source``, ``note``,
+#: ``read_j``); these names are kept for callers of the run's API.
+EnergyCounter = EnergyMeter
+FunctionCounter = FunctionMeter
 
 
-class CpuTimeCounter:
-    """Estimate: process CPU time (user + system, all threads) x watts per busy core."""
-
-    source = "estimate"
-    #: True when a worker process's `default_counter` measures the same way (see there).
-    portable = False
-
-    def __init__(self, watts_per_core: float = DEFAULT_WATTS_PER_CORE) -> None:
-        self.watts_per_core = watts_per_core
-        self.note = f"process CPU time x {watts_per_core:g} W per busy core"
-
-    def read_j(self) -> float:
-        return time.process_time() * self.watts_per_core
-
-
-class FunctionCounter:
-    """Adapts any ``() -> joules`` function (e.g. a zoo meter) to `EnergyCounter`."""
-
-    portable = False
-
-    def __init__(self, read: Callable[[], float], source: str, note: str = "") -> None:
-        self._read = read
-        self.source = source
-        self.note = note
-
-    def read_j(self) -> float:
-        return float(self._read())
-
-
-def rss_mb() -> float:
-    """Current resident set size of this process, MB (from /proc; falls back to peak RSS)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 1e6
-    except (OSError, ValueError, IndexError):
-        peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak_kb / 1e3 if sys.platform != "darwin" else peak_kb / 1e6
+def CpuTimeCounter(watts_per_core: float = DEFAULT_WATTS_PER_CORE) -> EstimateMeter:
+    """The estimate meter (process CPU time x watts per busy core)."""
+    return EstimateMeter(watts_per_core)
 
 
 @dataclass
@@ -92,7 +55,7 @@ class Accountant:
     """
 
     def __init__(self, counter: EnergyCounter | None = None, interval_s: float = 0.01) -> None:
-        self.counter: EnergyCounter = counter or CpuTimeCounter(watts_per_core())
+        self.counter: EnergyMeter = counter or EstimateMeter(watts_per_core())
         self.interval_s = interval_s
         self._lock = threading.Lock()
         self._active: dict[str, _Slot] = {}
@@ -139,32 +102,24 @@ class Accountant:
             self._thread.join(timeout=1.0)
 
 
-def default_counter() -> EnergyCounter:
-    """The energy counter for runs: the profiles package's meter named by
-    ``PLANNER_ENERGY_METER`` (auto, rapl, nvml or estimate; default auto: RAPL when readable,
-    else the CPU-time estimate) when installed, else our CPU-time estimate; both honour
-    ``PLANNER_WATTS_PER_CORE``. A meter asked for by name that cannot be read is an error."""
-    import importlib
+def default_counter() -> EnergyMeter:
+    """The energy meter for runs: `profiles.energy.choose_meter` of ``PLANNER_ENERGY_METER``
+    (auto, rapl, nvml or estimate; default auto: RAPL when readable, else the CPU-time
+    estimate, honouring ``PLANNER_WATTS_PER_CORE``). A meter asked for by name that cannot
+    be read is an error. ``portable``: worker processes build the same meter for themselves."""
+    from profiles.energy import EnergyMeterError, choose_meter
 
     kind = os.environ.get("PLANNER_ENERGY_METER", "").strip() or "auto"
     try:
-        energy = importlib.import_module("profiles.energy")
-        meter = energy.choose_meter(kind)
-        info = meter.describe()
-    except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
+        meter: Any = choose_meter(kind, watts_per_core=watts_per_core())
+    except (EnergyMeterError, ValueError) as exc:
         if kind not in ("auto", "estimate"):
             raise ProblemError(
                 f"PLANNER_ENERGY_METER={kind}: {exc}; unset it to use the default meter"
             ) from exc
-        counter: CpuTimeCounter | FunctionCounter = CpuTimeCounter(watts_per_core())
-    else:
-        counter = FunctionCounter(
-            meter.read_j,
-            str(info.get("energy_source", meter.name)),
-            str(info.get("energy_note", "")),
-        )
-    counter.portable = True  # worker processes build the same counter for themselves
-    return counter
+        meter = EstimateMeter(watts_per_core())
+    meter.portable = True
+    return meter
 
 
 def watts_per_core() -> float:

@@ -12,7 +12,7 @@ from planner.io import shown
 from planner.plan import Metrics
 from planner.speed import SpeedCheck
 
-RunStatus = Literal["succeeded", "failed", "partial"]
+RunStatus = Literal["succeeded", "over_budget", "partial", "failed", "interrupted"]
 NodeStatus = Literal["succeeded", "failed", "not_run"]
 
 
@@ -99,6 +99,71 @@ class Replan(BaseModel):
     )
 
 
+class Overrun(BaseModel):
+    """A hard budget the run's measured totals broke."""
+
+    model_config = ConfigDict(frozen=True)
+
+    budget: str
+    limit: float
+    measured: float
+    overrun: float = Field(description="How far past the limit (in the budget's unit).")
+    node: str | None = Field(description="The node at which the running total crossed it.")
+
+    def line(self) -> str:
+        unit = {"energy_j": " J", "latency_ms": " ms", "memory_mb": " MB", "cost_usd": " USD"}
+        u = unit.get(self.budget, "")
+        where = f" at node {self.node!r}" if self.node else ""
+        if self.budget == "min_accuracy":
+            return (
+                f"over budget: accuracy {self.measured:.4g} below the floor {self.limit:.4g} "
+                f"by {self.overrun:.4g}{where}"
+            )
+        pct = f" ({100 * self.overrun / self.limit:.0f}%)" if self.limit > 0 else ""
+        return (
+            f"over budget: {self.budget} {self.measured:.4g}{u} > {self.limit:.4g}{u} "
+            f"by {self.overrun:.4g}{u}{pct}{where}"
+        )
+
+
+class SinkAccuracy(BaseModel):
+    """The accuracy a result (a sink: a node nothing depends on) carries: the product of the
+    accuracies of the sink and all its ancestors (independence), 0 when one of them did not
+    run (``missing`` names them: the result does not exist)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    sink: str
+    accuracy: float
+    nodes: list[str]
+    missing: list[str] = Field(default_factory=list)
+
+
+class PathAccuracy(BaseModel):
+    """The product of the accuracies along one source-to-sink path (0 if a node is missing)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    path: list[str]
+    accuracy: float
+    missing: list[str] = Field(default_factory=list)
+
+
+class AccuracyView(BaseModel):
+    """Accuracy three ways. ``end_to_end`` is the product over every node (what the
+    ``min_accuracy`` budget constrains: the chance that every step is right); ``sinks`` and
+    ``paths`` say what each result carries. Nodes that did not run deliver nothing: every sink
+    and path through them, and the end-to-end figure, are 0, and ``missing`` names them."""
+
+    model_config = ConfigDict(frozen=True)
+
+    end_to_end: float
+    sinks: list[SinkAccuracy]
+    paths: list[PathAccuracy]
+    paths_total: int = Field(description="Source-to-sink paths (only the first few listed).")
+    missing: list[str] = Field(default_factory=list, description="Nodes that did not run.")
+
+
 class Report(BaseModel):
     """The result of `planner run`."""
 
@@ -112,7 +177,29 @@ class Report(BaseModel):
     problem: str | None = Field(default=None, description="The problem's name.")
     started_at: str = Field(description="UTC ISO time.")
     wall_ms: float = Field(description="Execution wall time (after loading models).")
-    load_ms: float = Field(description="Time spent loading models (validate + re-plans).")
+    load_ms: float = Field(description="Time spent loading models (before the run + re-plans).")
+    model_load_ms: dict[str, float] = Field(
+        default_factory=dict,
+        description="Each model's load time (ms; worker processes: the slowest worker, "
+        "they load at once), imports it triggered and warm-up included, where measured.",
+    )
+    startup_ms: float = Field(
+        default=0.0,
+        description="Executor start-up before loading (worker processes, Ray): outside the "
+        "makespan; inside the measured latency only when the plan's machine counts it "
+        "(machine.startup_ms > 0), see latency_counts.",
+    )
+    latency_counts: str = Field(
+        default="makespan",
+        description="What totals_measured.latency_ms (and the latency budget check) counts: "
+        "the makespan, plus start-up when the plan counts it, plus cold loading when cold.",
+    )
+    workers: int = Field(default=1, description="Worker slots the nodes ran on.")
+    predicted_schedule: dict[str, float] = Field(
+        default_factory=dict,
+        description="The executor's own prediction of the initial plan (solvers.schedule on "
+        "`workers` slots): workers, makespan_ms, startup_ms, load_ms, latency_ms.",
+    )
     execution: Literal["parallel", "sequential"]
     executor: str
     pool: Literal["thread", "process"] | None = Field(
@@ -121,8 +208,17 @@ class Report(BaseModel):
     nodes: list[NodeReport]
     totals_predicted: Metrics | None
     totals_measured: dict[str, float] = Field(
-        description="energy_j (sum), latency_ms (wall makespan), latency_sum_ms, "
-        "peak_memory_mb, accuracy (product of profile accuracies of the models that ran)."
+        description="energy_j (nodes, plus cold loading from the profiles when cold), "
+        "latency_ms (as latency_counts says), makespan_ms (wall, first start to last "
+        "finish), startup_ms, load_ms, load_energy_j, latency_sum_ms, peak_memory_mb, "
+        "accuracy (end to end: product of the profile accuracies, 0 when a node did not "
+        "run; see `accuracy`), models_memory_mb, cost_usd."
+    )
+    accuracy: AccuracyView | None = Field(
+        default=None, description="Accuracy per sink, per path and end to end."
+    )
+    overruns: list[Overrun] = Field(
+        default_factory=list, description="Hard budgets the measured totals broke."
     )
     budgets: list[BudgetUse]
     replans: list[Replan]
@@ -174,7 +270,9 @@ def _ratio(measured: float | None, predicted: float | None) -> str:
 
 def render_report(report: Report, console: Console) -> None:
     """Human view: per node predicted vs measured, then totals against budgets."""
-    colour = {"succeeded": "green", "partial": "yellow"}.get(report.status, "red")
+    colour = {"succeeded": "green", "partial": "yellow", "interrupted": "yellow"}.get(
+        report.status, "red"
+    )
     console.print(f"[bold {colour}]{report.status.upper()}[/]: {shown(report.message, True)}")
     table = Table(
         title=f"run {shown(report.run_id)} ({report.execution}, {report.executor}"
@@ -222,6 +320,29 @@ def render_report(report: Report, console: Console) -> None:
         label = "accuracy" if b.name == "min_accuracy" else b.name
         budgets.add_row(label, _f(b.predicted), _f(b.measured), _f(b.limit), within)
     console.print(budgets)
+    for o in report.overruns:
+        console.print(f"[red]{o.line()}[/]")
+    if report.accuracy is not None:
+        acc = report.accuracy
+        sinks = ", ".join(
+            f"{s.sink} {s.accuracy:.4g}"
+            + (f" (missing {', '.join(s.missing)})" if s.missing else "")
+            for s in acc.sinks
+        )
+        console.print(
+            f"accuracy per result (sink and its ancestors): {sinks}; end to end (every node): "
+            f"{acc.end_to_end:.4g}"
+            + (f"; did not run: {', '.join(acc.missing)}" if acc.missing else "")
+        )
+    ps = report.predicted_schedule
+    if ps:
+        console.print(
+            f"schedule on {report.workers} worker(s): predicted makespan "
+            f"{ps.get('makespan_ms', 0):.4g} ms, measured "
+            f"{report.totals_measured.get('makespan_ms', 0):.4g} ms; start-up "
+            f"{report.startup_ms:.0f} ms and loading {report.load_ms:.0f} ms "
+            f"before the clock; latency counts {report.latency_counts}"
+        )
     for r in report.replans:
         if r.status not in ("optimal", "feasible"):
             console.print(f"stopped at {r.at_ms:.0f} ms ({shown(r.reason)}): {r.status}")

@@ -6,12 +6,11 @@ one node's output can feed the next node and be written to the run directory.
 
 A profile says how to run it in its ``adapter`` dict, by ``kind``:
 
-- ``{"kind": "python", "target": "package.module:function", "options": {...}}``: calls
-  ``function(inputs, **options)``; an optional ``"load": "package.module:function"`` is called
-  once by ``load()``. A returned non-dict ``value`` becomes ``{"output": value}``.
-  ``"path"`` (optional) is a folder put on ``sys.path`` first.
-- ``{"kind": "zoo", ...}`` and ``{"kind": "http", ...}`` (and anything else): handed to
-  ``profiles.adapters.load_adapter``, which owns those adapters.
+Every adapter kind (``python``, ``zoo``, ``http``, and whatever kinds ``profiles.adapters``
+registers) is built by ``profiles.adapters.load_adapter``, which owns them: one set of fields
+per kind, the same for the profiler and for runs. The `Runner` protocol is
+``profiles.adapters.Runner`` (re-exported here). An application may add builders for its own
+kinds (`RunnerFactory(builders=...)`); those runners exist in this process only.
 
 The factory caches one runner per model id, so a model used by several nodes is loaded once.
 """
@@ -21,87 +20,22 @@ from __future__ import annotations
 import contextlib
 import importlib
 import json
+import os
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol
 
 from planner.errors import PlannerError
 from profiles import ModelProfile
+from profiles.adapters import Runner
+
+__all__ = ["Runner", "RunnerError", "RunnerFactory", "attempt", "call_runner", "warm_up"]
 
 
 class RunnerError(PlannerError, RuntimeError):
     """A model cannot be found, loaded or called (names the model and how to fix it)."""
-
-
-@runtime_checkable
-class Runner(Protocol):
-    """What the executor needs from a model."""
-
-    def load(self) -> None: ...
-
-    def run(self, inputs: dict[str, Any]) -> dict[str, Any]: ...
-
-
-def resolve_target(target: str, model_id: str) -> Callable[..., Any]:
-    """Import ``package.module:attribute`` (attribute may be dotted) and return it."""
-    if not isinstance(target, str) or ":" not in target:
-        raise RunnerError(
-            f"model {model_id!r}: adapter target {target!r} must look like "
-            "'package.module:function'"
-        )
-    module_name, _, attr = target.partition(":")
-    try:
-        obj: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RunnerError(
-            f"model {model_id!r}: cannot import module {module_name!r} "
-            f"({exc}); is it installed or on PYTHONPATH?"
-        ) from exc
-    for part in attr.split("."):
-        try:
-            obj = getattr(obj, part)
-        except AttributeError as exc:
-            raise RunnerError(
-                f"model {model_id!r}: module {module_name!r} has no {attr!r}"
-            ) from exc
-    if not callable(obj):
-        raise RunnerError(f"model {model_id!r}: {target!r} is not callable")
-    return obj
-
-
-class PythonRunner:
-    """The ``python`` adapter: a plain function ``f(inputs, **options) -> dict``."""
-
-    def __init__(self, profile: ModelProfile, adapter: dict[str, Any]) -> None:
-        self.profile = profile
-        self.target = adapter.get("target") or adapter.get("function")
-        self.path = adapter.get("path")
-        self.load_target = adapter.get("load")
-        options = adapter.get("options", {})
-        if not isinstance(options, dict):
-            raise RunnerError(f"model {profile.id!r}: adapter 'options' must be an object")
-        self.options: dict[str, Any] = dict(options)
-        self._fn: Callable[..., Any] | None = None
-        self._lock = threading.Lock()
-
-    def load(self) -> None:
-        with self._lock:
-            if self._fn is not None:
-                return
-            if self.path and str(self.path) not in sys.path:
-                sys.path.insert(0, str(self.path))
-            fn = resolve_target(str(self.target), self.profile.id)
-            if self.load_target:
-                resolve_target(str(self.load_target), self.profile.id)(**self.options)
-            self._fn = fn
-
-    def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
-        self.load()
-        assert self._fn is not None
-        result = self._fn(inputs, **self.options)
-        return result if isinstance(result, dict) else {"output": result}
 
 
 RunnerBuilder = Callable[[ModelProfile, dict[str, Any]], Runner]
@@ -125,7 +59,7 @@ def _adapter_runner(profile: ModelProfile, adapter: dict[str, Any]) -> Runner:
     return runner
 
 
-BUILTIN_BUILDERS: dict[str, RunnerBuilder] = {"python": PythonRunner}
+BUILTIN_BUILDERS: dict[str, RunnerBuilder] = {}
 
 
 class RunnerFactory:
@@ -317,18 +251,38 @@ def warm_up(runner: Runner, task: str, times: int) -> int:
     return times
 
 
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 @contextlib.contextmanager
 def limited_threads(n: int | None) -> Iterator[None]:
-    """Torch and BLAS thread pools limited to ``n`` during a run (the zoo's profiles are
-    measured with 1 thread); ``None`` leaves them alone."""
+    """Torch and BLAS/OpenMP thread pools limited to ``n`` during a run (the zoo's profiles
+    are measured with 1 thread); ``None`` leaves them alone. Imports nothing heavy: torch is
+    limited only when it is already imported (a process that loads a torch model later reads
+    the environment variables set here, and the workers that load one set it themselves)."""
     if n is None:
         yield
         return
+    env = {var: os.environ.get(var) for var in THREAD_VARS}
+    for var in THREAD_VARS:
+        os.environ[var] = str(n)
+    stack = contextlib.ExitStack()
+    with contextlib.suppress(ImportError):
+        from threadpoolctl import threadpool_limits
+
+        stack.enter_context(threadpool_limits(limits=n))
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None and before != n:
+        torch.set_num_threads(n)
     try:
-        profiler = importlib.import_module("profiles.profiler")
-        limit = profiler.limited_threads
-    except (ImportError, AttributeError):
-        yield
-        return
-    with limit(n):
-        yield
+        with stack:
+            yield
+    finally:
+        if torch is not None and before is not None and torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+        for var, value in env.items():
+            if value is None:
+                os.environ.pop(var, None)
+            else:
+                os.environ[var] = value

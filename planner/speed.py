@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from pydantic import BaseModel, ConfigDict, Field
 
 from planner.problem import Problem, problem_from_data
+from planner.run.probe import Probed, _probe_then, probe_models
 from profiles import ModelProfile
 
 #: Adapter kinds whose models run on this machine (others are remote: not probed).
@@ -71,66 +72,6 @@ class SpeedCheck(BaseModel):
         return None
 
 
-def _probe_then(profile: ModelProfile) -> tuple[float, int] | None:
-    extra = (profile.provenance.model_extra or {}) if profile.provenance else {}
-    then = extra.get("latency_probe_ms")
-    if not isinstance(then, int | float) or then <= 0:
-        return None
-    items = extra.get("latency_probe_items", 5)
-    return float(then), int(items) if isinstance(items, int) and items > 0 else 5
-
-
-_EVALS: dict[tuple[str, int], Any] = {}
-
-
-def probe_one(
-    runner: Any, profile: ModelProfile, calls: int, threads: int | None, warmup: int
-) -> float:
-    """The speed probe of one loaded model here and now (median ms of ``calls`` isolated
-    calls on the inputs its profile's probe used)."""
-    from profiles.profiler import ProfileSettings, speed_probe
-
-    found = _probe_then(profile)
-    items = found[1] if found else 5
-    key = (profile.task, items)
-    if key not in _EVALS:
-        try:
-            from profiles.zoo import task_eval
-        except ImportError:  # no zoo extra: only a row's profile_inputs can be probed
-            _EVALS[key] = None
-        else:
-            # the first `items` inputs of the evaluation set, as the profiler probed them
-            # (every zoo evaluation set is built so that a shorter one is its prefix)
-            _EVALS[key] = task_eval(profile.task, items)
-    settings = ProfileSettings(threads=threads or 1, warmup=warmup, probe_items=items, repeats=1)
-    row = {"id": profile.id, "task": profile.task, "adapter": profile.adapter}
-    return speed_probe(runner, row, _EVALS[key], settings, calls)
-
-
-#: ``{(model id, task): median ms of its probe, or why it failed}``
-Probed = dict[tuple[str, str], float | str]
-
-
-def probe_models(
-    profiles: list[ModelProfile],
-    load: Callable[[ModelProfile], Any],
-    calls: int,
-    threads: int | None,
-    warmup: int,
-) -> Probed:
-    """`probe_one` for each model, loaded by ``load``, one after the other in this process;
-    a model that fails to load or to run gets the error instead of a time."""
-    out: Probed = {}
-    for profile in profiles:
-        try:
-            out[(profile.id, profile.task)] = probe_one(
-                load(profile), profile, calls, threads, warmup
-            )
-        except Exception as exc:  # the run's own validation reports load errors
-            out[(profile.id, profile.task)] = f"{type(exc).__name__}: {exc}"
-    return out
-
-
 class ProbeFn(Protocol):
     """``probe(profiles) -> {(id, task): median ms, or why it failed}``; ``where`` says
     where the probes run."""
@@ -162,13 +103,13 @@ def probe_here(
 
 def probe_in_workers(options_json: str, workers: int, calls: int) -> ProbeFn:
     """Probes run in ``workers`` worker processes like the ones that run a parallel plan's
-    nodes (`planner.procpool`), all at once, so each probe meets the same neighbours a node
+    nodes (`planner.run.procpool`), all at once, so each probe meets the same neighbours a node
     meets; a model's time is the median over the workers."""
 
     def probe(profiles: list[ModelProfile]) -> Probed:
         import statistics
 
-        from planner.procpool import PoolError, ProcessPool
+        from planner.run.procpool import PoolError, ProcessPool
 
         try:
             pool = ProcessPool(workers, options_json, lambda *args: None)

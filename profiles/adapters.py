@@ -3,13 +3,21 @@
 Three kinds, named by the row's ``adapter`` object:
 
 * ``{"kind": "zoo", "name": "digits-cnn-32"}``: a built-in zoo model;
-* ``{"kind": "python", "target": "package.module:function", "path": "dir"}``: a function of
-  the user's own code, called with the node's JSON inputs, returning a JSON object (``path``,
-  optional, is a folder put on ``sys.path``; relative to the catalog file when loaded from one);
+* ``{"kind": "python", "target": "package.module:function", "path": "dir", "options": {...},
+  "load": "package.module:function"}``: a function of the user's own code, called as
+  ``function(inputs, **options)`` with the node's JSON inputs, returning a JSON object (anything
+  else is an error naming the model); ``path`` (optional) is a folder put on
+  ``sys.path`` (relative to the catalog file when loaded from one); ``load`` (optional) is
+  called once as ``load(**options)`` by ``load()``. The one python adapter: the profiler and
+  ``planner run`` accept the same fields;
 * ``{"kind": "http", "base_url": "http://host:port/v1", "model": "name", "api_key_env": "VAR",
   "endpoint": "chat" | "embeddings", "prompt": "Summarize: {text}"}``: an OpenAI-compatible
   server. ``chat`` posts ``/chat/completions`` and returns ``{"text": reply}``; ``embeddings``
   posts ``/embeddings`` with two texts and returns their cosine as ``{"similarity": s}``.
+  The model runs on the server, so the client cannot measure its energy: a server that
+  reports it (``usage.energy_j`` or a top-level ``energy_j`` in its answer) has it passed on
+  as the output's ``server_energy_j``; otherwise runs keep the profile's energy and label it
+  ``remote-unmeasured`` (`REMOTE_KINDS`).
 
 Any adapter may carry ``profile_inputs``: a list of JSON inputs the profiler times the model
 on when the zoo has no evaluation set for its task (its accuracy is then kept from the row).
@@ -29,22 +37,32 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from profiles.safeio import InputError, parse_json
 
 ADAPTER_KINDS = ("zoo", "python", "http")
+#: Adapter kinds whose model runs elsewhere: this machine's meters cannot see its energy.
+REMOTE_KINDS = ("http",)
+#: Output key under which a remote adapter passes on the energy its server reported.
+SERVER_ENERGY_KEY = "server_energy_j"
+
+
+def is_remote(adapter: Any) -> bool:
+    """True when a row's ``adapter`` runs its model on another machine (energy unmeasured)."""
+    return isinstance(adapter, dict) and adapter.get("kind") in REMOTE_KINDS
 
 
 class AdapterError(ValueError):
     """An adapter is malformed or its model failed; the message names the model."""
 
 
+@runtime_checkable
 class Runner(Protocol):
-    """A loaded-on-demand model: ``load()`` is idempotent, ``run`` takes and returns JSON."""
-
-    name: str
-    task: str | None
+    """The one runner protocol (the profiler and the executor use it): a loaded-on-demand
+    model; ``load()`` is idempotent (heavy work such as reading weights happens there),
+    ``run`` takes and returns JSON-able dicts. Adapters built here also carry ``name`` and
+    ``task``."""
 
     def load(self) -> None: ...
 
@@ -86,47 +104,73 @@ class ZooRunner:
 
 
 class PythonRunner:
+    """The python adapter: ``target(inputs, **options)``; see the module docstring."""
+
     def __init__(
-        self, target: str, path: str | None = None, name: str | None = None, task: str | None = None
+        self,
+        target: str,
+        path: str | None = None,
+        name: str | None = None,
+        task: str | None = None,
+        options: dict[str, Any] | None = None,
+        load: str | None = None,
     ) -> None:
-        if not isinstance(target, str) or target.count(":") != 1:
-            raise AdapterError(f"python adapter: target must be 'module:function', got {target!r}")
-        module, func = target.split(":")
-        if not all(part.isidentifier() for part in module.split(".")) or not func.isidentifier():
-            raise AdapterError(f"python adapter: {target!r} is not 'module:function'")
+        for what, value in (("target", target), ("load", load)):
+            if value is None and what == "load":
+                continue
+            if not isinstance(value, str) or value.count(":") != 1:
+                raise AdapterError(
+                    f"python adapter: {what} must be 'module:function', got {value!r}"
+                )
+            module, func = value.split(":")
+            if not all(part.isidentifier() for part in module.split(".")) or not all(
+                part.isidentifier() for part in func.split(".")
+            ):
+                raise AdapterError(f"python adapter: {value!r} is not 'module:function'")
+        if options is not None and not isinstance(options, dict):
+            raise AdapterError(f"python adapter: 'options' must be an object, got {options!r}")
         self.target, self.path = target, path
+        self.load_target = load
+        self.options: dict[str, Any] = dict(options or {})
         self.name = name or target
         self.task = task
         self.requires: tuple[str, ...] = ()
-        self._fn: Callable[[dict[str, Any]], Any] | None = None
+        self._fn: Callable[..., Any] | None = None
         self._lock = threading.Lock()
 
     def prepare(self) -> None:
         pass
 
+    def _resolve(self, target: str) -> Callable[..., Any]:
+        module, func = target.split(":")
+        if self.path and self.path not in sys.path:
+            sys.path.insert(0, self.path)
+        try:
+            obj: Any = importlib.import_module(module)
+        except ImportError as exc:
+            raise AdapterError(
+                f"model {self.name!r}: cannot import {module!r} ({exc}); "
+                "install it or set the adapter's 'path'"
+            ) from exc
+        for part in func.split("."):
+            obj = getattr(obj, part, None)
+        if not callable(obj):
+            raise AdapterError(f"model {self.name!r}: {module!r} has no function {func!r}")
+        return obj
+
     def load(self) -> None:
         with self._lock:
             if self._fn is not None:
                 return
-            module, func = self.target.split(":")
-            if self.path and self.path not in sys.path:
-                sys.path.insert(0, self.path)
-            try:
-                mod = importlib.import_module(module)
-            except ImportError as exc:
-                raise AdapterError(
-                    f"model {self.name!r}: cannot import {module!r} ({exc}); "
-                    "install it or set the adapter's 'path'"
-                ) from exc
-            fn = getattr(mod, func, None)
-            if not callable(fn):
-                raise AdapterError(f"model {self.name!r}: {module!r} has no function {func!r}")
+            fn = self._resolve(self.target)
+            if self.load_target:
+                self._resolve(self.load_target)(**self.options)
             self._fn = fn
 
     def run(self, inputs: dict[str, Any]) -> dict[str, Any]:
         self.load()
         assert self._fn is not None
-        out = self._fn(inputs)
+        out = self._fn(inputs, **self.options)
         if not isinstance(out, dict):
             raise AdapterError(
                 f"model {self.name!r}: {self.target} returned "
@@ -253,7 +297,7 @@ class HttpRunner:
             na = math.sqrt(sum(x * x for x in a)) or 1.0
             nb = math.sqrt(sum(x * x for x in b)) or 1.0
             sim = sum(x * y for x, y in zip(a, b, strict=False)) / (na * nb)
-            return {"similarity": sim, "text": f"{sim:.4f}"}
+            return {"similarity": sim, "text": f"{sim:.4f}", **_server_energy(data)}
         text = inputs.get("text", inputs.get("prompt"))
         if not isinstance(text, str):
             raise AdapterError(f"model {self.name!r}: expected a 'text' input")
@@ -270,7 +314,21 @@ class HttpRunner:
             raise AdapterError(
                 f"model {self.name!r}: unexpected chat answer {str(data)[:200]!r}"
             ) from exc
-        return {"text": str(reply)}
+        return {"text": str(reply), **_server_energy(data)}
+
+
+def _server_energy(answer: Any) -> dict[str, float]:
+    """``{SERVER_ENERGY_KEY: joules}`` when the server's answer reports its energy."""
+    if not isinstance(answer, dict):
+        return {}
+    usage = answer.get("usage")
+    for found in (
+        usage.get("energy_j") if isinstance(usage, dict) else None,
+        answer.get("energy_j"),
+    ):
+        if isinstance(found, int | float) and not isinstance(found, bool) and found >= 0:
+            return {SERVER_ENERGY_KEY: float(found)}
+    return {}
 
 
 # --------------------------------------------------------------------------- factory
@@ -297,7 +355,7 @@ def load_adapter(profile: Any, base_dir: str | Path | None = None, fresh: bool =
     where = f"model {name!r}" if name else "adapter"
     allowed = {
         "zoo": {"kind", "name"},
-        "python": {"kind", "target", "path"},
+        "python": {"kind", "target", "path", "options", "load"},
         "http": {
             "kind",
             "base_url",
@@ -332,7 +390,14 @@ def load_adapter(profile: Any, base_dir: str | Path | None = None, fresh: bool =
             path = kwargs.get("path")
             if path is not None and base_dir is not None and not Path(path).is_absolute():
                 path = str((Path(base_dir) / path).resolve())
-            return PythonRunner(kwargs["target"], path=path, name=name, task=task)
+            return PythonRunner(
+                kwargs["target"],
+                path=path,
+                name=name,
+                task=task,
+                options=kwargs.get("options"),
+                load=kwargs.get("load"),
+            )
         return HttpRunner(**kwargs, name=name, task=task)
     except KeyError as exc:
         raise AdapterError(f"{where}: {kind} adapter needs the field {exc.args[0]!r}") from exc

@@ -32,18 +32,61 @@ class EnergyMeterError(RuntimeError):
 
 
 class EnergyMeter(Protocol):
+    """The one energy-meter abstraction of the project (the profiler and the executor use
+    it): ``read_j()`` is cumulative joules; ``source`` is what a measurement records as its
+    ``energy_source`` (rapl, nvml, estimate); ``note`` says how, in words."""
+
     name: str
+
+    @property
+    def source(self) -> str: ...
+
+    @property
+    def note(self) -> str: ...
 
     def read_j(self) -> float: ...
 
     def describe(self) -> dict[str, Any]: ...
 
 
+class _Described:
+    """``source`` and ``note`` from ``describe()``."""
+
+    def describe(self) -> dict[str, Any]:  # pragma: no cover - every meter overrides it
+        raise NotImplementedError
+
+    @property
+    def source(self) -> str:
+        return str(self.describe().get("energy_source", getattr(self, "name", "estimate")))
+
+    @property
+    def note(self) -> str:
+        return str(self.describe().get("energy_note", ""))
+
+
+class FunctionMeter:
+    """Any ``() -> joules`` function as an `EnergyMeter` (tests, embedding applications).
+    ``portable`` is False: a worker process cannot rebuild it."""
+
+    def __init__(self, read: Any, source: str, note: str = "") -> None:
+        self._read = read
+        self.name = source
+        self.source = source
+        self.note = note
+        self.portable = False
+
+    def read_j(self) -> float:
+        return float(self._read())
+
+    def describe(self) -> dict[str, Any]:
+        return {"energy_source": self.source, "energy_note": self.note}
+
+
 # --------------------------------------------------------------------------- estimate
 
 
 @dataclass
-class EstimateMeter:
+class EstimateMeter(_Described):
     """Energy = CPU time of this process (user + system, all threads) x watts per core.
 
     It counts only this process's work, not idle power or other processes, and assumes every
@@ -111,7 +154,7 @@ def rapl_zones(root: Path = POWERCAP_ROOT) -> list[Path]:
 
 
 @dataclass
-class RaplMeter:
+class RaplMeter(_Described):
     """Sum of the package counters ``energy_uj``; a counter that went down wrapped around at
     ``max_energy_range_uj``. Counts the whole package (all processes), so profile on a quiet
     machine. Read at least once per wrap period (minutes at full load)."""
@@ -162,7 +205,7 @@ class RaplMeter:
 
 
 @dataclass
-class NvmlMeter:
+class NvmlMeter(_Described):
     """Sum of ``nvmlDeviceGetTotalEnergyConsumption`` (mJ since driver load, Volta and newer)
     over the visible NVIDIA GPUs. GPU energy only: add CPU energy separately if it matters."""
 

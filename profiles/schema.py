@@ -7,7 +7,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-EnergySource = Literal["rapl", "nvml", "estimate", "published", "unknown"]
+EnergySource = Literal[
+    "rapl", "nvml", "estimate", "published", "unknown", "remote-unmeasured", "remote-reported"
+]
 Source = Literal["measured", "published", "user", "synthetic"]
 
 
@@ -27,7 +29,9 @@ class Provenance(BaseModel):
     energy_source: EnergySource = Field(
         default="unknown",
         description="How energy was obtained: rapl/nvml (measured), estimate (CPU time x "
-        "watts or derived from throughput x power), published, unknown.",
+        "watts or derived from throughput x power), published, unknown; for a remote model "
+        "(http), remote-reported (its server's figure) or remote-unmeasured (nobody measured "
+        "it: the number is the profile's, never this machine's client CPU time).",
     )
     energy_note: str | None = Field(default=None, description="How energy was derived.")
     date: str | None = Field(default=None, description="When the numbers were taken.")

@@ -100,3 +100,10 @@ def torch_threads(inputs: dict[str, Any]) -> dict[str, Any]:
     import torch
 
     return {"text": str(torch.get_num_threads()), "pid": os.getpid()}
+
+
+def pid_then_sleep(inputs: dict[str, Any], path: str, sleep_s: float = 30.0) -> dict[str, Any]:
+    """Writes this process's id to ``path``, then sleeps (a worker to kill the parent of)."""
+    Path(path).write_text(str(os.getpid()))
+    time.sleep(sleep_s)
+    return {"text": "woke up"}

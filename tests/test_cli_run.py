@@ -276,7 +276,12 @@ def test_history_survives_two_concurrent_writers(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
-def test_ctrl_c_stops_cleanly_with_a_partial_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("signals", [["SIGINT"], ["SIGTERM"], ["SIGHUP"], ["SIGINT", "SIGINT"]])
+def test_signals_stop_cleanly_with_an_interrupted_report(
+    tmp_path: Path, signals: list[str]
+) -> None:
+    """Ctrl-C, SIGTERM, SIGHUP, and a second Ctrl-C while the first is being handled, all
+    end with report.json (status interrupted), the report on stdout and a history row."""
     data = diamond(
         [
             model("ma", "A", "echo", 10, tag="ma"),
@@ -299,11 +304,61 @@ def test_ctrl_c_stops_cleanly_with_a_partial_report(tmp_path: Path) -> None:
         assert proc.poll() is None and time.time() < deadline, proc.communicate()
         time.sleep(0.05)
     time.sleep(0.2)  # b and c are sleeping now
-    proc.send_signal(signal.SIGINT)
+    for name in signals:
+        proc.send_signal(getattr(signal, name))
+        time.sleep(0.01)
     stdout, stderr = proc.communicate(timeout=30)
     assert proc.returncode == 130, stderr
     report = json.loads(stdout)
-    assert report["status"] == "partial" and "interrupted" in report["message"]
+    assert report["status"] == "interrupted" and "interrupted" in report["message"]
     saved = json.loads((out / "report.json").read_text())
     assert saved["nodes"][0]["status"] == "succeeded"
-    assert History(tmp_path / "history.sqlite").runs()[0].status == "partial"
+    assert History(tmp_path / "history.sqlite").runs()[0].status == "interrupted"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
+            state = next(line for line in fh if line.startswith("State:"))
+    except (OSError, StopIteration):
+        return False
+    return " Z " not in state and "zombie" not in state
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_worker_processes_do_not_outlive_a_killed_parent(tmp_path: Path) -> None:
+    """kill -9 of `planner run` leaves no worker process running 2 s later."""
+    pid_file = tmp_path / "worker.pid"
+    data = diamond(
+        [
+            model("ma", "A", "echo", 10, tag="ma"),
+            {
+                **model("mb", "B", "echo", 10),
+                "adapter": {
+                    "kind": "python",
+                    "target": "tests.run_models:pid_then_sleep",
+                    "options": {"path": str(pid_file)},
+                },
+            },
+            model("mc", "C", "echo", 10, tag="mc"),
+        ]
+    )
+    problem = write_problem(tmp_path, data)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "planner", "run", str(problem), "--out", str(tmp_path / "r")]
+    proc = subprocess.Popen(
+        [*cmd, "-q", "--pool", "process", "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.time() + 60
+    while not pid_file.exists() or not pid_file.read_text():
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.05)
+    worker = int(pid_file.read_text())
+    assert _alive(worker)
+    proc.kill()
+    proc.wait(timeout=10)
+    time.sleep(2.0)
+    assert not _alive(worker), "a worker process outlived its killed parent"

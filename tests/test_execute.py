@@ -348,7 +348,7 @@ def test_energy_guard_waits_for_concurrent_nodes_before_comparing(tmp_path: Path
     assert not report.replans
 
 
-def test_interrupt_gives_partial_report(tmp_path: Path) -> None:
+def test_interrupt_gives_interrupted_report(tmp_path: Path) -> None:
     def progress(node: str, state: str, detail: str) -> None:
         if node == "b" and state == "running":
             raise KeyboardInterrupt
@@ -357,10 +357,10 @@ def test_interrupt_gives_partial_report(tmp_path: Path) -> None:
     with pytest.raises(RunInterrupted) as info:
         LocalExecutor(progress=progress).execute(plan, {"x": "hi"}, tmp_path / "r")
     report = info.value.report
-    assert report.status == "partial" and "interrupted" in report.message
+    assert report.status == "interrupted" and "interrupted" in report.message
     assert report.node("a").status == "succeeded"
     saved = json.loads((tmp_path / "r" / "report.json").read_text())
-    assert saved["status"] == "partial"
+    assert saved["status"] == "interrupted"
 
 
 def test_validate_reports_every_problem() -> None:
@@ -382,7 +382,7 @@ def test_validate_rejects_unrunnable_models() -> None:
         LocalExecutor().validate(plan, {"x": 1})
     models[2] = model("mc", "C", "nope", 10)
     plan = solve(problem_from_data(diamond(models)))
-    with pytest.raises(RunError, match="has no 'nope'"):
+    with pytest.raises(RunError, match="has no function 'nope'"):
         LocalExecutor().validate(plan, {"x": 1})
 
 

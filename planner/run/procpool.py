@@ -48,14 +48,41 @@ class PoolError(RuntimeError):
 # --------------------------------------------------------------------------- worker side
 
 
-def _worker_main(conn: Connection, options_json: str, index: int = 0) -> None:
+def _watch_parent(parent_pid: int, interval_s: float = 0.2) -> None:
+    """Exit this worker within ``interval_s`` of the run's process dying (even by
+    ``kill -9``, which runs no clean-up there): a daemon thread polls whether it is alive."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                os._exit(1)
+            except PermissionError:  # alive, another user's (cannot happen for our parent)
+                pass
+
+    threading.Thread(target=watch, name="planner-parent-watch", daemon=True).start()
+
+
+def _worker_main(
+    conn: Connection, options_json: str, index: int = 0, parent_pid: int | None = None
+) -> None:
     """The worker process: load/run requests until ``None`` or the pipe closes."""
-    from planner.execute import RunOptions
+    import signal
+
     from planner.measure import Accountant, default_counter
+    from planner.run.options import RunOptions
     from planner.runners import RunnerFactory, warm_up
     from profiles import ModelProfile
     from profiles.hardware import pin_to_core, retain_freed_memory
 
+    if parent_pid is not None:
+        _watch_parent(parent_pid)
+    # Ctrl-C and hang-ups go to the whole process group: the run's process decides what
+    # happens (it stops the workers itself)
+    for sig in (signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
     options = RunOptions.model_validate_json(options_json)
     retain_freed_memory()  # as the profiler measured: per-call buffers are not page-faulted
     if options.pin_workers:
@@ -86,17 +113,20 @@ def _worker_main(conn: Connection, options_json: str, index: int = 0) -> None:
             break
         if msg[0] == "load":
             error = None
+            times: dict[str, float] = {}
             for profile_json in msg[1]:
                 profile = ModelProfile.model_validate_json(profile_json)
+                t = time.perf_counter()
                 try:
                     ensure(profile)
                 except Exception as exc:
                     error = f"model {profile.id!r} ({profile.task}): {type(exc).__name__}: {exc}"
                     break
+                times[profile.id] = (time.perf_counter() - t) * 1000.0
             if options.pause_gc:
                 gc.collect()
                 gc.disable()
-            conn.send(("loaded", error))
+            conn.send(("loaded", (error, times)))
             continue
         if msg[0] == "probe":
             conn.send(("probed", _probe(msg[1], msg[2], options, ensure)))
@@ -140,8 +170,8 @@ def _run_one(
 
 
 def _probe(profiles_json: list[str], calls: int, options: Any, ensure: Callable[[Any], Any]) -> Any:
-    """The speed probe of each model in this worker (`planner.speed.probe_models`)."""
-    from planner.speed import probe_models
+    """The speed probe of each model in this worker (`planner.run.probe.probe_models`)."""
+    from planner.run.probe import probe_models
     from profiles import ModelProfile
 
     profiles = [ModelProfile.model_validate_json(p) for p in profiles_json]
@@ -163,8 +193,16 @@ class _Worker:
     replies: queue.Queue[Any] = field(default_factory=queue.Queue)
 
 
-#: Imported once by the fork server, so each worker starts without importing them again.
-PRELOAD = ["planner.procpool", "planner.execute", "planner.runners", "planner.measure"]
+#: Imported once by the fork server, so each worker starts without importing them again
+#: (light modules only: the fork server starts before every run's first pool).
+PRELOAD = [
+    "planner.run.procpool",
+    "planner.run.options",
+    "planner.runners",
+    "planner.measure",
+    "profiles.adapters",
+    "profiles.energy",
+]
 
 
 def _context() -> Any:
@@ -172,8 +210,32 @@ def _context() -> Any:
     if "forkserver" not in methods:
         return multiprocessing.get_context("spawn")
     ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["__main__", *PRELOAD])  # no effect once the server runs
+    # no "__main__" (see `_without_main`): workers import what they need
+    ctx.set_forkserver_preload(PRELOAD)  # no effect once the server runs
     return ctx
+
+
+_MAIN_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _without_main() -> Any:
+    """Start a worker without it re-importing the caller's main module. multiprocessing
+    makes every spawned or fork-served child import the parent's ``__main__`` script again
+    (for the ``planner`` command: the whole CLI, typer, rich, the solver stack), which was
+    most of a pool's 0.8-1.1 s start-up; a worker needs none of it. While the child's
+    preparation data is taken, ``__main__`` is an empty module, so there is nothing to
+    re-import (adapters name their functions as ``module:function`` and import them)."""
+    import types
+
+    with _MAIN_LOCK:
+        main = sys.modules.get("__main__")
+        sys.modules["__main__"] = types.ModuleType("__main__")
+        try:
+            yield
+        finally:
+            if main is not None:
+                sys.modules["__main__"] = main
 
 
 class ProcessPool:
@@ -199,11 +261,12 @@ class ProcessPool:
         parent, child = self.ctx.Pipe()
         process = self.ctx.Process(
             target=_worker_main,
-            args=(child, self.options_json, index),
+            args=(child, self.options_json, index, os.getpid()),
             name="planner-worker",
             daemon=True,
         )
-        process.start()
+        with _without_main():
+            process.start()
         child.close()
         worker = _Worker(process, parent, index)
         threading.Thread(
@@ -211,16 +274,24 @@ class ProcessPool:
         ).start()
         return worker
 
-    def load(self, profiles_json: list[str]) -> None:
-        """Load (and warm up) these models in every worker; raises `PoolError`."""
+    def load(self, profiles_json: list[str]) -> dict[str, float]:
+        """Load (and warm up) these models in every worker; raises `PoolError`. Returns
+        each model's load time (ms, the slowest worker's: they load at the same time)."""
         fresh = [p for p in profiles_json if p not in self.profiles]
         if not fresh:
-            return
+            return {}
         self.profiles.extend(fresh)
         self._replace_dead()  # a replacement loads every model, these included
         with self._lock:
             live = [w for w in self.workers if not w.dead]
-        self._load_into(live, fresh)
+        return self._load_into(live, fresh)
+
+    def wait_ready(self) -> None:
+        """Wait until every worker has started (an empty load round trip): start-up ends
+        here, so a run's loading is timed apart from it. Raises `PoolError`."""
+        with self._lock:
+            live = [w for w in self.workers if not w.dead]
+        self._load_into(live, [])
 
     def _ask_all(self, workers: list[_Worker], message: Message, doing: str) -> list[Any]:
         """Send ``message`` to every worker, then wait for each one's reply (raises
@@ -240,10 +311,17 @@ class ProcessPool:
                 ) from None
         return replies
 
-    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> None:
-        for error in self._ask_all(workers, ("load", profiles_json), "load the models"):
+    def _load_into(self, workers: list[_Worker], profiles_json: list[str]) -> dict[str, float]:
+        times: dict[str, float] = {}
+        for reply in self._ask_all(workers, ("load", profiles_json), "load the models"):
+            if isinstance(reply, str):  # why the worker died
+                raise PoolError(reply)
+            error, took = reply
             if error:
                 raise PoolError(error)
+            for model, ms in took.items():
+                times[model] = max(times.get(model, 0.0), ms)
+        return times
 
     def probe(self, profiles_json: list[str], calls: int) -> list[Any]:
         """Every worker times the speed probe of these models at the same time (loading

@@ -1,0 +1,139 @@
+"""Lifecycle hooks of a run (modelled on Hamilton's lifecycle adapters).
+
+The `Scheduler` calls every hook at four points and knows nothing of what they do:
+
+- ``before_run(run)``: models are loaded and workers started; the clock starts next;
+- ``node_state(node, state, detail)``: a node changes state (waiting, running, retrying,
+  succeeded, failed, replanned, not_run): progress displays;
+- ``after_node(run, node)``: a node succeeded (its `NodeState` carries output and
+  measurements): writing outputs;
+- ``after_run(run, report)``: the report is built (also after an interruption): writing it,
+  recording history, restoring what ``before_run`` changed.
+
+Subclass `RunHook` and override what you need. A ``node_state`` that raises is ignored (a
+display must never break a run); the other points propagate their errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from planner.io import write_atomic
+from planner.run.args import json_default
+
+if TYPE_CHECKING:
+    from planner.report import Report
+    from planner.run.scheduler import NodeState, Scheduler
+
+#: GIL switch interval during a run (see `QuietRuntime`).
+SWITCH_INTERVAL_S = 0.0002
+
+ProgressFn = Callable[[str, str, str], None]
+
+
+class RunHook:
+    """No-op base: override the points you need."""
+
+    def before_run(self, run: Scheduler) -> None:
+        pass
+
+    def node_state(self, node: str, state: str, detail: str) -> None:
+        pass
+
+    def after_node(self, run: Scheduler, node: NodeState) -> None:
+        pass
+
+    def after_run(self, run: Scheduler, report: Report) -> None:
+        pass
+
+
+class Progress(RunHook):
+    """Forwards node states to a ``(node, state, detail)`` function (the CLI's display)."""
+
+    def __init__(self, fn: ProgressFn) -> None:
+        self.fn = fn
+
+    def node_state(self, node: str, state: str, detail: str) -> None:
+        self.fn(node, state, detail)
+
+
+class OutputWriter(RunHook):
+    """Writes each finished node's output to ``<run_dir>/outputs/<node>.json``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def after_node(self, run: Scheduler, node: NodeState) -> None:
+        path = self.run_dir / "outputs" / f"{node.id}.json"
+        write_atomic(path, json.dumps(node.output, indent=2, default=json_default) + "\n")
+        node.output_path = str(path)
+
+
+class ReportWriter(RunHook):
+    """``plan.json`` before the run, ``report.json`` after it, in ``run_dir``."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = run_dir
+
+    def before_run(self, run: Scheduler) -> None:
+        write_atomic(self.run_dir / "plan.json", run.plan.to_json())
+
+    def after_run(self, run: Scheduler, report: Report) -> None:
+        write_atomic(self.run_dir / "report.json", report.to_json())
+
+
+class HistoryRecorder(RunHook):
+    """Records the report in a `planner.history.History` (``on_error(message)`` is told when
+    that fails: the run itself is kept)."""
+
+    def __init__(self, history: Any, on_error: Callable[[str], None] | None = None) -> None:
+        self.history = history
+        self.on_error = on_error
+
+    def after_run(self, run: Scheduler, report: Report) -> None:
+        from planner.history import HistoryError
+
+        try:
+            self.history.record(report)
+        except HistoryError as exc:
+            if self.on_error is None:
+                raise
+            self.on_error(f"the run was not recorded: {exc}")
+
+
+class QuietRuntime(RunHook):
+    """Measurement conditions while nodes run, as the profiler had them: Torch/BLAS threads
+    limited (only libraries already imported, or read from the environment when imported
+    later: nothing heavy is imported for it), the cyclic garbage collector paused, and a
+    short GIL switch interval (threads waiting for the GIL otherwise wait up to 5 ms, far
+    longer than a sub-millisecond inference)."""
+
+    def __init__(self, threads: int | None, pause_gc: bool) -> None:
+        self.threads = threads
+        self.pause_gc = pause_gc
+        self._stack = contextlib.ExitStack()
+        self._gc = False
+        self._switch = sys.getswitchinterval()
+
+    def before_run(self, run: Scheduler) -> None:
+        from planner.runners import limited_threads
+
+        self._stack.enter_context(limited_threads(self.threads))
+        self._switch = sys.getswitchinterval()
+        sys.setswitchinterval(min(self._switch, SWITCH_INTERVAL_S))
+        self._gc = gc.isenabled()
+        if self.pause_gc:
+            gc.collect()
+            gc.disable()
+
+    def after_run(self, run: Scheduler, report: Report) -> None:
+        if self._gc:
+            gc.enable()
+        sys.setswitchinterval(self._switch)
+        self._stack.close()
