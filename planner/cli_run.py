@@ -585,7 +585,11 @@ def register(app: typer.Typer) -> None:
         if not no_history:
             from planner.run.hooks import HistoryRecorder
 
-            hooks = (HistoryRecorder(History(history_path), lambda m: err.print(f"warning: {shown(m, True)}")),)
+            hooks = (
+                HistoryRecorder(
+                    History(history_path), lambda m: err.print(f"warning: {shown(m, True)}")
+                ),
+            )
         try:
             with progress:
                 report = ex.execute(

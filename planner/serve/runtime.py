@@ -1,4 +1,4 @@
-"""The one adapter between the service and the executor (`planner.execute.LocalExecutor`).
+"""The one adapter between the service and the executor (`planner.run.executor.LocalExecutor`).
 
 `Runtime.execute(plan, inputs, lease)` runs a plan with three differences from `planner run`:
 
@@ -21,10 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.execute import LocalExecutor, RunOptions, WorkerPool, _Done, _NodeState, _Run
 from planner.measure import EnergyCounter
 from planner.plan import Plan
 from planner.report import Report
+from planner.run.executor import LocalExecutor
+from planner.run.hooks import RunHook
+from planner.run.launch import Launcher, ThreadLauncher, WorkerPool
+from planner.run.options import RunOptions
+from planner.run.scheduler import NodeState, Scheduler
 from planner.runners import Runner, RunnerFactory
 from planner.serve.cache import Lease, ModelCache
 from profiles import ModelProfile
@@ -61,23 +65,33 @@ class _LeasedFactory(RunnerFactory):
         return sorted(self.lease.models)
 
 
-class _SharedRun(_Run):
-    """A thread run whose nodes go to the service's shared worker pool."""
+class _SharedLauncher(ThreadLauncher):
+    """A thread launcher whose attempts go to the service's shared worker pool; the cache
+    warmed resident models up when it loaded them, and the pool outlives the run."""
 
-    def _start_workers(self) -> None:
-        ex = self.ex
-        assert isinstance(ex, _ServeExecutor)
-        self.pool = ex.shared_pool
-        self.outputs_seen: dict[str, Any] = {}
+    def __init__(self, load_model: Any, counter: Any, shared_pool: WorkerPool) -> None:
+        super().__init__(load_model, counter, threads=None, warmup=0)
+        self.shared_pool = shared_pool
 
-    def _warm_workers(self, runners: list[tuple[str, Any]]) -> None:
-        """The cache warmed resident models up when it loaded them."""
+    def start(self, profiles: list[ModelProfile], slots: int, post: Any) -> None:
+        self.post = post
+        self.pool = self.shared_pool
+        self._load_all(profiles)
 
-    def _stop_workers(self) -> None:
-        """The pool outlives the run."""
+    def close(self) -> None:
+        self.pool = None  # not closed: shared by every request
+        self.accountant.close()
 
-    def _on_success(self, st: _NodeState, done: _Done) -> None:
-        self.outputs_seen[st.id] = done.output
+
+class _Outputs(RunHook):
+    """Collects the outputs of the nodes that succeeded."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, Any] = {}
+
+    def after_node(self, run: Scheduler, node: NodeState) -> None:
+        if node.status == "succeeded" and node.output is not None:
+            self.seen[node.id] = node.output
 
 
 class _ServeExecutor(LocalExecutor):
@@ -90,19 +104,14 @@ class _ServeExecutor(LocalExecutor):
     ) -> None:
         super().__init__(factory=factory, options=options, counter=counter)
         self.shared_pool = shared_pool
-        self.last_run: _SharedRun | None = None
 
-    def _make_run(
-        self,
-        plan: Plan,
-        inputs: dict[str, Any],
-        run_dir: str | Path | None,
-        request: str | None,
-        run_id: str | None,
-    ) -> _Run:
-        run = _SharedRun(self, plan, inputs, run_dir, request, run_id)
-        self.last_run = run
-        return run
+    def launcher_for(self, plan: Plan) -> Launcher:
+        return _SharedLauncher(self.load_model, self.counter, self.shared_pool)
+
+    def hooks_for(self, run_dir: Path | None, extra: tuple[RunHook, ...] = ()) -> list[RunHook]:
+        # no QuietRuntime: runs overlap, so the service sets those process-wide settings once
+        hooks = super().hooks_for(run_dir, extra)
+        return [h for h in hooks if type(h).__name__ != "QuietRuntime"]
 
 
 class Runtime:
@@ -135,7 +144,7 @@ class Runtime:
         )
         # the executor lowers the interpreter's switch interval for each run and restores it
         # after; runs overlap here, so it is set once for the service
-        from planner.execute import SWITCH_INTERVAL_S
+        from planner.run.hooks import SWITCH_INTERVAL_S
 
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
 
@@ -153,9 +162,11 @@ class Runtime:
         run_dir = None
         if self.runs_dir is not None and run_id is not None:
             run_dir = self.runs_dir / run_id
-        report = ex.execute(plan, inputs, run_dir=run_dir, request=request, run_id=run_id)
-        run = ex.last_run
-        outputs = dict(run.outputs_seen) if run is not None else {}
+        collect = _Outputs()
+        report = ex.execute(
+            plan, inputs, run_dir=run_dir, request=request, run_id=run_id, hooks=(collect,)
+        )
+        outputs = dict(collect.seen)
         if self.runs_dir is not None:
             self._prune()
         return RunOutcome(outputs=outputs, answer=answer_of(plan, outputs), report=report)
