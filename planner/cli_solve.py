@@ -27,6 +27,26 @@ MinAccuracyOpt = Annotated[float | None, typer.Option("--min-accuracy", help="In
 MemoryBudgetOpt = Annotated[float | None, typer.Option("--memory-budget", help="MB.")]
 WeightsOpt = Annotated[str | None, typer.Option("--weights", help="e.g. energy=0.7,latency=0.3")]
 ExecutionOpt = Annotated[str | None, typer.Option("--execution", help="parallel or sequential.")]
+#: The machine flags shared by `planner solve` and `planner run` (same meaning in both).
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker slots the executor runs nodes on (default: the problem's machine, else "
+        "the CPU cores this process may use, at most 4). The plan's latency is the list "
+        "schedule on these workers.",
+    ),
+]
+ColdOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--cold/--warm",
+        help="--cold: models not resident load before the run and the plan counts each "
+        "distinct model's load time and energy once; --warm: loading is not planned. "
+        "Default: the problem's machine (warm).",
+    ),
+]
 
 BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
 
@@ -61,6 +81,8 @@ def apply_overrides(
     memory_budget: float | None,
     weights: str | None,
     execution: str | None,
+    workers: int | None = None,
+    cold: bool | None = None,
 ) -> Problem:
     budgets: dict[str, float | None] = {
         k: v
@@ -74,10 +96,16 @@ def apply_overrides(
     }
     if execution is not None and execution not in ("parallel", "sequential"):
         raise ProblemError(f"--execution must be parallel or sequential, got {execution!r}")
+    machine: dict[str, object] = {}
+    if workers is not None:
+        machine["workers"] = workers
+    if cold is not None:
+        machine["cold"] = cold
     return problem.with_overrides(
         budgets=budgets or None,
         weights=parse_weights(weights) if weights else None,
         execution=execution,  # type: ignore[arg-type]
+        machine=machine or None,
     )
 
 
@@ -163,6 +191,8 @@ def register(app: typer.Typer) -> None:
         memory_budget: MemoryBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
+        workers: WorkersOpt = None,
+        cold: ColdOpt = None,
         backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds (default 60)."),
         gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
@@ -187,9 +217,11 @@ def register(app: typer.Typer) -> None:
             memory_budget,
             weights,
             execution,
+            workers,
+            cold,
         )
         plan = run_solve(
-            problem, backend=backend, time_limit_s=time_limit, gap_rel=gap, analyze=True
+            problem, backend=backend, time_limit_s=time_limit, gap_rel=gap, explain=True
         )
         plan = augment_plan(plan, alternatives=alternatives, time_limit_s=time_limit)
         text = plan.to_json(timings=not no_timings)

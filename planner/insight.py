@@ -56,7 +56,6 @@ from solvers import (
     SolveResult,
     Status,
     Totals,
-    Weights,
     build_milp,
     evaluate,
     objective_value,
@@ -105,14 +104,24 @@ def _check_backend(backend: str | None) -> str:
 
 
 def metric_value(totals: Totals, metric: str) -> float:
-    """The value of ``metric`` in ``totals``, oriented so that smaller is better."""
+    """The value of ``metric`` in ``totals``, oriented so that smaller is better (latency:
+    the bound the budget limits, see `solvers.formulation`)."""
     if metric == "accuracy":
         return -math.log(totals.accuracy)
+    if metric == "latency_ms":
+        return totals.latency_bound_ms
+    return float(getattr(totals, metric))
+
+
+def metric_total(totals: Totals, metric: str) -> float:
+    """The plain value of ``metric`` in ``totals`` (latency: the bound the budget limits)."""
+    if metric == "latency_ms":
+        return totals.latency_bound_ms
     return float(getattr(totals, metric))
 
 
 def _delta(a: Totals, base: Totals) -> dict[str, float]:
-    return {m: float(getattr(a, m)) - float(getattr(base, m)) for m in METRICS}
+    return {m: metric_total(a, m) - metric_total(base, m) for m in METRICS}
 
 
 @dataclass
@@ -120,10 +129,9 @@ class MetricMilp:
     """`build_milp`'s formulation with every metric available as a linear expression.
 
     ``terms[metric]`` maps columns to coefficients so that ``sum(coef * col)`` equals the
-    metric (accuracy: minus its log). The builder forces the makespan variable (parallel
-    latency) and the distinct-model ``y`` variables to exist by asking `build_milp` for a
-    latency weight and a memory budget that cannot bind; rows and bounds are otherwise those
-    of the problem given.
+    metric (accuracy: minus its log; latency: the latency bound). `build_milp` is asked for
+    every metric column (``full=True``); rows and bounds are those of the problem given.
+    Columns are addressed by index (`Milp.terms`, `Milp.x_index`), never by name.
     """
 
     problem: SelectionProblem
@@ -147,42 +155,13 @@ def build_metric_milp(
 ) -> MetricMilp:
     """Formulation of ``problem`` (its budgets as rows) whose objective is ``objective``:
     {metric: weight}, or the problem's own weighted objective when None."""
-    b = problem.budgets
-    mem = problem.memory_by_key
-    work = problem
-    if b.memory_mb is None:
-        loose = 2.0 * math.fsum(mem.values()) + 1.0
-        work = replace(work, budgets=replace(b, memory_mb=loose))
-    if problem.parallel and work.weights.latency <= 0:
-        w = work.weights
-        work = replace(work, weights=Weights(w.energy, max(w.latency, 1.0), w.cost))
-    milp = build_milp(work)
+    milp = build_milp(problem, full=True)
     if problem.node_min_accuracy is not None:  # build_milp leaves node floors to presolve
         for v, floor in enumerate(problem.node_min_accuracy):
             for i, c in enumerate(problem.candidates[v]):
                 if floor is not None and c.accuracy < floor:
                     milp.ub[milp.x_index[v][i]] = 0.0
-    terms: dict[str, dict[int, float]] = {}
-    for metric in ("energy_j", "cost_usd", "latency_ms"):
-        row: dict[int, float] = {}
-        for v, cands in enumerate(problem.candidates):
-            for i, c in enumerate(cands):
-                value = float(getattr(c, metric))
-                if value:
-                    row[milp.x_index[v][i]] = value
-        terms[metric] = row
-    terms["accuracy"] = {
-        milp.x_index[v][i]: -math.log(c.accuracy)
-        for v, cands in enumerate(problem.candidates)
-        for i, c in enumerate(cands)
-        if c.accuracy < 1.0
-    }
-    if problem.parallel:
-        terms["latency_ms"] = {milp.names.index("makespan"): 1.0}
-    keys = sorted(mem)
-    ycols = {keys[int(name[2:])]: j for j, name in enumerate(milp.names) if name.startswith("y_")}
-    terms["memory_mb"] = {j: mem[k] for k, j in ycols.items() if mem[k]}
-    mm = MetricMilp(problem, milp, terms)
+    mm = MetricMilp(problem, milp, milp.terms)
     if objective is None:
         w = problem.weights
         assert problem.scales is not None
@@ -195,7 +174,7 @@ def build_metric_milp(
     coeffs: dict[int, float] = {}
     for metric, weight in objective.items():
         if weight:
-            for j, coef in terms[metric].items():
+            for j, coef in mm.terms[metric].items():
                 coeffs[j] = coeffs.get(j, 0.0) + weight * coef
     mm.set_objective(coeffs)
     return mm
@@ -312,7 +291,7 @@ def explain_infeasible(
                 f"relaxing {name} alone cannot help: {kept}, no plan exists whatever its value"
             )
             continue
-        value = float(getattr(evaluate(relaxed, choice), metric))
+        value = metric_total(evaluate(relaxed, choice), metric)
         min_budgets[name] = value
         if name == "min_accuracy":
             sentences[name] = (
@@ -396,7 +375,7 @@ def _point(compiled: Compiled, sel: SelectionProblem, choice: tuple[int, ...]) -
     t = evaluate(sel, choice)
     return ParetoPoint(
         energy_j=t.energy_j,
-        latency_ms=t.latency_ms,
+        latency_ms=t.latency_bound_ms,
         accuracy=t.accuracy,
         memory_mb=t.memory_mb,
         cost_usd=t.cost_usd,
@@ -680,7 +659,7 @@ def what_if(
             BudgetWhatIf(
                 name=name,
                 limit=limit,
-                value=float(getattr(base_t, metric)) if base_t is not None else None,
+                value=metric_total(base_t, metric) if base_t is not None else None,
                 binding=binding,
                 relaxed_objective=rel_obj,
                 sweep=sweep,

@@ -42,9 +42,11 @@ class SolveOutcome:
 
 
 def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
-    """Per-node best choice when the objective is a sum over nodes; None otherwise."""
+    """Per-node best choice when the objective is a sum over nodes (no critical-path term,
+    no cold load shared between nodes); None otherwise."""
     w = problem.weights
-    if problem.parallel and w.latency > 0:
+    shape = problem.shape
+    if (shape.path > 0 and w.latency > 0) or problem.has_loads:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
@@ -52,7 +54,7 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
     for cands in problem.candidates:
         scores = [
             w.energy * c.energy_j / e_ref
-            + w.latency * c.latency_ms / l_ref
+            + w.latency * shape.work * problem.duration(c) / l_ref
             + w.cost * c.cost_usd / c_ref
             for c in cands
         ]

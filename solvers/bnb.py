@@ -97,11 +97,13 @@ class _Data:
             self.allowed.append(
                 [i for i, c in enumerate(cands[v]) if floor is None or c.accuracy >= floor]
             )
+        shape = problem.shape
+        dur = problem.duration
         self.sep = [
             [
                 w.energy * c.energy_j / e_ref
                 + w.cost * c.cost_usd / c_ref
-                + (0.0 if problem.parallel else w.latency * c.latency_ms / l_ref)
+                + w.latency * shape.work * dur(c) / l_ref
                 for c in cs
             ]
             for cs in cands
@@ -121,8 +123,10 @@ class _Data:
                     + PRUNE_SLACK * max(1.0, -math.log(b.min_accuracy)),
                 )
             )
-        if b.latency_ms is not None and not problem.parallel:
-            self.res.append(([[c.latency_ms for c in cs] for cs in cands], _loose(b.latency_ms)))
+        if b.latency_ms is not None and shape.path == 0:  # S + loads + W <= B_L
+            self.res.append(
+                ([[dur(c) for c in cs] for cs in cands], _loose(b.latency_ms) - problem.startup_ms)
+            )
         # memory: key index per candidate
         self.mem_limit = _loose(b.memory_mb) if b.memory_mb is not None else None
         mem_by_key = problem.memory_by_key
@@ -130,12 +134,21 @@ class _Data:
         key_id = {k: j for j, k in enumerate(keys)}
         self.key = [[key_id[c.key] for c in cs] for cs in cands]
         self.key_mem = [mem_by_key[k] for k in keys]
-        # makespan
-        self.parallel = problem.parallel
-        self.track_time = problem.parallel and (b.latency_ms is not None or w.latency > 0)
+        # cold loads, paid once per key: (latency, objective) added when a key first loads
+        loads = problem.load_by_key
+        self.key_load_ms = [loads[k][0] for k in keys]
+        self.key_load_obj = [
+            w.energy * loads[k][1] / e_ref + w.latency * loads[k][0] / l_ref for k in keys
+        ]
+        # the latency bound S + loads + omega W + pi T: T tracked when pi > 0
+        self.work = shape.work
+        self.startup = problem.startup_ms
+        self.const = w.latency * problem.startup_ms / l_ref
+        self.track_time = shape.path > 0 and (b.latency_ms is not None or w.latency > 0)
         self.lat_limit = _loose(b.latency_ms) if b.latency_ms is not None else math.inf
-        self.w_time = w.latency / l_ref if problem.parallel else 0.0
-        self.lat = [[c.latency_ms for c in cs] for cs in cands]
+        self.w_time = w.latency * shape.path / l_ref
+        self.path = shape.path
+        self.lat = [[dur(c) for c in cs] for cs in cands]
         self.preds = problem.predecessors()
         inf = math.inf
         fastest = [min((self.lat[v][i] for i in self.allowed[v]), default=inf) for v in range(n)]
@@ -151,6 +164,9 @@ class _Data:
             if n
             else 0.0
         )
+        self.suf_w = [0.0] * (n + 1)  # least work of the open nodes
+        for v in reversed(range(n)):
+            self.suf_w[v] = self.suf_w[v + 1] + fastest[v]
         # suffix minima: sep and each additive budget
         self.suf_sep = [0.0] * (n + 1)
         for v in reversed(range(n)):
@@ -300,7 +316,7 @@ def branch_and_bound(
         best = tuple(incumbent)
         best_obj = objective_value(problem, evaluate(problem, best))
     nodes = 0
-    static = d.w_time * d.static_time
+    static = d.w_time * d.static_time + d.const
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
         root_bound = lagrangian_bound(rel) + static
@@ -410,6 +426,9 @@ def _search(
     acc_mem = [0.0] * (n + 1)
     acc_t = [0.0] * (n + 1)  # running max of f_u + tail_u
     acc_g = [0.0] * (n + 1)
+    acc_w = [0.0] * (n + 1)  # work of the assigned nodes (for the latency budget)
+    acc_lms = [0.0] * (n + 1)  # load time of the keys loaded so far
+    acc_lobj = [0.0] * (n + 1)  # objective of the loads so far
     finish = [0.0] * n
     chosen = [-1] * n
     kids: list[list[tuple]] = [[] for _ in range(n)]
@@ -424,6 +443,10 @@ def _search(
     w_time = d.w_time
     static_time = d.static_time
     track_time = d.track_time
+    const = d.const
+    work, path, startup, suf_w = d.work, d.path, d.startup, d.suf_w
+    key_load_ms, key_load_obj = d.key_load_ms, d.key_load_obj
+    lat_budget = lat_limit < math.inf
     if comp is not None:
         comp_g, g_limit, cap, fronts = comp.g, comp.g_limit, comp.cap, comp.fronts
     check_at = min(512, node_limit)
@@ -456,21 +479,28 @@ def _search(
                 continue
             key = keys[depth][i]
             mem = acc_mem[depth]
+            lms = acc_lms[depth]
+            lobj = acc_lobj[depth]
             if loaded[key] == 0:
                 mem += key_mem[key]
                 if mem_limit is not None and mem > mem_limit:
                     continue
+                lms += key_load_ms[key]
+                lobj += key_load_obj[key]
             t_bound = acc_t[depth]
             f = 0.0
+            wk = acc_w[depth] + lat[depth][i]
             if track_time:
                 f = start_t + lat[depth][i]
                 reach = f + tail[depth]
                 if reach > t_bound:
                     t_bound = reach
-                if t_bound > lat_limit:
+                if lat_budget and (
+                    startup + lms + work * (wk + suf_w[nxt]) + path * t_bound > lat_limit
+                ):
                     continue
             s = acc_sep[depth] + sep[depth][i]
-            time_part = w_time * (t_bound if t_bound > static_time else static_time)
+            time_part = lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
             gsum = 0.0
             if comp is not None:
                 gsum = acc_g[depth] + comp_g[depth][i]
@@ -486,7 +516,7 @@ def _search(
                 bound = s + d.lagrange(nxt, values) + time_part
             if bound >= limit:
                 continue
-            out.append((bound, i, s, values, mem, t_bound, f, gsum))
+            out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
         out.sort(key=lambda kid: (kid[0], kid[1]))
         return out
 
@@ -502,7 +532,7 @@ def _search(
             pos[depth] = 0
             depth -= 1
             continue
-        _, i, s, values, mem, t_bound, f, gsum = options[pos[depth]]
+        _, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj = options[pos[depth]]
         pos[depth] += 1
         nxt = depth + 1
         chosen[depth] = i
@@ -522,6 +552,9 @@ def _search(
         acc_mem[nxt] = mem
         acc_t[nxt] = t_bound
         acc_g[nxt] = gsum
+        acc_w[nxt] = wk
+        acc_lms[nxt] = lms
+        acc_lobj[nxt] = lobj
         nodes += len(allowed[nxt])
         if nodes >= check_at:
             check_at = nodes + 512

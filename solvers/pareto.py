@@ -1,12 +1,13 @@
 """Exact Pareto dynamic programme for the additive relaxation of the selection problem.
 
-The **additive relaxation** keeps the objective's separable part (energy, cost, and latency
-when execution is sequential) and every additive budget (energy, cost, accuracy as
-``sum -log a``, sequential latency), and drops the two non-additive couplings: the
-parallel makespan and the shared-memory budget. Its optimum is therefore a lower bound on
-the full problem, and a relaxed optimum that also meets the dropped budgets is optimal for
-the full problem (used only when the objective has no makespan term, so that both
-objectives agree).
+The **additive relaxation** keeps the objective's separable part (energy, cost, and the
+work term ``omega * W`` of the latency bound, the whole latency when sequential) and every
+additive budget (energy, cost, accuracy as ``sum -log a``, sequential latency), and drops
+the non-additive couplings: the critical path, the shared-memory budget and the one-off
+loads of cold models (all >= 0). Its optimum is therefore a lower bound on the full
+problem; a relaxed optimum that also meets the dropped budgets is optimal for the full
+problem only when the objective has neither a critical-path term nor a cold load, so that
+both objectives agree.
 
 The programme walks the nodes in order keeping, after each node, the partial plans that
 are Pareto-optimal in (separable cost, budget use). That is exact when at most one
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
+from solvers.model import SelectionProblem, accuracy_floor, budget_limit
 
 #: States kept per layer before the programme gives up (memory guard).
 MAX_STATES = 400_000
@@ -38,7 +39,7 @@ _LOOSE = 1e-9
 
 
 def _loose(limit: float) -> float:
-    return limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit) + _LOOSE * max(1.0, abs(limit))
+    return budget_limit(limit, _LOOSE)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,8 @@ def additive_relaxation(
     (unless ``separable_part``: then the relaxation bounds only the separable part of the
     objective, which is what the branch-and-bound adds its makespan bound to)."""
     w = problem.weights
-    if problem.parallel and w.latency > 0 and not separable_part:
+    shape = problem.shape
+    if shape.path > 0 and w.latency > 0 and not separable_part:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
@@ -78,13 +80,12 @@ def additive_relaxation(
         resources.append(
             (
                 "acc",
-                -math.log(b.min_accuracy)
-                + BUDGET_ATOL
-                + _LOOSE * max(1.0, -math.log(b.min_accuracy)),
+                -accuracy_floor(b.min_accuracy, _LOOSE),
             )
         )
-    if b.latency_ms is not None and not problem.parallel:
-        resources.append(("latency_ms", _loose(b.latency_ms)))
+    if b.latency_ms is not None and shape.path == 0:
+        # the latency bound is S + loads + W: W <= B_L - S (loads >= 0 are relaxed away)
+        resources.append(("latency_ms", _loose(b.latency_ms) - problem.startup_ms))
     pad = [width - len(c) for c in problem.candidates]
 
     def table(values: list[list[float]]) -> np.ndarray:
@@ -94,15 +95,15 @@ def additive_relaxation(
 
     energy = table([[c.energy_j for c in cs] for cs in problem.candidates])
     cost = table([[c.cost_usd for c in cs] for cs in problem.candidates])
-    latency = table([[c.latency_ms for c in cs] for cs in problem.candidates])
+    latency = table([[problem.duration(c) for c in cs] for cs in problem.candidates])
     accuracy = table([[c.accuracy for c in cs] for cs in problem.candidates])
     real = np.arange(width)[None, :] < np.array([len(c) for c in problem.candidates])[:, None]
     if floors is not None:
         floor_arr = np.array([f if f is not None else 0.0 for f in floors])[:, None]
         real &= accuracy >= floor_arr
     part = w.energy * energy / e_ref + w.cost * cost / c_ref
-    if not problem.parallel:
-        part = part + w.latency * latency / l_ref
+    if shape.work:  # the work term omega * W of the latency bound is separable
+        part = part + w.latency * shape.work * latency / l_ref
     sep = np.where(real, part, np.inf)
     with np.errstate(divide="ignore"):
         neg_log = -np.log(np.where(real, accuracy, 1.0))
