@@ -206,9 +206,14 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
+        import time
+
         from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
+        from solvers.api import DEFAULT_TIME_LIMIT_S
 
+        started = time.perf_counter()
+        limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
         problem = apply_overrides(
             load_problem(problem_file),
             energy_budget,
@@ -221,9 +226,15 @@ def register(app: typer.Typer) -> None:
             cold,
         )
         plan = run_solve(
-            problem, backend=backend, time_limit_s=time_limit, gap_rel=gap, explain=True
+            problem,
+            backend=backend,
+            time_limit_s=limit,
+            gap_rel=gap,
+            explain=True,
         )
-        plan = augment_plan(plan, alternatives=alternatives, time_limit_s=time_limit)
+        # --time-limit bounds the whole command: the insight gets what the solve left
+        left = max(limit - (time.perf_counter() - started), 1e-3)
+        plan = augment_plan(plan, alternatives=alternatives, time_limit_s=left)
         text = plan.to_json(timings=not no_timings)
         if output is not None:
             write_atomic(output, text)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from planner.errors import SolveError
@@ -64,7 +64,7 @@ from solvers import (
     violations,
 )
 from solvers.api import DEFAULT_TIME_LIMIT_S
-from solvers.highs import highs_available
+from solvers.backends import Backend, get_backend
 
 #: Which metric each budget limits.
 BUDGET_METRIC = {
@@ -89,18 +89,21 @@ FRONT_RESOLUTION = 1e-6
 
 def default_backend() -> str:
     """HiGHS (in-process, no subprocess per solve) when installed, else CBC."""
-    return "highs" if highs_available() else "cbc"
+    return "highs" if get_backend("highs").available() else "cbc"
 
 
-def _check_backend(backend: str | None) -> str:
-    backend = backend or default_backend()
-    if backend not in ("cbc", "highs"):
-        raise SolveError(f"insight needs a MILP backend: --backend cbc or highs, not {backend!r}")
-    if backend == "highs" and not highs_available():
+def _check_backend(backend: str | None) -> Backend:
+    name = backend or default_backend()
+    try:
+        engine = get_backend(name, need_milp=True)
+    except SolverError as exc:
+        raise SolveError(f"insight: {exc} (--backend)") from exc
+    if not engine.available():
         raise SolveError(
-            "HiGHS is not installed: pip install highspy (or '.[highs]'), or use --backend cbc"
+            f"the {name} backend is not installed here: pip install highspy (or '.[highs]'), "
+            "or use --backend cbc"
         )
-    return backend
+    return engine
 
 
 def metric_value(totals: Totals, metric: str) -> float:
@@ -181,24 +184,34 @@ def build_metric_milp(
 
 
 class Solver:
-    """Runs MILPs on one backend, counting solves; raises `SolveError` on solver failure."""
+    """Runs MILPs on one backend, counting solves; raises `SolveError` on solver failure.
+
+    ``time_limit_s`` bounds all its solves together (a whole insight command): each solve
+    gets what is left, and a solve with nothing left is a `SolveError`."""
 
     def __init__(self, backend: str | None = None, time_limit_s: float | None = None) -> None:
-        self.backend = _check_backend(backend)
+        self.engine = _check_backend(backend)
+        self.backend = self.engine.name
         self.time_limit_s = DEFAULT_TIME_LIMIT_S if time_limit_s is None else time_limit_s
+        self.deadline = time.perf_counter() + self.time_limit_s
         self.solves = 0
         self.exact = True
 
-    def run(self, milp: Milp) -> SolveResult:
-        from solvers.cbc import solve_milp_cbc
-        from solvers.highs import solve_milp_highs
+    def left(self) -> float:
+        """Seconds left of the time limit; `SolveError` when none are."""
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            raise SolveError(
+                f"the time limit ({self.time_limit_s:g} s) ran out after {self.solves} "
+                "solve(s); raise --time-limit"
+            )
+        return left
 
-        solve: Callable[..., SolveResult] = (
-            solve_milp_highs if self.backend == "highs" else solve_milp_cbc
-        )
+    def run(self, milp: Milp) -> SolveResult:
+        left = self.left()
         self.solves += 1
         try:
-            result = solve(milp, self.time_limit_s, None, None)
+            result = self.engine.solve(None, milp, left, None)
         except SolverError as exc:
             raise SolveError(str(exc)) from exc
         if result.status in (Status.ERROR, Status.TIME_LIMIT):
@@ -593,9 +606,10 @@ DEFAULT_FACTORS = (0.5, 0.75, 0.9, 1.1, 1.25, 1.5)
 
 
 def _solve_sel(sel: SelectionProblem, solver: Solver) -> SolveResult:
+    left = solver.left()
     solver.solves += 1
     try:
-        outcome = solve_selection(sel, solver.backend, solver.time_limit_s)
+        outcome = solve_selection(sel, solver.backend, left)
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
     if outcome.result.status == Status.FEASIBLE:

@@ -33,7 +33,7 @@ from solvers import (
 from solvers import Budgets as SolverBudgets
 from solvers import Weights as SolverWeights
 from solvers.api import DEFAULT_TIME_LIMIT_S, SolveOutcome
-from solvers.highs import highs_available
+from solvers.backends import get_backend
 from solvers.schedule import Schedule, bottom_levels, list_schedule
 
 
@@ -190,6 +190,11 @@ def solve(
     return plan
 
 
+def highs_available() -> bool:
+    """Whether the fallback backend can run (a name tests can replace)."""
+    return get_backend("highs").available()
+
+
 def _solve_with_fallback(
     sel: SelectionProblem, backend: str, limit: float, gap_rel: float | None, presolve: bool
 ) -> tuple[SolveOutcome, str, str]:
@@ -197,7 +202,8 @@ def _solve_with_fallback(
     try:
         return solve_selection(sel, backend, limit, gap_rel, use_presolve=presolve), backend, ""
     except BackendUnavailable as exc:
-        if backend != "cbc":
+        fallback = get_backend(backend).fallback
+        if fallback is None:
             raise SolveError(str(exc)) from exc
         if not highs_available():
             raise SolveError(
@@ -205,10 +211,10 @@ def _solve_with_fallback(
                 "pip install highspy (or reinstall PuLP for CBC)"
             ) from exc
         try:
-            outcome = solve_selection(sel, "highs", limit, gap_rel, use_presolve=presolve)
+            outcome = solve_selection(sel, fallback, limit, gap_rel, use_presolve=presolve)
         except SolverError as exc2:
             raise SolveError(f"CBC is unavailable ({exc}); HiGHS failed too: {exc2}") from exc2
-        return outcome, "highs", f"CBC unavailable ({exc}); solved with HiGHS"
+        return outcome, fallback, f"CBC unavailable ({exc}); solved with HiGHS"
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
 

@@ -53,7 +53,7 @@ from solvers.pareto import Relaxation, additive_relaxation, lagrangian_bound, su
 OBJ_TOL = 1e-12
 #: Relative loosening of the pruning budgets (leaves are checked exactly).
 PRUNE_SLACK = 1e-9
-#: A search still this far (relative) from its bound after ``stall_s`` gives up.
+#: A search still this far (relative) from its bound after ``stall_nodes`` gives up.
 STALL_GAP = 0.02
 #: Search nodes of the first dive on larger problems (finds a plan to start from).
 DIVE_NODES = 20_000
@@ -283,7 +283,7 @@ def branch_and_bound(
     incumbent: tuple[int, ...] | None = None,
     max_states: int = 200_000,
     gap_rel: float = 0.0,
-    stall_s: float = math.inf,
+    stall_nodes: int | None = None,
 ) -> BnbResult:
     """Search ``problem`` exhaustively (see the module docstring).
 
@@ -299,12 +299,14 @@ def branch_and_bound(
     bound is within ``gap_rel`` of the best plan are pruned too, so a finished search
     proves the plan within that relative gap (``bound`` says how close).
 
-    ``stall_s``: after this many seconds the search continues only while its best plan is
+    ``stall_nodes``: after this many search nodes the search continues only while its best
+    plan is
     within ``STALL_GAP`` of the proven bound (a search far from closing, typically when a
     latency budget binds hard and the relaxation ignores it, hands over to the MILP early).
     """
     start = time.perf_counter()
     deadline = start + time_limit_s
+    stall = node_limit if stall_nodes is None else stall_nodes
     d = _Data(problem)
     if d.n == 0:
         return BnbResult(True, (), 0.0, 0.0, 0)
@@ -328,8 +330,8 @@ def branch_and_bound(
                 problem,
                 d,
                 math.inf,
-                min(DIVE_NODES, node_limit),
-                min(deadline, start + stall_s),
+                min(DIVE_NODES, node_limit, stall),
+                deadline,
                 None,
                 1.0,
             )
@@ -342,23 +344,23 @@ def branch_and_bound(
         deltas = (math.inf,) if d.n <= SMALL_NODES else (0.005, 0.03, 0.2, math.inf)
         for delta in deltas:
             close = best is not None and best_obj - root_bound <= STALL_GAP * best_obj
-            round_deadline = deadline if close else min(deadline, start + stall_s)
+            round_nodes = node_limit - nodes if close else max(0, min(node_limit, stall) - nodes)
             cutoff = min(base * (1.0 + max(delta, gap_rel)), best_obj)
             final = cutoff >= best_obj
             comp = _completion(
                 rel,
                 cutoff * (1 + 1e-9) + 1e-12 if math.isfinite(cutoff) else cutoff,
                 max_states,
-                round_deadline,
+                deadline,
             )
-            if comp is None or time.perf_counter() > round_deadline:
-                if time.perf_counter() > round_deadline:
+            if comp is None or time.perf_counter() > deadline:
+                if time.perf_counter() > deadline:
                     return BnbResult(
                         False, best, best_obj if best is not None else None, root_bound, nodes
                     )
                 break  # fronts too large: plain Lagrangian search below
             found, obj, count, stopped = _search(
-                problem, d, cutoff, node_limit - nodes, round_deadline, comp, gap_rel
+                problem, d, cutoff, round_nodes, deadline, comp, gap_rel
             )
             nodes += count
             if stopped:
@@ -383,8 +385,8 @@ def branch_and_bound(
         problem,
         d,
         best_obj,
-        node_limit - nodes,
-        min(deadline, start + stall_s),
+        max(0, min(node_limit, stall) - nodes),
+        deadline,
         None,
         gap_rel,
         best is not None,

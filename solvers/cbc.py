@@ -150,7 +150,8 @@ def _solve(
     if sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
         return SolveResult(Status.INFEASIBLE, "cbc", solve_time_s=elapsed), None
     if sol == pulp.LpSolutionNoSolutionFound:
-        status = Status.TIME_LIMIT if "time" in log.lower() else Status.ERROR
+        timed_out = "time" in log.lower() or elapsed >= 0.95 * time_limit_s
+        status = Status.TIME_LIMIT if timed_out else Status.ERROR
         return SolveResult(
             status, "cbc", solve_time_s=elapsed, message="CBC stopped before finding any plan"
         ), None
