@@ -45,7 +45,7 @@ from planner.insight_models import (
     SweepPoint,
     WhatIf,
 )
-from planner.metrics import Metrics
+from planner.metrics import BUDGET_METRICS, Metrics
 from planner.problem import BUDGET_KEYS, Problem
 from planner.solve import Compiled
 from solvers import (
@@ -66,14 +66,8 @@ from solvers import (
 from solvers.api import DEFAULT_TIME_LIMIT_S
 from solvers.backends import Backend, get_backend
 
-#: Which metric each budget limits.
-BUDGET_METRIC = {
-    "energy_j": "energy_j",
-    "latency_ms": "latency_ms",
-    "min_accuracy": "accuracy",
-    "memory_mb": "memory_mb",
-    "cost_usd": "cost_usd",
-}
+#: Which metric each budget limits (one table, `planner.metrics.BUDGET_METRICS`).
+BUDGET_METRIC = BUDGET_METRICS
 METRIC_BUDGET = {m: b for b, m in BUDGET_METRIC.items()}
 METRIC_UNITS = {
     "energy_j": "J",

@@ -101,7 +101,7 @@ def solve_selection(
     if engine.solves_milp:
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
-            totals = evaluate(work, quick)
+            totals = evaluate(work, quick, simulate=False)
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
@@ -181,7 +181,7 @@ def solve_selection(
             "the solver misbehaved (try another --backend)",
         )
         return SolveOutcome(bad, pre, shortcut)
-    objective = objective_value(problem, evaluate(problem, choice))
+    objective = objective_value(problem, evaluate(problem, choice, simulate=False))
     # every proven lower bound counts: the backend's and the fast path's (both are bounds
     # on the same presolved problem, whose optimum equals the original's)
     bounds = [b for b in (result.bound, fast_bound) if b is not None and math.isfinite(b)]
@@ -220,7 +220,7 @@ def _keep_better(
     with a worse plan or none; the backend's bound is kept either way."""
     if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
         return result
-    obj = objective_value(problem, evaluate(problem, incumbent))
+    obj = objective_value(problem, evaluate(problem, incumbent, simulate=False))
     if result.objective is not None and result.objective <= obj:
         return result
     gap = None

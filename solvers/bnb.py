@@ -36,13 +36,15 @@ import math
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from solvers.model import (
-    BUDGET_ATOL,
-    BUDGET_RTOL,
     SelectionProblem,
+    accuracy_floor,
+    budget_limit,
     evaluate,
     objective_value,
     violations,
@@ -75,7 +77,7 @@ class BnbResult:
 
 
 def _loose(limit: float) -> float:
-    return limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit) + PRUNE_SLACK * max(1.0, abs(limit))
+    return budget_limit(limit, PRUNE_SLACK)
 
 
 class _Data:
@@ -118,9 +120,7 @@ class _Data:
             self.res.append(
                 (
                     [[-math.log(c.accuracy) for c in cs] for cs in cands],
-                    -math.log(b.min_accuracy)
-                    + BUDGET_ATOL
-                    + PRUNE_SLACK * max(1.0, -math.log(b.min_accuracy)),
+                    -accuracy_floor(b.min_accuracy, PRUNE_SLACK),
                 )
             )
         if b.latency_ms is not None and shape.path == 0:  # S + loads + W <= B_L
@@ -183,6 +183,8 @@ class _Data:
 
     # -- Lagrangian bound -------------------------------------------------------------------
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         n = self.n
         width = max((len(c) for c in self.sep), default=1)
         sep = np.full((n, width), np.inf)
@@ -195,6 +197,8 @@ class _Data:
         return sep, coef
 
     def _grid(self, sep: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         n_res = len(self.res)
         if n_res == 0:
             return np.zeros((1, 0))
@@ -225,6 +229,8 @@ class _Data:
         return np.unique(np.vstack(vectors), axis=0)
 
     def _lagrangian_tables(self) -> None:
+        import numpy as np
+
         sep, coef = self._arrays()
         mult = self._grid(sep, coef)
         # vals[j, v, i] = sep + sum_r mult[j, r] * coef[r, v, i]
@@ -242,6 +248,8 @@ class _Data:
 
     def lagrange(self, depth: int, accs: list[float]) -> float:
         """Best Lagrangian bound on the separable cost of nodes ``depth..n-1``."""
+        import numpy as np
+
         if not self._tables_ready:
             self._lagrangian_tables()
             self._tables_ready = True
@@ -267,6 +275,8 @@ class _Completion:
 def _completion(
     rel: Relaxation, cutoff: float, max_states: int, deadline: float
 ) -> _Completion | None:
+    import numpy as np
+
     fronts = suffix_fronts(rel, cutoff, max_states, deadline)
     if fronts is None:
         return None
@@ -316,7 +326,7 @@ def branch_and_bound(
     best: tuple[int, ...] | None = None
     if incumbent is not None and not violations(problem, incumbent):
         best = tuple(incumbent)
-        best_obj = objective_value(problem, evaluate(problem, best))
+        best_obj = objective_value(problem, evaluate(problem, best, simulate=False))
     nodes = 0
     static = d.w_time * d.static_time + d.const
     rel = additive_relaxation(problem, separable_part=True)
@@ -542,7 +552,7 @@ def _search(
         if nxt == n:
             choice = tuple(chosen)
             if not violations(problem, choice):
-                obj = objective_value(problem, evaluate(problem, choice))
+                obj = objective_value(problem, evaluate(problem, choice, simulate=False))
                 if obj < best_obj:
                     best_obj, best = obj, choice
                     found_plan = True

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from solvers.model import SelectionProblem, accuracy_floor, budget_limit
 from solvers.status import SolverError, SolveResult, Status
@@ -21,6 +23,8 @@ def _ok(total: np.ndarray, limit: float) -> np.ndarray:
 def solve_brute(problem: SelectionProblem) -> SolveResult:
     """Exact by enumeration (latency: the bound of `solvers.model.evaluate`); ties go to
     the lexicographically smallest assignment."""
+    import numpy as np
+
     start = time.perf_counter()
     sizes = [len(c) for c in problem.candidates]
     count = math.prod(sizes)
@@ -34,6 +38,8 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
     n = problem.n_nodes
 
     def attr(v: int, name: str) -> np.ndarray:
+        import numpy as np
+
         values = np.array([getattr(c, name) for c in problem.candidates[v]], dtype=float)
         return values[grid[v]]
 

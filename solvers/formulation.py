@@ -295,5 +295,5 @@ def start_values(milp: Milp, problem: SelectionProblem, choice: tuple[int, ...])
         if milp.t_index is not None:
             clamp(milp.t_index, max(finish, default=0.0))
     if milp.latency_index is not None:
-        clamp(milp.latency_index, evaluate(problem, choice).latency_bound_ms)
+        clamp(milp.latency_index, evaluate(problem, choice, simulate=False).latency_bound_ms)
     return values

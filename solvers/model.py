@@ -95,24 +95,42 @@ class LatencyShape:
     work: float
     path: float
     exact: bool
+    #: predecessors of each node (for the critical path; edges go from lower to higher index)
+    preds: tuple[tuple[int, ...], ...] = ()
 
     @classmethod
     def of(cls, n: int, edges: tuple[tuple[int, int], ...], workers: int | None, parallel: bool):
+        preds: list[list[int]] = [[] for _ in range(n)]
+        for u, v in edges:
+            preds[v].append(u)
+        p = tuple(tuple(x) for x in preds)
         k = 1 if not parallel else workers
         if k is None or k >= n:
-            return cls(k, 0.0, 1.0, True)
+            return cls(k, 0.0, 1.0, True, p)
         if k == 1:
-            return cls(1, 1.0, 0.0, True)
+            return cls(1, 1.0, 0.0, True, p)
         if not wider_than(n, edges, k):
-            return cls(k, 0.0, 1.0, True)
-        return cls(k, 1.0 / k, 1.0 - 1.0 / k, False)
+            return cls(k, 0.0, 1.0, True, p)
+        return cls(k, 1.0 / k, 1.0 - 1.0 / k, False, p)
+
+    def critical_path(self, durations: list[float]) -> float:
+        """`solvers.schedule.critical_path` over the stored predecessors."""
+        finish = list(durations)
+        for v, ps in enumerate(self.preds):
+            if ps:
+                finish[v] += max(finish[u] for u in ps)
+        return max(finish, default=0.0)
 
     def bound(self, durations: list[float], edges: tuple[tuple[int, int], ...]) -> float:
         value = 0.0
         if self.work:
             value += self.work * math.fsum(durations)
         if self.path:
-            value += self.path * critical_path(durations, edges)
+            value += self.path * (
+                self.critical_path(durations)
+                if len(self.preds) == len(durations)
+                else critical_path(durations, edges)
+            )
         return value
 
     def makespan(self, durations: list[float], edges: tuple[tuple[int, int], ...]) -> float:
@@ -189,15 +207,24 @@ class SelectionProblem:
         """Memory of each model key, counted once (the largest row if rows disagree).
 
         Fixed when the problem is built, so presolve removing a row never shrinks it."""
-        assert self.model_memory is not None
-        return dict(self.model_memory)
+        cached = self.__dict__.get("_memory_by_key")
+        if cached is None:
+            assert self.model_memory is not None
+            cached = dict(self.model_memory)
+            object.__setattr__(self, "_memory_by_key", cached)
+        return cached
 
     @property
     def load_by_key(self) -> dict[str, tuple[float, float]]:
         """(load_ms, load_energy_j) of each model key, paid once per distinct key a plan
-        uses (the largest row if rows disagree; zero for warm or resident models)."""
-        assert self.model_load is not None
-        return {k: (ms, j) for k, ms, j in self.model_load}
+        uses (the largest row if rows disagree; zero for warm or resident models).
+        Built once per problem (a read-only view: do not modify)."""
+        cached = self.__dict__.get("_load_by_key")
+        if cached is None:
+            assert self.model_load is not None
+            cached = {k: (ms, j) for k, ms, j in self.model_load}
+            object.__setattr__(self, "_load_by_key", cached)
+        return cached
 
     @property
     def has_loads(self) -> bool:
@@ -259,7 +286,9 @@ def reference_scales(problem: SelectionProblem) -> tuple[float, float, float]:
     return (e_ref or 1.0, l_ref or 1.0, c_ref or 1.0)
 
 
-def evaluate(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -> Totals:
+def evaluate(
+    problem: SelectionProblem, choice: tuple[int, ...] | list[int], simulate: bool = True
+) -> Totals:
     """Totals of ``choice`` (candidate index per node) under the problem's semantics:
 
     - durations ``d_v`` = the chosen latency + ``dispatch_ms``;
@@ -270,6 +299,9 @@ def evaluate(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -> 
     - ``latency_ms`` = start-up + ``L0`` + the makespan of the executor's list schedule
       (`solvers.schedule.list_schedule`), which never exceeds the bound;
     - energy = the chosen energies + the load energy of the distinct cold keys used.
+
+    ``simulate=False`` skips the simulation (``latency_ms`` is then the bound too): for the
+    searches, whose budgets and objective read the bound only.
     """
     chosen = [problem.candidates[v][i] for v, i in enumerate(choice)]
     keys = sorted({c.key for c in chosen})
@@ -282,7 +314,7 @@ def evaluate(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -> 
     fixed = problem.startup_ms + load_ms
     shape = problem.shape
     bound = fixed + shape.bound(durations, problem.edges)
-    latency = fixed + shape.makespan(durations, problem.edges)
+    latency = fixed + shape.makespan(durations, problem.edges) if simulate else bound
     accuracy = math.prod(c.accuracy for c in chosen)
     mem_by_key = problem.memory_by_key
     memory = math.fsum(mem_by_key[k] for k in keys)
@@ -322,7 +354,7 @@ def accuracy_floor(min_accuracy: float, extra_rel: float = 0.0) -> float:
 
 def violations(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -> list[str]:
     """Names of the budgets (and node floors) that ``choice`` breaks; empty if feasible."""
-    totals = evaluate(problem, choice)
+    totals = evaluate(problem, choice, simulate=False)
     b = problem.budgets
     broken: list[str] = []
     if b.energy_j is not None and not within(totals.energy_j, b.energy_j):

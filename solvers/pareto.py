@@ -26,8 +26,10 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from solvers.model import SelectionProblem, accuracy_floor, budget_limit
 
@@ -60,6 +62,8 @@ def additive_relaxation(
     remains (the 2-D programme would not be exact) or the objective has a makespan term
     (unless ``separable_part``: then the relaxation bounds only the separable part of the
     objective, which is what the branch-and-bound adds its makespan bound to)."""
+    import numpy as np
+
     w = problem.weights
     shape = problem.shape
     if shape.path > 0 and w.latency > 0 and not separable_part:
@@ -89,6 +93,8 @@ def additive_relaxation(
     pad = [width - len(c) for c in problem.candidates]
 
     def table(values: list[list[float]]) -> np.ndarray:
+        import numpy as np
+
         return np.array(
             [row + [0.0] * p for row, p in zip(values, pad, strict=True)], dtype=float
         ).reshape(n, width)
@@ -133,6 +139,8 @@ def additive_relaxation(
 
 def _proportional(sep: np.ndarray, g: np.ndarray, finite: np.ndarray) -> float | None:
     """r with g == r * sep on every real candidate (r > 0), else None."""
+    import numpy as np
+
     s, gg = sep[finite], g[finite]
     if not (s > 0).all():
         return None
@@ -156,6 +164,8 @@ class _Bound:
     """Lagrangian bound on the cost of nodes ``d..n-1`` given the budget left."""
 
     def __init__(self, rel: Relaxation, order: np.ndarray) -> None:
+        import numpy as np
+
         sep = rel.sep[order]
         n = len(order)
         if rel.g is None:
@@ -181,6 +191,8 @@ class _Bound:
         self.s_min = self.table[0]
 
     def __call__(self, d: int, slack: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if len(self.lams) == 1:
             return np.full(slack.shape, self.table[0, d])
         return (self.table[:, d][None, :] - slack[:, None] * self.lams[None, :]).max(axis=1)
@@ -195,6 +207,8 @@ def _forward(
 ) -> tuple[list[tuple[np.ndarray, ...]], bool]:
     """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
     (cost ascending, use descending, parent state, candidate)."""
+    import numpy as np
+
     sep = rel.sep[order]
     g = rel.g[order] if rel.g is not None else np.zeros_like(sep)
     n = len(order)
@@ -241,6 +255,8 @@ def _forward(
 
 def solve_relaxation(rel: Relaxation, cutoff: float = math.inf) -> DpResult:
     """Relaxed optimum (ties: the first state in (cost, budget use) order)."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     order = np.arange(n)
     layers, complete = _forward(rel, order, cutoff)
@@ -269,6 +285,8 @@ def suffix_fronts(
     whose cost plus a bound on nodes 0..d-1 is below ``cutoff``; fronts[n] = ([0], [0]).
     The cheapest completion of a prefix with budget ``room`` left is the state with the
     largest use <= room. None when the state guard or ``deadline`` stopped the programme."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline)
     if not ok:
@@ -282,6 +300,8 @@ def suffix_fronts(
 def lagrangian_bound(rel: Relaxation) -> float:
     """A lower bound on the relaxed optimum: max over a grid of ``lam >= 0`` of
     ``sum_v min_i (cost + lam * use) - lam * limit``, capped below by nothing else."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     if n == 0:
         return 0.0

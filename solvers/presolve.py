@@ -20,8 +20,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    pass
 
 from solvers.model import Candidate, SelectionProblem, accuracy_floor, within
 
@@ -182,6 +184,8 @@ def _drop_sum(
 def _drop_dominated(
     problem: SelectionProblem, alive: list[list[int]], reasons: list[dict[int, str]]
 ) -> None:
+    import numpy as np
+
     cands = problem.candidates
     # a key's memory and cold load are paid once per plan: swapping a shared key out of one
     # node need not save them, so shared keys are then never dropped by dominance
