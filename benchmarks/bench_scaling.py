@@ -201,6 +201,13 @@ SIDE_HEADER = (
 )
 
 
+def _plain_status(r: object) -> str:
+    """Proven optimal or not, read from the solution status (PuLP's ``status`` says
+    "Optimal" also when a time limit stopped the solver)."""
+    optimal = getattr(r, "optimal", False)
+    return "optimal" if optimal else "time limit" if getattr(r, "objective", None) else "none"
+
+
 def _ratio(ours: float | None, other: float | None) -> str:
     if ours is None or other is None or other <= 0:
         return "-"
@@ -231,8 +238,9 @@ def side_by_side(
                 gap_text = "none" if gap is None else f"{gap:.2%}"
                 line = (
                     f"| {n} x {k} | {objective} | {seed} | {sec:.2f} | {status} | {gap_text} "
-                    f"| {path} | {plain.seconds:.2f} | {plain.status} "
-                    f"| {hs.seconds if hs else float('nan'):.2f} | {hs.status if hs else '-'} "
+                    f"| {path} | {plain.seconds:.2f} | {_plain_status(plain)} "
+                    f"| {hs.seconds if hs else float('nan'):.2f} "
+                    f"| {_plain_status(hs) if hs else '-'} "
                     f"| {_ratio(obj, plain.objective)} "
                     f"| {_ratio(obj, hs.objective if hs else None)} |"
                 )

@@ -105,7 +105,7 @@ def solve_selection(
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if found is None and engine.solves_milp and fast_path:
+    if found is None and engine.solves_milp and fast_path and _fast_path_pays(work):
         bnb = branch_and_bound(
             work,
             node_limit=FAST_PATH_NODES,
@@ -236,6 +236,20 @@ def _keep_better(
         result.solve_time_s,
         "time limit reached; plan from the branch-and-bound's search",
     )
+
+
+#: Above this many nodes, an objective with a critical-path term goes to the MILP directly:
+#: measured on benchmarks.instances at 20 and 100 nodes x 10 candidates (weights 0.5/0.5),
+#: the branch-and-bound's bound on the critical path is too weak to close, and the time it
+#: spends is the MILP's loss (benchmarks/results/scaling_side_by_side.md).
+FAST_PATH_MAX_PATH_NODES = 16
+
+
+def _fast_path_pays(problem: SelectionProblem) -> bool:
+    """Whether the in-process search is worth trying first (a rule on the problem's shape,
+    never on the clock)."""
+    critical = problem.shape.path > 0 and problem.weights.latency > 0
+    return not critical or problem.n_nodes <= FAST_PATH_MAX_PATH_NODES
 
 
 def _stall_nodes(problem: SelectionProblem) -> int:

@@ -293,3 +293,34 @@ def test_cold_flag_adds_load_time_and_energy_once_per_model():  # type: ignore[n
     assert warm.totals.energy_j == pytest.approx(2) and warm.totals.latency_ms == 10
     assert resident.totals == warm.totals
     assert cold.schedule is not None and cold.schedule.cold_models == ["m"]
+
+
+@pytest.mark.parametrize("weights", WEIGHTINGS, ids=["energy", "latency", "mixed"])
+def test_lean_path_is_optimal_and_explain_plan_adds_the_analysis(weights):  # type: ignore[no-untyped-def]
+    from planner import explain_plan
+    from planner.solve import NOT_ANALYSED
+
+    for seed in range(4):
+        problem = random_problem(
+            seed,
+            n_nodes=6,
+            n_cands=3,
+            budgets=("energy_j", "latency_ms", "min_accuracy"),
+            tightness=0.5,
+            weights=weights,
+        )
+        oracle = brute_force(problem)
+        lean = solve(problem, explain=False)
+        check_against_oracle(problem, "cbc", oracle)
+        if not oracle.feasible:
+            assert lean.status == "infeasible"
+            continue
+        assert lean.status == "optimal"
+        assert lean.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
+        assert all(b.binding is None for b in lean.budgets)
+        full = explain_plan(lean)
+        assert full.assignment == lean.assignment and full.totals == lean.totals
+        assert all(b.binding is not None for b in full.budgets)
+        reasons = [c.reason for n in full.nodes for c in n.candidates]
+        assert NOT_ANALYSED not in reasons
+        assert full == solve(problem, explain=True).model_copy(update={"solver": full.solver})
