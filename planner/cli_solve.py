@@ -154,11 +154,16 @@ def render_plan(plan: Plan, console: Console) -> None:
     t = plan.totals
     values = {name: t.for_budget(name) if t else None for name in BUDGET_METRICS}
     checks = {b.name: b for b in plan.budgets}
+    if t is not None and t.latency_bound_ms is not None:
+        # the simulated schedule first, then the bound the budget limits
+        totals.add_row("latency_ms (predicted)", fmt(t.latency_ms), "-", "-", "")
     for name, value in values.items():
         check = checks.get(name)
         if check is None and name == "cost_usd" and not value:
             continue
         label = "accuracy" if name == "min_accuracy" else name
+        if name == "latency_ms" and t is not None and t.latency_bound_ms is not None:
+            label = "latency_ms (bound)"
         binds = "" if check is None or check.binding is None else ("yes" if check.binding else "no")
         totals.add_row(
             label,
@@ -168,6 +173,17 @@ def render_plan(plan: Plan, console: Console) -> None:
             binds,
         )
     console.print(totals)
+    if plan.schedule is not None:
+        m = plan.schedule
+        cold = (
+            f", cold loads {fmt(m.load_ms)} ms ({', '.join(m.cold_models)})"
+            if m.cold_models
+            else ""
+        )
+        console.print(
+            f"machine: {m.workers} worker(s), dispatch {fmt(m.dispatch_ms)} ms, start-up "
+            f"{fmt(m.startup_ms)} ms{cold}; latency bound: {m.bound}"
+        )
     s = plan.solver
     time_ms = f"{s.solve_time_ms:.1f} ms" if s.solve_time_ms is not None else "-"
     gap = "" if s.gap is None else f", gap {s.gap:.2%}"

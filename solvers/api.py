@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, replace
 
 from solvers.backends import REGISTRY, get_backend
-from solvers.bnb import branch_and_bound
+from solvers.bnb import DIVE_NODES, branch_and_bound
 from solvers.formulation import build_milp, start_values
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
@@ -105,13 +105,15 @@ def solve_selection(
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if found is None and engine.solves_milp and fast_path and _fast_path_pays(work):
+    if found is None and engine.solves_milp and fast_path:
+        full = _fast_path_pays(work)
         bnb = branch_and_bound(
             work,
-            node_limit=FAST_PATH_NODES,
+            node_limit=FAST_PATH_NODES if full else DIVE_NODES,
             time_limit_s=limit,
             gap_rel=gap_rel or 0.0,
             stall_nodes=_stall_nodes(work),
+            dive_only=not full,
         )
         if math.isfinite(bnb.root_bound):
             fast_bound = bnb.root_bound
@@ -238,7 +240,8 @@ def _keep_better(
     )
 
 
-#: Above this many nodes, an objective with a critical-path term goes to the MILP directly:
+#: Above this many nodes, an objective with a critical-path term goes to the MILP after the
+#: search's first dive only (its plan is the MILP's incumbent, its bound counts for the gap):
 #: measured on benchmarks.instances at 20 and 100 nodes x 10 candidates (weights 0.5/0.5),
 #: the branch-and-bound's bound on the critical path is too weak to close, and the time it
 #: spends is the MILP's loss (benchmarks/results/scaling_side_by_side.md).

@@ -294,6 +294,7 @@ def branch_and_bound(
     max_states: int = 200_000,
     gap_rel: float = 0.0,
     stall_nodes: int | None = None,
+    dive_only: bool = False,
 ) -> BnbResult:
     """Search ``problem`` exhaustively (see the module docstring).
 
@@ -308,6 +309,9 @@ def branch_and_bound(
     ``incumbent`` is an optional known feasible plan. With ``gap_rel > 0`` subtrees whose
     bound is within ``gap_rel`` of the best plan are pruned too, so a finished search
     proves the plan within that relative gap (``bound`` says how close).
+
+    ``dive_only``: stop after the first dive (problems above SMALL_NODES nodes): its plan
+    and the root bound, for a MILP to start from.
 
     ``stall_nodes``: after this many search nodes the search continues only while its best
     plan is
@@ -348,6 +352,11 @@ def branch_and_bound(
             nodes += count
             if found is not None:
                 best, best_obj = found, obj
+        if dive_only:  # a first plan and the root bound, for the MILP to start from
+            proven = best is not None and best_obj * (1.0 - gap_rel) <= root_bound
+            return BnbResult(
+                proven, best, best_obj if best is not None else None, root_bound, nodes
+            )
         if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:
             return BnbResult(True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes)
         # small problems: one search with the full fronts; larger: growing cutoffs
