@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, replace
 
 from solvers.backends import REGISTRY, get_backend
+from solvers.backends import available_backends as available_backends  # re-export
 from solvers.bnb import DIVE_NODES, branch_and_bound
 from solvers.formulation import build_milp, start_values
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
