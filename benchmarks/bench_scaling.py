@@ -16,6 +16,13 @@ straightforward formulation includes building its PuLP model). Variants:
 - ``<backend> MILP no-presolve``: the backend alone on the original problem;
 - ``straightforward``: `benchmarks.straightforward` (PuLP + CBC, no presolve, no bounds).
 
+``--side-by-side`` (issue 16) runs, for each instance and each objective (``energy``:
+weights 1/0; ``default``: the default weights 0.5/0.5 with the parallel makespan, workers
+unlimited so that the straightforward model is the same problem), the default pipeline
+(cbc) and the straightforward model (CBC, and HiGHS for the energy objective) one right
+after the other with the same time limit, and reports times, statuses, proven gaps and the
+objective ratio ours / straightforward (below 1: ours is better).
+
 ``--criteria`` checks issue 7's targets: 100 x 10 (default solver vs straightforward,
 median time and speed-up, optimality proven) and 500 x 10 (proven 1% gap within 10 s).
 """
@@ -187,10 +194,70 @@ def criteria(seeds: int, straight_limit_s: float) -> list[str]:
     return lines
 
 
+SIDE_HEADER = (
+    "| nodes x cands | objective | seed | ours s | ours status | ours gap | answered by "
+    "| CBC s | CBC status | HiGHS s | HiGHS status | ratio vs CBC | ratio vs HiGHS |\n"
+    "|---|---|---:|---:|---|---:|---|---:|---|---:|---|---:|---:|"
+)
+
+
+def _plain_status(r: object) -> str:
+    """Proven optimal or not, read from the solution status (PuLP's ``status`` says
+    "Optimal" also when a time limit stopped the solver)."""
+    optimal = getattr(r, "optimal", False)
+    return "optimal" if optimal else "time limit" if getattr(r, "objective", None) else "none"
+
+
+def _ratio(ours: float | None, other: float | None) -> str:
+    if ours is None or other is None or other <= 0:
+        return "-"
+    return f"{ours / other:.4f}"
+
+
+def side_by_side(
+    sizes: list[tuple[int, int]], seeds: int, time_limit_s: float, objectives: list[str]
+) -> list[str]:
+    """Ours and the straightforward model, interleaved on each instance (see docstring)."""
+    from solvers import Weights
+
+    lines = []
+    for n, k in sizes:
+        for objective in objectives:
+            w = Weights(1.0, 0.0) if objective == "energy" else Weights(0.5, 0.5)
+            for seed in range(seeds):
+                p = instance(n, k, seed, weights=w)
+                sec, ok, gap, obj, path = run_variant("cbc", p, time_limit_s, None)
+                status = "optimal" if ok else "feasible" if obj is not None else "none"
+                plain = solve_straightforward(p, time_limit_s)
+                hs = (
+                    solve_straightforward(p, time_limit_s, "highs")
+                    if objective == "energy"
+                    else None
+                )
+
+                gap_text = "none" if gap is None else f"{gap:.2%}"
+                line = (
+                    f"| {n} x {k} | {objective} | {seed} | {sec:.2f} | {status} | {gap_text} "
+                    f"| {path} | {plain.seconds:.2f} | {_plain_status(plain)} "
+                    f"| {hs.seconds if hs else float('nan'):.2f} "
+                    f"| {_plain_status(hs) if hs else '-'} "
+                    f"| {_ratio(obj, plain.objective)} "
+                    f"| {_ratio(obj, hs.objective if hs else None)} |"
+                )
+                print(line, flush=True)
+                lines.append(line)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="small grid (a few minutes)")
     parser.add_argument("--criteria", action="store_true", help="issue 7's two targets")
+    parser.add_argument(
+        "--side-by-side", action="store_true", help="issue 16: both objectives vs the plain model"
+    )
+    parser.add_argument("--sizes", default="20x10,100x10,500x10,1000x10,100x50")
+    parser.add_argument("--objectives", default="energy,default")
     parser.add_argument("--nodes", default="5,10,20,50,100,200,500,1000")
     parser.add_argument("--candidates", default="5,10,20,50")
     parser.add_argument("--seeds", type=int, default=3)
@@ -211,7 +278,22 @@ def main(argv: list[str] | None = None) -> None:
     command = "python -m benchmarks.bench_scaling " + " ".join(
         argv if argv is not None else sys.argv[1:]
     )
-    if args.criteria:
+    if args.side_by_side:
+        sizes = [tuple(int(x) for x in s.split("x")) for s in args.sizes.split(",")]
+        print(SIDE_HEADER, flush=True)
+        rows = side_by_side(
+            [(a, b) for a, b in sizes], args.seeds, args.time_limit, args.objectives.split(",")
+        )
+        body = [
+            f"Time limit per solve: {args.time_limit:g} s (ours and each straightforward "
+            f"solve); seeds per size: {args.seeds}; run one after the other on each "
+            "instance.\n",
+            SIDE_HEADER,
+            *rows,
+        ]
+        title = "# Side by side: the default pipeline vs the straightforward model"
+        out = args.out or "benchmarks/results/scaling_side_by_side.md"
+    elif args.criteria:
         body = criteria(args.seeds, args.time_limit)
         title = "# Issue 7 targets: 100 x 10 and 500 x 10"
         out = args.out or "benchmarks/results/criteria.md"

@@ -299,7 +299,7 @@ def garbage() -> Row:
         for choice in lies.values():
             lying = SolveResult(Status.OPTIMAL, backend, choice, 0.0, 0.0, 0.0)
             with (
-                mock.patch.object(api, f"solve_milp_{backend}", lambda *a, _r=lying, **k: _r),
+                mock.patch(f"solvers.{backend}.solve_milp_{backend}", lambda *a, _r=lying, **k: _r),
                 mock.patch.object(api, "FAST_PATH_NODES", 0),
                 mock.patch.object(api, "_separable_optimum", lambda problem: None),
             ):

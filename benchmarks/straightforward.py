@@ -5,7 +5,8 @@ per node (no bounds), ``f[v] >= f[u] + sum_m x[v,m] l_m`` per edge and
 ``f[v] >= sum_m x[v,m] l_m`` per node, makespan ``T >= f[v]``, ``T <= L``;
 ``sum x e <= E``, ``sum x log a >= log A``; minimise ``sum x e / E_ref`` (the same
 normalised objective as ours, so values compare). Built directly with PuLP and solved
-by PuLP's bundled CBC, on the original candidates (no presolve, no fast path).
+by PuLP's bundled CBC (or HiGHS through PuLP), on the original candidates (no presolve, no
+fast path).
 Sequential execution uses ``sum x l <= L`` instead of finish times.
 """
 
@@ -28,7 +29,13 @@ class PlainResult:
     status: str
 
 
-def solve_straightforward(problem: SelectionProblem, time_limit_s: float) -> PlainResult:
+def solve_straightforward(
+    problem: SelectionProblem, time_limit_s: float, solver: str = "cbc"
+) -> PlainResult:
+    """Solve the straightforward model with PuLP's bundled CBC (``solver="cbc"``) or HiGHS
+    through PuLP (``"highs"``). It models the latency as the critical path, so it is the
+    same problem as ours only for unlimited workers (``problem.workers`` None) or
+    sequential execution, no dispatch, start-up or cold loads; the benchmarks use those."""
     start = time.perf_counter()
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
@@ -81,7 +88,10 @@ def solve_straightforward(problem: SelectionProblem, time_limit_s: float) -> Pla
         ) >= math.log(b.min_accuracy)
     if b.memory_mb is not None or b.cost_usd is not None:
         raise ValueError("the straightforward baseline covers energy/latency/accuracy budgets")
-    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
+    if solver == "highs":
+        prob.solve(pulp.HiGHS(msg=False, timeLimit=time_limit_s))
+    else:
+        prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit_s))
     seconds = time.perf_counter() - start
     optimal = prob.sol_status == pulp.LpSolutionOptimal
     value = (

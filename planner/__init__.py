@@ -3,7 +3,7 @@
 from planner.errors import PlannerError, ProblemError, SolveError
 from planner.plan import Plan
 from planner.problem import Problem, load_problem, problem_from_data
-from planner.solve import solve
+from planner.solve import explain_plan, solve
 
 __all__ = [
     "Plan",
@@ -11,6 +11,7 @@ __all__ = [
     "Problem",
     "ProblemError",
     "SolveError",
+    "explain_plan",
     "load_problem",
     "problem_from_data",
     "solve",

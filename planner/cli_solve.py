@@ -27,6 +27,26 @@ MinAccuracyOpt = Annotated[float | None, typer.Option("--min-accuracy", help="In
 MemoryBudgetOpt = Annotated[float | None, typer.Option("--memory-budget", help="MB.")]
 WeightsOpt = Annotated[str | None, typer.Option("--weights", help="e.g. energy=0.7,latency=0.3")]
 ExecutionOpt = Annotated[str | None, typer.Option("--execution", help="parallel or sequential.")]
+#: The machine flags shared by `planner solve` and `planner run` (same meaning in both).
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        min=1,
+        help="Worker slots the executor runs nodes on (default: the problem's machine, else "
+        "the CPU cores this process may use, at most 4). The plan's latency is the list "
+        "schedule on these workers.",
+    ),
+]
+ColdOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--cold/--warm",
+        help="--cold: models not resident load before the run and the plan counts each "
+        "distinct model's load time and energy once; --warm: loading is not planned. "
+        "Default: the problem's machine (warm).",
+    ),
+]
 
 BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
 
@@ -61,6 +81,8 @@ def apply_overrides(
     memory_budget: float | None,
     weights: str | None,
     execution: str | None,
+    workers: int | None = None,
+    cold: bool | None = None,
 ) -> Problem:
     budgets: dict[str, float | None] = {
         k: v
@@ -74,10 +96,16 @@ def apply_overrides(
     }
     if execution is not None and execution not in ("parallel", "sequential"):
         raise ProblemError(f"--execution must be parallel or sequential, got {execution!r}")
+    machine: dict[str, object] = {}
+    if workers is not None:
+        machine["workers"] = workers
+    if cold is not None:
+        machine["cold"] = cold
     return problem.with_overrides(
         budgets=budgets or None,
         weights=parse_weights(weights) if weights else None,
         execution=execution,  # type: ignore[arg-type]
+        machine=machine or None,
     )
 
 
@@ -126,11 +154,16 @@ def render_plan(plan: Plan, console: Console) -> None:
     t = plan.totals
     values = {name: t.for_budget(name) if t else None for name in BUDGET_METRICS}
     checks = {b.name: b for b in plan.budgets}
+    if t is not None and t.latency_bound_ms is not None:
+        # the simulated schedule first, then the bound the budget limits
+        totals.add_row("latency_ms (predicted)", fmt(t.latency_ms), "-", "-", "")
     for name, value in values.items():
         check = checks.get(name)
         if check is None and name == "cost_usd" and not value:
             continue
         label = "accuracy" if name == "min_accuracy" else name
+        if name == "latency_ms" and t is not None and t.latency_bound_ms is not None:
+            label = "latency_ms (bound)"
         binds = "" if check is None or check.binding is None else ("yes" if check.binding else "no")
         totals.add_row(
             label,
@@ -140,6 +173,17 @@ def render_plan(plan: Plan, console: Console) -> None:
             binds,
         )
     console.print(totals)
+    if plan.schedule is not None:
+        m = plan.schedule
+        cold = (
+            f", cold loads {fmt(m.load_ms)} ms ({', '.join(m.cold_models)})"
+            if m.cold_models
+            else ""
+        )
+        console.print(
+            f"machine: {m.workers} worker(s), dispatch {fmt(m.dispatch_ms)} ms, start-up "
+            f"{fmt(m.startup_ms)} ms{cold}; latency bound: {m.bound}"
+        )
     s = plan.solver
     time_ms = f"{s.solve_time_ms:.1f} ms" if s.solve_time_ms is not None else "-"
     gap = "" if s.gap is None else f", gap {s.gap:.2%}"
@@ -165,6 +209,8 @@ def register(app: typer.Typer) -> None:
         memory_budget: MemoryBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
+        workers: WorkersOpt = None,
+        cold: ColdOpt = None,
         backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
         time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds (default 60)."),
         gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
@@ -178,10 +224,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
+        import time
+
         check_output_target(output)  # before solving: nothing computed is lost
         from planner.cli_insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
+        from solvers.api import DEFAULT_TIME_LIMIT_S
 
+        started = time.perf_counter()
+        limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
         problem = apply_overrides(
             load_problem(problem_file),
             energy_budget,
@@ -190,11 +241,19 @@ def register(app: typer.Typer) -> None:
             memory_budget,
             weights,
             execution,
+            workers,
+            cold,
         )
         plan = run_solve(
-            problem, backend=backend, time_limit_s=time_limit, gap_rel=gap, analyze=True
+            problem,
+            backend=backend,
+            time_limit_s=limit,
+            gap_rel=gap,
+            explain=True,
         )
-        plan = augment_plan(plan, alternatives=alternatives, time_limit_s=time_limit)
+        # --time-limit bounds the whole command: the insight gets what the solve left
+        left = max(limit - (time.perf_counter() - started), 1e-3)
+        plan = augment_plan(plan, alternatives=alternatives, time_limit_s=left)
         text = plan.to_json(timings=not no_timings)
         if output is not None:
             write_atomic(output, text)

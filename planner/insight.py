@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
 from planner.errors import SolveError, SolveTimeout
@@ -45,7 +45,7 @@ from planner.insight_models import (
     SweepPoint,
     WhatIf,
 )
-from planner.metrics import Metrics
+from planner.metrics import BUDGET_METRICS, Metrics
 from planner.problem import BUDGET_KEYS, Problem
 from planner.solve import Compiled
 from solvers import (
@@ -56,7 +56,6 @@ from solvers import (
     SolveResult,
     Status,
     Totals,
-    Weights,
     build_milp,
     evaluate,
     objective_value,
@@ -65,16 +64,10 @@ from solvers import (
     violations,
 )
 from solvers.api import DEFAULT_TIME_LIMIT_S
-from solvers.highs import highs_available
+from solvers.backends import Backend, get_backend
 
-#: Which metric each budget limits.
-BUDGET_METRIC = {
-    "energy_j": "energy_j",
-    "latency_ms": "latency_ms",
-    "min_accuracy": "accuracy",
-    "memory_mb": "memory_mb",
-    "cost_usd": "cost_usd",
-}
+#: Which metric each budget limits (one table, `planner.metrics.BUDGET_METRICS`).
+BUDGET_METRIC = BUDGET_METRICS
 METRIC_BUDGET = {m: b for b, m in BUDGET_METRIC.items()}
 METRIC_UNITS = {
     "energy_j": "J",
@@ -90,29 +83,42 @@ FRONT_RESOLUTION = 1e-6
 
 def default_backend() -> str:
     """HiGHS (in-process, no subprocess per solve) when installed, else CBC."""
-    return "highs" if highs_available() else "cbc"
+    return "highs" if get_backend("highs").available() else "cbc"
 
 
-def _check_backend(backend: str | None) -> str:
-    backend = backend or default_backend()
-    if backend not in ("cbc", "highs"):
-        raise SolveError(f"insight needs a MILP backend: --backend cbc or highs, not {backend!r}")
-    if backend == "highs" and not highs_available():
+def _check_backend(backend: str | None) -> Backend:
+    name = backend or default_backend()
+    try:
+        engine = get_backend(name, need_milp=True)
+    except SolverError as exc:
+        raise SolveError(f"insight: {exc} (--backend)") from exc
+    if not engine.available():
         raise SolveError(
-            "HiGHS is not installed: pip install highspy (or '.[highs]'), or use --backend cbc"
+            f"the {name} backend is not installed here: pip install highspy (or '.[highs]'), "
+            "or use --backend cbc"
         )
-    return backend
+    return engine
 
 
 def metric_value(totals: Totals, metric: str) -> float:
-    """The value of ``metric`` in ``totals``, oriented so that smaller is better."""
+    """The value of ``metric`` in ``totals``, oriented so that smaller is better (latency:
+    the bound the budget limits, see `solvers.formulation`)."""
     if metric == "accuracy":
         return -math.log(totals.accuracy)
+    if metric == "latency_ms":
+        return totals.latency_bound_ms
+    return float(getattr(totals, metric))
+
+
+def metric_total(totals: Totals, metric: str) -> float:
+    """The plain value of ``metric`` in ``totals`` (latency: the bound the budget limits)."""
+    if metric == "latency_ms":
+        return totals.latency_bound_ms
     return float(getattr(totals, metric))
 
 
 def _delta(a: Totals, base: Totals) -> dict[str, float]:
-    return {m: float(getattr(a, m)) - float(getattr(base, m)) for m in METRICS}
+    return {m: metric_total(a, m) - metric_total(base, m) for m in METRICS}
 
 
 @dataclass
@@ -120,10 +126,9 @@ class MetricMilp:
     """`build_milp`'s formulation with every metric available as a linear expression.
 
     ``terms[metric]`` maps columns to coefficients so that ``sum(coef * col)`` equals the
-    metric (accuracy: minus its log). The builder forces the makespan variable (parallel
-    latency) and the distinct-model ``y`` variables to exist by asking `build_milp` for a
-    latency weight and a memory budget that cannot bind; rows and bounds are otherwise those
-    of the problem given.
+    metric (accuracy: minus its log; latency: the latency bound). `build_milp` is asked for
+    every metric column (``full=True``); rows and bounds are those of the problem given.
+    Columns are addressed by index (`Milp.terms`, `Milp.x_index`), never by name.
     """
 
     problem: SelectionProblem
@@ -147,42 +152,13 @@ def build_metric_milp(
 ) -> MetricMilp:
     """Formulation of ``problem`` (its budgets as rows) whose objective is ``objective``:
     {metric: weight}, or the problem's own weighted objective when None."""
-    b = problem.budgets
-    mem = problem.memory_by_key
-    work = problem
-    if b.memory_mb is None:
-        loose = 2.0 * math.fsum(mem.values()) + 1.0
-        work = replace(work, budgets=replace(b, memory_mb=loose))
-    if problem.parallel and work.weights.latency <= 0:
-        w = work.weights
-        work = replace(work, weights=Weights(w.energy, max(w.latency, 1.0), w.cost))
-    milp = build_milp(work)
+    milp = build_milp(problem, full=True)
     if problem.node_min_accuracy is not None:  # build_milp leaves node floors to presolve
         for v, floor in enumerate(problem.node_min_accuracy):
             for i, c in enumerate(problem.candidates[v]):
                 if floor is not None and c.accuracy < floor:
                     milp.ub[milp.x_index[v][i]] = 0.0
-    terms: dict[str, dict[int, float]] = {}
-    for metric in ("energy_j", "cost_usd", "latency_ms"):
-        row: dict[int, float] = {}
-        for v, cands in enumerate(problem.candidates):
-            for i, c in enumerate(cands):
-                value = float(getattr(c, metric))
-                if value:
-                    row[milp.x_index[v][i]] = value
-        terms[metric] = row
-    terms["accuracy"] = {
-        milp.x_index[v][i]: -math.log(c.accuracy)
-        for v, cands in enumerate(problem.candidates)
-        for i, c in enumerate(cands)
-        if c.accuracy < 1.0
-    }
-    if problem.parallel:
-        terms["latency_ms"] = {milp.names.index("makespan"): 1.0}
-    keys = sorted(mem)
-    ycols = {keys[int(name[2:])]: j for j, name in enumerate(milp.names) if name.startswith("y_")}
-    terms["memory_mb"] = {j: mem[k] for k, j in ycols.items() if mem[k]}
-    mm = MetricMilp(problem, milp, terms)
+    mm = MetricMilp(problem, milp, milp.terms)
     if objective is None:
         w = problem.weights
         assert problem.scales is not None
@@ -195,31 +171,41 @@ def build_metric_milp(
     coeffs: dict[int, float] = {}
     for metric, weight in objective.items():
         if weight:
-            for j, coef in terms[metric].items():
+            for j, coef in mm.terms[metric].items():
                 coeffs[j] = coeffs.get(j, 0.0) + weight * coef
     mm.set_objective(coeffs)
     return mm
 
 
 class Solver:
-    """Runs MILPs on one backend, counting solves; raises `SolveError` on solver failure."""
+    """Runs MILPs on one backend, counting solves; raises `SolveError` on solver failure.
+
+    ``time_limit_s`` bounds all its solves together (a whole insight command): each solve
+    gets what is left, and a solve with nothing left is a `SolveError`."""
 
     def __init__(self, backend: str | None = None, time_limit_s: float | None = None) -> None:
-        self.backend = _check_backend(backend)
+        self.engine = _check_backend(backend)
+        self.backend = self.engine.name
         self.time_limit_s = DEFAULT_TIME_LIMIT_S if time_limit_s is None else time_limit_s
+        self.deadline = time.perf_counter() + self.time_limit_s
         self.solves = 0
         self.exact = True
 
-    def run(self, milp: Milp) -> SolveResult:
-        from solvers.cbc import solve_milp_cbc
-        from solvers.highs import solve_milp_highs
+    def left(self) -> float:
+        """Seconds left of the time limit; `SolveError` when none are."""
+        left = self.deadline - time.perf_counter()
+        if left <= 0:
+            raise SolveError(
+                f"the time limit ({self.time_limit_s:g} s) ran out after {self.solves} "
+                "solve(s); raise --time-limit"
+            )
+        return left
 
-        solve: Callable[..., SolveResult] = (
-            solve_milp_highs if self.backend == "highs" else solve_milp_cbc
-        )
+    def run(self, milp: Milp) -> SolveResult:
+        left = self.left()
         self.solves += 1
         try:
-            result = solve(milp, self.time_limit_s, None, None)
+            result = self.engine.solve(None, milp, left, None)
         except SolverError as exc:
             raise SolveError(str(exc)) from exc
         if result.status == Status.TIME_LIMIT:
@@ -314,7 +300,7 @@ def explain_infeasible(
                 f"relaxing {name} alone cannot help: {kept}, no plan exists whatever its value"
             )
             continue
-        value = float(getattr(evaluate(relaxed, choice), metric))
+        value = metric_total(evaluate(relaxed, choice), metric)
         min_budgets[name] = value
         if name == "min_accuracy":
             sentences[name] = (
@@ -398,7 +384,7 @@ def _point(compiled: Compiled, sel: SelectionProblem, choice: tuple[int, ...]) -
     t = evaluate(sel, choice)
     return ParetoPoint(
         energy_j=t.energy_j,
-        latency_ms=t.latency_ms,
+        latency_ms=t.latency_bound_ms,
         accuracy=t.accuracy,
         memory_mb=t.memory_mb,
         cost_usd=t.cost_usd,
@@ -616,9 +602,10 @@ DEFAULT_FACTORS = (0.5, 0.75, 0.9, 1.1, 1.25, 1.5)
 
 
 def _solve_sel(sel: SelectionProblem, solver: Solver) -> SolveResult:
+    left = solver.left()
     solver.solves += 1
     try:
-        outcome = solve_selection(sel, solver.backend, solver.time_limit_s)
+        outcome = solve_selection(sel, solver.backend, left)
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
     if outcome.result.status == Status.FEASIBLE:
@@ -682,7 +669,7 @@ def what_if(
             BudgetWhatIf(
                 name=name,
                 limit=limit,
-                value=float(getattr(base_t, metric)) if base_t is not None else None,
+                value=metric_total(base_t, metric) if base_t is not None else None,
                 binding=binding,
                 relaxed_objective=rel_obj,
                 sweep=sweep,

@@ -33,7 +33,13 @@ BUDGET_METRICS = {
 
 
 class Metrics(BaseModel):
-    """Per-inference (node) or end-to-end (totals) metrics."""
+    """Per-inference (node) or end-to-end (totals) metrics.
+
+    For plan totals, ``latency_ms`` is the *predicted* latency (start-up + cold loads + the
+    makespan of the executor's simulated list schedule) and ``latency_bound_ms`` the bound
+    the latency budget and the objective use (Graham's bound or the critical path, see
+    `solvers.formulation`): a plan may be refused although its simulated schedule would
+    fit, never the reverse. ``energy_j`` includes the load energy of cold models."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -42,6 +48,7 @@ class Metrics(BaseModel):
     energy_j: float
     memory_mb: float
     cost_usd: float = 0.0
+    latency_bound_ms: float | None = None
 
     @classmethod
     def of(cls, source: HasMetrics) -> Metrics:
@@ -52,8 +59,12 @@ class Metrics(BaseModel):
             energy_j=source.energy_j,
             memory_mb=source.memory_mb,
             cost_usd=source.cost_usd,
+            latency_bound_ms=getattr(source, "latency_bound_ms", None),
         )
 
     def for_budget(self, name: str) -> float:
-        """The value the budget ``name`` limits (``min_accuracy`` limits ``accuracy``)."""
+        """The value the budget ``name`` limits (``min_accuracy`` limits ``accuracy``; the
+        latency budget limits the latency bound where there is one)."""
+        if name == "latency_ms" and self.latency_bound_ms is not None:
+            return self.latency_bound_ms
         return float(getattr(self, BUDGET_METRICS[name]))

@@ -39,9 +39,40 @@ class NodePlan(BaseModel):
     task: str
     model: str | None
     predicted: Metrics | None
-    start_ms: float | None = Field(default=None, description="Predicted start (schedule).")
+    start_ms: float | None = Field(
+        default=None,
+        description="Predicted start in the simulated list schedule, ms after the run began "
+        "(start-up and cold loads come first).",
+    )
     finish_ms: float | None = Field(default=None, description="Predicted finish (schedule).")
+    worker: int | None = Field(default=None, description="Worker slot in the simulation.")
+    priority_ms: float | None = Field(
+        default=None,
+        description="The executor's static priority: the bottom level (longest remaining "
+        "path, this node included) of the predicted durations; ties go to the node earlier "
+        "in `Plan.schedule.order`'s topological numbering (lower index).",
+    )
     candidates: list[CandidateView]
+
+
+class ScheduleInfo(BaseModel):
+    """The machine the plan was made for, and its simulated list schedule (what the executor
+    must follow: ``workers`` slots, ready nodes by highest ``priority_ms``)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    workers: int = Field(description="Worker slots (1 for sequential execution).")
+    dispatch_ms: float = Field(description="Per-node dispatch overhead counted, ms.")
+    startup_ms: float = Field(description="Executor start-up counted, ms.")
+    load_ms: float = Field(description="Cold loads before the run (distinct models), ms.")
+    load_energy_j: float = Field(description="Energy of those loads, J (in totals.energy_j).")
+    cold_models: list[str] = Field(description="Models the plan loads cold.")
+    index: list[str] = Field(
+        description="Node ids by index: the topological numbering that breaks priority ties."
+    )
+    order: list[str] = Field(description="Simulated dispatch order.")
+    makespan_ms: float = Field(description="Simulated makespan of the nodes alone, ms.")
+    bound: str = Field(description="Which latency bound the budget uses.")
 
 
 class BudgetCheck(BaseModel):
@@ -49,7 +80,9 @@ class BudgetCheck(BaseModel):
 
     name: str
     limit: float
-    value: float | None = Field(description="The plan's total for this budget.")
+    value: float | None = Field(
+        description="The plan's total for this budget (latency: the bound, see Metrics)."
+    )
     slack: float | None = Field(description="How much is left (for min_accuracy: value - limit).")
     binding: bool | None = Field(
         default=None,
@@ -86,6 +119,9 @@ class Plan(BaseModel):
     totals: Metrics | None
     budgets: list[BudgetCheck]
     critical_path: list[str]
+    schedule: ScheduleInfo | None = Field(
+        default=None, description="Machine and simulated schedule (when there is a plan)."
+    )
     execution: Literal["parallel", "sequential"]
     weights: dict[str, float] = Field(description="Normalised weights used.")
     scales: dict[str, float] = Field(description="Reference values dividing each term.")

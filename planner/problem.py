@@ -199,8 +199,12 @@ class Problem(BaseModel):
         weights: dict[str, float] | None = None,
         execution: Execution | None = None,
         exclude_models: set[str] | None = None,
+        machine: dict[str, Any] | None = None,
     ) -> Problem:
-        """A new validated problem with some budgets, weights or the execution replaced."""
+        """A new validated problem with some budgets, weights, the execution or fields of
+        the machine replaced."""
+        if machine and not (budgets or weights is not None or execution or exclude_models):
+            return self.with_machine(**machine)
         data = self.model_dump(mode="json", exclude_none=True)
         if budgets:
             merged = {**data.get("budgets", {}), **budgets}
@@ -211,7 +215,17 @@ class Problem(BaseModel):
             data["execution"] = execution
         if exclude_models:
             data["models"] = [m for m in data["models"] if m["id"] not in exclude_models]
+        if machine:
+            data["machine"] = {**data.get("machine", {}), **machine}
         return problem_from_data(data)
+
+    def with_machine(self, **fields: Any) -> Problem:
+        """The same problem with some `Machine` fields replaced (only they are validated)."""
+        try:
+            new = Machine.model_validate({**self.machine.model_dump(), **fields})
+        except ValidationError as exc:
+            raise ProblemError(format_validation_error(exc, "machine")) from exc
+        return self.model_copy(update={"machine": new})
 
 
 def format_validation_error(exc: ValidationError, where: str) -> str:

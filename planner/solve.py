@@ -3,38 +3,68 @@
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import replace
 
 from planner.errors import SolveError
+from planner.machine import Machine
 from planner.plan import (
     BudgetCheck,
     CandidateView,
     Metrics,
     NodePlan,
     Plan,
+    ScheduleInfo,
     SolverInfo,
 )
-from planner.problem import BUDGET_KEYS, Problem
+from planner.problem import BUDGET_KEYS, Budgets, Problem
 from profiles import ModelProfile
 from solvers import (
     BackendUnavailable,
-    Budgets,
     Candidate,
     SelectionProblem,
     SolverError,
     Status,
-    Weights,
     evaluate,
     objective_value,
     solve_selection,
     violations,
 )
-from solvers.api import DEFAULT_TIME_LIMIT_S
-from solvers.highs import highs_available
+from solvers import Budgets as SolverBudgets
+from solvers import Weights as SolverWeights
+from solvers.api import DEFAULT_TIME_LIMIT_S, SolveOutcome
+from solvers.backends import get_backend
+from solvers.schedule import Schedule, bottom_levels, list_schedule
+
+
+def load_cost(machine: Machine, model: ModelProfile) -> tuple[float, float]:
+    """(load_ms, load_energy_j) the plan counts for ``model``, once per distinct model: the
+    profile's values (None = not measured = 0) when the machine loads it cold, else 0.
+
+    The one place that decides what a cold start costs (for example, a pool whose every
+    worker process loads the model would multiply the energy here)."""
+    if not machine.is_cold(model.id):
+        return 0.0, 0.0
+    return model.load_ms or 0.0, model.load_energy_j or 0.0
+
+
+def selection_budgets(budgets: Budgets) -> SolverBudgets:
+    """The solver's view of the problem's budgets (node floors go by index separately)."""
+    return SolverBudgets(
+        budgets.energy_j,
+        budgets.latency_ms,
+        budgets.min_accuracy,
+        budgets.memory_mb,
+        budgets.cost_usd,
+    )
 
 
 class Compiled:
-    """A problem compiled to the solvers' numeric form, with the way back."""
+    """A problem compiled to the solvers' numeric form, with the way back.
+
+    The machine (`Problem.machine`) becomes: ``workers`` = the worker slots the executor
+    will use for parallel execution (sequential execution is one worker), the dispatch and
+    start-up overheads, and per candidate the cold-load cost of `load_cost`."""
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
@@ -45,54 +75,84 @@ class Compiled:
         ]
         edges = tuple(sorted((index[u], index[v]) for u, v in problem.graph.dependency_edges()))
         b = problem.budgets
+        machine = problem.machine
+        parallel = problem.execution == "parallel"
+        self.workers = machine.resolved_workers() if parallel else 1
         floors = tuple(b.node_min_accuracy.get(node_id) for node_id in self.order)
+
+        def candidate(m: ModelProfile) -> Candidate:
+            load_ms, load_j = load_cost(machine, m)
+            return Candidate(
+                m.id,
+                m.accuracy,
+                m.latency_ms,
+                m.energy_j,
+                m.memory_mb,
+                m.cost_usd,
+                load_ms,
+                load_j,
+            )
+
         self.selection = SelectionProblem(
             n_nodes=len(self.order),
             edges=edges,
-            candidates=tuple(
-                tuple(
-                    Candidate(m.id, m.accuracy, m.latency_ms, m.energy_j, m.memory_mb, m.cost_usd)
-                    for m in rows
-                )
-                for rows in self.rows
+            candidates=tuple(tuple(candidate(m) for m in rows) for rows in self.rows),
+            budgets=selection_budgets(b),
+            weights=SolverWeights(
+                problem.weights.energy, problem.weights.latency, problem.weights.cost
             ),
-            budgets=Budgets(b.energy_j, b.latency_ms, b.min_accuracy, b.memory_mb, b.cost_usd),
-            weights=Weights(problem.weights.energy, problem.weights.latency, problem.weights.cost),
-            parallel=problem.execution == "parallel",
+            parallel=parallel,
             node_min_accuracy=floors if any(f is not None for f in floors) else None,
+            workers=self.workers,
+            dispatch_ms=machine.dispatch_ms,
+            startup_ms=machine.startup_ms,
         )
 
 
 def _schedule(
     compiled: Compiled, choice: tuple[int, ...]
-) -> tuple[list[float], list[float], list[str]]:
+) -> tuple[ScheduleInfo, Schedule, list[float], list[str]]:
+    """The executor's list schedule of ``choice`` (simulated), its priorities, and the
+    critical path of the predicted durations."""
     sel = compiled.selection
-    lat = [sel.candidates[v][i].latency_ms for v, i in enumerate(choice)]
-    start = [0.0] * sel.n_nodes
-    finish = [0.0] * sel.n_nodes
-    preds = sel.predecessors()
-    if sel.parallel:
-        for v in range(sel.n_nodes):
-            start[v] = max((finish[u] for u in preds[v]), default=0.0)
-            finish[v] = start[v] + lat[v]
-        # critical path: walk back from the latest finish through the predecessor that
-        # determined each start (ties to the smallest node id: deterministic)
-        v = max(range(sel.n_nodes), key=lambda k: (finish[k], -k))
-        path = [v]
-        while preds[v]:
-            best = max(preds[v], key=lambda u: (finish[u], -u))
-            if not math.isclose(finish[best], start[v], rel_tol=0, abs_tol=1e-9):
-                break
-            v = best
-            path.append(v)
-        crit = [compiled.order[k] for k in reversed(path)]
+    chosen = [sel.candidates[v][i] for v, i in enumerate(choice)]
+    durations = [sel.duration(c) for c in chosen]
+    prio = bottom_levels(durations, sel.edges)
+    sim = list_schedule(durations, sel.edges, compiled.workers, prio)
+    loads = sel.load_by_key
+    cold = sorted({c.key for c in chosen if loads[c.key] != (0.0, 0.0)})
+    load_ms = math.fsum(loads[k][0] for k in cold)
+    load_j = math.fsum(loads[k][1] for k in cold)
+    shape = sel.shape
+    if shape.path == 0:
+        bound = "sum of the node durations (one worker)"
+    elif shape.work == 0:
+        bound = "critical path (workers >= the graph's width)"
     else:
-        t = 0.0
-        for v in range(sel.n_nodes):
-            start[v], t = t, t + lat[v]
-            finish[v] = t
-        crit = list(compiled.order)
-    return start, finish, crit
+        bound = f"Graham: work / {shape.workers} + (1 - 1/{shape.workers}) x critical path"
+    info = ScheduleInfo(
+        workers=compiled.workers,
+        dispatch_ms=sel.dispatch_ms,
+        startup_ms=sel.startup_ms,
+        load_ms=load_ms,
+        load_energy_j=load_j,
+        cold_models=cold,
+        index=list(compiled.order),
+        order=[compiled.order[v] for v in sim.order],
+        makespan_ms=sim.makespan,
+        bound=bound,
+    )
+    # critical path: from the node with the largest bottom level among the sources, follow
+    # the successor with the largest bottom level (ties to the lower index: deterministic)
+    crit: list[str] = []
+    if sel.n_nodes:
+        preds, succs = sel.predecessors(), sel.successors()
+        v = max((u for u in range(sel.n_nodes) if not preds[u]), key=lambda u: (prio[u], -u))
+        crit.append(compiled.order[v])
+        while succs[v]:
+            v = max(succs[v], key=lambda u: (prio[u], -u))
+            crit.append(compiled.order[v])
+    return info, sim, prio, crit
 
 
 def solve(
@@ -100,24 +160,50 @@ def solve(
     backend: str = "cbc",
     time_limit_s: float | None = None,
     gap_rel: float | None = None,
-    analyze: bool = False,
+    explain: bool = False,
     presolve: bool = True,
 ) -> Plan:
     """Solve ``problem`` exactly and return a `Plan` (status ``infeasible`` is not an error).
 
-    ``analyze=True`` also finds which budgets bind (one re-solve per budget) and, for every
-    candidate the optimum did not pick, what swapping it in alone would do.
+    ``explain=False`` (the lean path, for services): the optimal assignment, its totals and
+    schedule, presolve's reasons, nothing else. ``explain=True`` (what `planner solve`
+    shows) also finds which budgets bind (one re-solve per budget) and, for every candidate
+    the optimum did not pick, what swapping it in alone would do: the same as calling
+    `explain_plan` on the lean plan later. ``time_limit_s`` bounds the whole call, analysis
+    included.
     """
+    start = time.perf_counter()
+    limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
     if gap_rel is not None and not 0 <= gap_rel < 1:
         raise SolveError(f"gap must be in [0, 1), got {gap_rel}")
+    if not limit > 0:
+        raise SolveError(f"the time limit must be positive, got {limit:g} s")
     compiled = Compiled(problem)
-    fallback_note = ""
-    try:
-        outcome = solve_selection(
-            compiled.selection, backend, time_limit_s, gap_rel, use_presolve=presolve
+    outcome, backend, note = _solve_with_fallback(
+        compiled.selection, backend, limit, gap_rel, presolve
+    )
+    plan = _plan(compiled, outcome, backend, limit, gap_rel, note)
+    if explain:
+        plan = explain_plan(
+            plan, time_limit_s=limit - (time.perf_counter() - start), compiled=compiled
         )
+    return plan
+
+
+def highs_available() -> bool:
+    """Whether the fallback backend can run (a name tests can replace)."""
+    return get_backend("highs").available()
+
+
+def _solve_with_fallback(
+    sel: SelectionProblem, backend: str, limit: float, gap_rel: float | None, presolve: bool
+) -> tuple[SolveOutcome, str, str]:
+    """`solve_selection`, falling back from an unavailable CBC to HiGHS (said in the note)."""
+    try:
+        return solve_selection(sel, backend, limit, gap_rel, use_presolve=presolve), backend, ""
     except BackendUnavailable as exc:
-        if backend != "cbc":
+        fallback = get_backend(backend).fallback
+        if fallback is None:
             raise SolveError(str(exc)) from exc
         if not highs_available():
             raise SolveError(
@@ -125,38 +211,47 @@ def solve(
                 "pip install highspy (or reinstall PuLP for CBC)"
             ) from exc
         try:
-            outcome = solve_selection(
-                compiled.selection, "highs", time_limit_s, gap_rel, use_presolve=presolve
-            )
+            outcome = solve_selection(sel, fallback, limit, gap_rel, use_presolve=presolve)
         except SolverError as exc2:
             raise SolveError(f"CBC is unavailable ({exc}); HiGHS failed too: {exc2}") from exc2
-        backend = "highs"
-        fallback_note = f"CBC unavailable ({exc}); solved with HiGHS"
+        return outcome, fallback, f"CBC unavailable ({exc}); solved with HiGHS"
     except SolverError as exc:
         raise SolveError(str(exc)) from exc
+
+
+NOT_ANALYSED = "not chosen (reasons not analysed: solve with explain=True)"
+
+
+def _plan(
+    compiled: Compiled,
+    outcome: SolveOutcome,
+    backend: str,
+    limit: float,
+    gap_rel: float | None,
+    note: str,
+) -> Plan:
+    problem = compiled.problem
     result = outcome.result
-    if fallback_note:
-        result = replace(
-            result,
-            message=f"{fallback_note}; {result.message}" if result.message else fallback_note,
-        )
+    if note:
+        result = replace(result, message=f"{note}; {result.message}" if result.message else note)
     pre = outcome.presolve
     sel = compiled.selection
     choice = result.choice
     removed = sum(len(r) for r in pre.reasons) if pre is not None else 0
 
     totals: Metrics | None = None
-    start: list[float] = []
-    finish: list[float] = []
     crit: list[str] = []
+    info: ScheduleInfo | None = None
+    sim: Schedule | None = None
+    prio: list[float] = []
+    offset = 0.0
     if choice is not None:
-        t = evaluate(sel, choice)
-        totals = Metrics.of(t)
-        start, finish, crit = _schedule(compiled, choice)
+        totals = Metrics.of(evaluate(sel, choice))
+        info, sim, prio, crit = _schedule(compiled, choice)
+        offset = info.startup_ms + info.load_ms
 
     nodes: list[NodePlan] = []
     for v, node_id in enumerate(compiled.order):
-        node = problem.graph.node(node_id)
         views = []
         for i, m in enumerate(compiled.rows[v]):
             chosen = choice is not None and choice[v] == i
@@ -166,10 +261,8 @@ def solve(
                 reason = pre.reasons[v][i]
             elif choice is None:
                 reason = "no feasible plan"
-            elif analyze:
-                reason = _swap_reason(sel, choice, v, i, result.objective)
             else:
-                reason = "not chosen: the optimum is better with another model"
+                reason = NOT_ANALYSED
             views.append(
                 CandidateView(
                     model=m.id,
@@ -186,11 +279,13 @@ def solve(
         nodes.append(
             NodePlan(
                 id=node_id,
-                task=node.task,
+                task=problem.graph.node(node_id).task,
                 model=model.id if model else None,
                 predicted=Metrics.of(model) if model else None,
-                start_ms=start[v] if choice is not None else None,
-                finish_ms=finish[v] if choice is not None else None,
+                start_ms=offset + sim.start[v] if sim is not None else None,
+                finish_ms=offset + sim.finish[v] if sim is not None else None,
+                worker=sim.worker[v] if sim is not None else None,
+                priority_ms=prio[v] if sim is not None else None,
                 candidates=views,
             )
         )
@@ -200,37 +295,30 @@ def solve(
     for name in BUDGET_KEYS:
         if name not in given:
             continue
-        limit = given[name]
         value = totals.for_budget(name) if totals else None
         slack = None
         if value is not None:
-            slack = value - limit if name == "min_accuracy" else limit - value
-        binding = None
-        if analyze and choice is not None and result.objective is not None:
-            binding = _binds(sel, name, backend, time_limit_s, result.objective)
-        checks.append(
-            BudgetCheck(name=name, limit=limit, value=value, slack=slack, binding=binding)
-        )
+            slack = value - given[name] if name == "min_accuracy" else given[name] - value
+        checks.append(BudgetCheck(name=name, limit=given[name], value=value, slack=slack))
 
     assert sel.scales is not None
     w = sel.weights
-    status = result.status.value
-    message = _message(result.status, result.message, totals, problem)
     return Plan(
-        status=status,
-        message=message,
+        status=result.status.value,
+        message=_message(result.status, result.message, totals, problem),
         objective=result.objective,
         assignment={n.id: n.model for n in nodes if n.model is not None},
         nodes=nodes,
         totals=totals,
         budgets=checks,
         critical_path=crit,
+        schedule=info,
         execution=problem.execution,
         weights={"energy": w.energy, "latency": w.latency, "cost": w.cost},
         scales={"energy_j": sel.scales[0], "latency_ms": sel.scales[1], "cost_usd": sel.scales[2]},
         solver=SolverInfo(
             backend=backend,
-            time_limit_s=DEFAULT_TIME_LIMIT_S if time_limit_s is None else time_limit_s,
+            time_limit_s=limit,
             gap_rel=gap_rel,
             gap=result.gap,
             bound=result.bound,
@@ -241,6 +329,46 @@ def solve(
         ),
         problem=problem,
     )
+
+
+def explain_plan(
+    plan: Plan, time_limit_s: float | None = None, compiled: Compiled | None = None
+) -> Plan:
+    """``plan`` with its analysis: for every candidate not chosen (and not removed by
+    presolve), what swapping it in alone would do, and for every budget whether it binds
+    (dropping it alone gives a strictly better optimum; one re-solve each, together within
+    ``time_limit_s``; None where that could not be proven in time). Pure: a new `Plan`."""
+    if plan.objective is None or not plan.has_plan:
+        return plan
+    compiled = compiled or Compiled(plan.problem)
+    sel = compiled.selection
+    index = {node_id: v for v, node_id in enumerate(compiled.order)}
+    choice = tuple(
+        [m.id for m in compiled.rows[index[n.id]]].index(plan.assignment[n.id])
+        for n in sorted(plan.nodes, key=lambda n: index[n.id])
+    )
+    nodes = []
+    for node in plan.nodes:
+        v = index[node.id]
+        views = [
+            c.model_copy(update={"reason": _swap_reason(sel, choice, v, i, plan.objective)})
+            if c.reason == NOT_ANALYSED
+            else c
+            for i, c in enumerate(node.candidates)
+        ]
+        nodes.append(node.model_copy(update={"candidates": views}))
+    start = time.perf_counter()
+    budget_s = plan.solver.time_limit_s if time_limit_s is None else time_limit_s
+    checks = []
+    for check in plan.budgets:
+        left = budget_s - (time.perf_counter() - start)
+        binding = (
+            _binds(sel, check.name, plan.solver.backend, left, plan.objective)
+            if left > 0 and plan.status == "optimal"
+            else None
+        )
+        checks.append(check.model_copy(update={"binding": binding}))
+    return plan.model_copy(update={"nodes": nodes, "budgets": checks})
 
 
 def _message(status: Status, detail: str, totals: Metrics | None, problem: Problem) -> str:
@@ -276,13 +404,19 @@ def _swap_reason(
 
 
 def _binds(
-    sel: SelectionProblem, name: str, backend: str, time_limit_s: float | None, objective: float
+    sel: SelectionProblem, name: str, backend: str, time_limit_s: float, objective: float
 ) -> bool | None:
-    """Whether dropping budget ``name`` alone gives a strictly better optimum."""
+    """Whether dropping budget ``name`` alone gives a strictly better optimum: True when a
+    better plan is found, False when the relaxed problem's proven bound is no better, None
+    when neither is known within the time."""
     try:
         outcome = solve_selection(sel.without_budgets(name), backend, time_limit_s)
     except SolverError:
         return None
-    if outcome.result.objective is None:
-        return None
-    return outcome.result.objective < objective - 1e-9 * max(1.0, abs(objective))
+    r = outcome.result
+    tol = 1e-9 * max(1.0, abs(objective))
+    if r.objective is not None and r.objective < objective - tol:
+        return True
+    if r.status == Status.OPTIMAL or (r.bound is not None and r.bound >= objective - tol):
+        return False
+    return None

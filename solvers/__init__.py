@@ -1,6 +1,8 @@
-"""Backends for the plan ILP (CBC via PuLP, HiGHS, brute force) and one status vocabulary."""
+"""The selection problem, its ILP, and the backends behind one protocol and registry
+(CBC via PuLP, HiGHS, brute force) with one status vocabulary."""
 
-from solvers.api import BACKENDS, SolveOutcome, available_backends, solve_selection
+from solvers.api import BACKENDS, SolveOutcome, solve_selection
+from solvers.backends import REGISTRY, Backend, available_backends, get_backend
 from solvers.formulation import Milp, build_milp
 from solvers.model import (
     Budgets,
@@ -17,6 +19,8 @@ from solvers.status import BackendUnavailable, SolverError, SolveResult, Status
 
 __all__ = [
     "BACKENDS",
+    "REGISTRY",
+    "Backend",
     "BackendUnavailable",
     "Budgets",
     "Candidate",
@@ -32,6 +36,7 @@ __all__ = [
     "available_backends",
     "build_milp",
     "evaluate",
+    "get_backend",
     "objective_value",
     "presolve",
     "solve_selection",

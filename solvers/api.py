@@ -7,30 +7,24 @@ import numbers
 import time
 from dataclasses import dataclass, replace
 
-from solvers.bnb import branch_and_bound
-from solvers.brute import solve_brute
-from solvers.cbc import solve_milp_cbc
+from solvers.backends import REGISTRY, get_backend
+from solvers.backends import available_backends as available_backends  # re-export
+from solvers.bnb import DIVE_NODES, branch_and_bound
 from solvers.formulation import build_milp, start_values
-from solvers.highs import highs_available, solve_milp_highs
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
 from solvers.status import SolverError, SolveResult, Status
 
-BACKENDS = ("cbc", "highs", "brute")
+BACKENDS = tuple(REGISTRY)
 DEFAULT_TIME_LIMIT_S = 60.0
-#: The in-process branch-and-bound (`solvers.bnb`) gets this share of the time limit (at
-#: most FAST_PATH_MAX_S seconds and FAST_PATH_NODES valued search nodes) before the MILP
-#: backend runs; after FAST_PATH_STALL_S (scaled down for problems with fewer than 1,000
-#: candidates in all, to a tenth at most) it goes on only while within 2% of its bound.
-FAST_PATH_SHARE = 0.5
-FAST_PATH_MAX_S = 30.0
+#: The in-process branch-and-bound (`solvers.bnb`) runs first, for at most FAST_PATH_NODES
+#: valued search nodes; after FAST_PATH_STALL_NODES (scaled down for problems with fewer
+#: than 1,000 candidates in all, to a tenth at most) it goes on only while within 2% of its
+#: bound. Both are counts, never seconds, so the same input takes the same path on a busy
+#: machine as on an idle one; only the caller's time limit stops it by the clock.
 FAST_PATH_NODES = 2_000_000
-FAST_PATH_STALL_S = 0.5
+FAST_PATH_STALL_NODES = 400_000
 SHORTCUT_BNB = "branch-and-bound"
-
-
-def available_backends() -> list[str]:
-    return [b for b in BACKENDS if b != "highs" or highs_available()]
 
 
 @dataclass(frozen=True)
@@ -43,9 +37,11 @@ class SolveOutcome:
 
 
 def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
-    """Per-node best choice when the objective is a sum over nodes; None otherwise."""
+    """Per-node best choice when the objective is a sum over nodes (no critical-path term,
+    no cold load shared between nodes); None otherwise."""
     w = problem.weights
-    if problem.parallel and w.latency > 0:
+    shape = problem.shape
+    if (shape.path > 0 and w.latency > 0) or problem.has_loads:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
@@ -53,7 +49,7 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
     for cands in problem.candidates:
         scores = [
             w.energy * c.energy_j / e_ref
-            + w.latency * c.latency_ms / l_ref
+            + w.latency * shape.work * problem.duration(c) / l_ref
             + w.cost * c.cost_usd / c_ref
             for c in cands
         ]
@@ -76,14 +72,14 @@ def solve_selection(
 
     With ``fast_path`` (default) the MILP backends (cbc, highs) are preceded by the exact
     in-process branch-and-bound of `solvers.bnb`: when it *proves* optimality (or
-    infeasibility, or the requested gap) within its share of the time, the backend is not
-    called and ``shortcut`` is ``"branch-and-bound"`` (the result's message says so).
-    Otherwise the backend runs (HiGHS gets the search's best plan as a MIP start) and its
-    answer is used; a backend stopped by its time limit with a worse plan (or none) is
-    replaced by the search's plan, with the backend's bound. ``fast_path=False`` runs the
-    backend alone (for comparison)."""
-    if backend not in BACKENDS:
-        raise SolverError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    infeasibility, or the requested gap) within its node budget, the backend is not called
+    and ``shortcut`` is ``"branch-and-bound"`` (the result's message says so). Otherwise
+    the backend runs in what is left of ``time_limit_s`` (HiGHS gets the search's best
+    plan as a MIP start) and its answer is used; a backend stopped by its time limit with
+    a worse plan (or none) is replaced by the search's plan. The reported bound is the
+    best of the backend's and the search's, so the gap is known whenever either is.
+    ``fast_path=False`` runs the backend alone (for comparison)."""
+    engine = get_backend(backend)
     limit = DEFAULT_TIME_LIMIT_S if time_limit_s is None else float(time_limit_s)
     if not (math.isfinite(limit) and limit > 0):  # NaN would mean no limit at all
         raise SolverError(f"the time limit must be positive and finite (seconds), got {limit:g}")
@@ -102,21 +98,26 @@ def solve_selection(
     shortcut: str | None = None
     found: SolveResult | None = None
     incumbent: tuple[int, ...] | None = None
-    if backend != "brute":
+    fast_bound: float | None = None
+    if engine.solves_milp:
         quick = _separable_optimum(work)
         if quick is not None and not violations(work, quick):
-            totals = evaluate(work, quick)
+            totals = evaluate(work, quick, simulate=False)
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if found is None and backend != "brute" and fast_path:
+    if found is None and engine.solves_milp and fast_path:
+        full = _fast_path_pays(work)
         bnb = branch_and_bound(
             work,
-            node_limit=FAST_PATH_NODES,
-            time_limit_s=min(FAST_PATH_SHARE * limit, FAST_PATH_MAX_S),
+            node_limit=FAST_PATH_NODES if full else DIVE_NODES,
+            time_limit_s=limit,
             gap_rel=gap_rel or 0.0,
-            stall_s=_stall_s(work),
+            stall_nodes=_stall_nodes(work),
+            dive_only=not full,
         )
+        if math.isfinite(bnb.root_bound):
+            fast_bound = bnb.root_bound
         if bnb.proven:
             shortcut = SHORTCUT_BNB
             note = (
@@ -139,19 +140,23 @@ def solve_selection(
         else:
             incumbent = bnb.choice
     if found is None:
-        if backend == "brute":
-            found = solve_brute(work)
+        remaining = limit - (time.perf_counter() - start)
+        if remaining <= 0.0 and incumbent is not None:
+            found = SolveResult(
+                Status.FEASIBLE,
+                backend,
+                incumbent,
+                None,
+                fast_bound,
+                None,
+                message="time limit reached in the branch-and-bound; its best plan",
+            )
         else:
-            milp = build_milp(work)
-            remaining = max(limit - (time.perf_counter() - start), 0.05 * limit)
-            if backend == "highs":
-                mip_start = start_values(milp, work, incumbent) if incumbent else None
-                found = solve_milp_highs(milp, remaining, gap_rel, threads, mip_start)
-            else:
-                # No MIP start for CBC: with PuLP 3.3's warmStart, CBC reported solutions
-                # whose values did not match (wrong objective, broken budgets) on 4 of 6
-                # instances tried; see docs/speed.md.
-                found = solve_milp_cbc(milp, remaining, gap_rel, threads)
+            milp = build_milp(work) if engine.solves_milp else None
+            mip_start = start_values(milp, work, incumbent) if milp and incumbent else None
+            found = engine.solve(
+                work, milp, max(remaining, 0.05 * limit), gap_rel, mip_start, threads
+            )
             if incumbent is not None:
                 found = _keep_better(work, found, incumbent, backend)
     result = found
@@ -179,13 +184,19 @@ def solve_selection(
             "the solver misbehaved (try another --backend)",
         )
         return SolveOutcome(bad, pre, shortcut)
-    objective = objective_value(problem, evaluate(problem, choice))
+    objective = objective_value(problem, evaluate(problem, choice, simulate=False))
+    # every proven lower bound counts: the backend's and the fast path's (both are bounds
+    # on the same presolved problem, whose optimum equals the original's)
+    bounds = [b for b in (result.bound, fast_bound) if b is not None and math.isfinite(b)]
+    bound = min(max(bounds), objective) if bounds else None
     gap = result.gap
-    if result.bound is not None:
-        gap = max(0.0, objective - result.bound) / max(abs(objective), 1e-10)
+    if bound is not None:
+        gap = max(0.0, objective - bound) / max(abs(objective), 1e-10)
         if gap < 1e-9:
             gap = 0.0
-    final = replace(result, choice=choice, objective=objective, gap=gap, solve_time_s=elapsed)
+    final = replace(
+        result, choice=choice, objective=objective, bound=bound, gap=gap, solve_time_s=elapsed
+    )
     return SolveOutcome(final, pre, shortcut)
 
 
@@ -212,7 +223,7 @@ def _keep_better(
     with a worse plan or none; the backend's bound is kept either way."""
     if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
         return result
-    obj = objective_value(problem, evaluate(problem, incumbent))
+    obj = objective_value(problem, evaluate(problem, incumbent, simulate=False))
     if result.objective is not None and result.objective <= obj:
         return result
     gap = None
@@ -230,7 +241,22 @@ def _keep_better(
     )
 
 
-def _stall_s(problem: SelectionProblem) -> float:
-    """How long the fast path may search without being close to its bound."""
+#: Above this many nodes, an objective with a critical-path term goes to the MILP after the
+#: search's first dive only (its plan is the MILP's incumbent, its bound counts for the gap):
+#: measured on benchmarks.instances at 20 and 100 nodes x 10 candidates (weights 0.5/0.5),
+#: the branch-and-bound's bound on the critical path is too weak to close, and the time it
+#: spends is the MILP's loss (benchmarks/results/scaling_side_by_side.md).
+FAST_PATH_MAX_PATH_NODES = 16
+
+
+def _fast_path_pays(problem: SelectionProblem) -> bool:
+    """Whether the in-process search is worth trying first (a rule on the problem's shape,
+    never on the clock)."""
+    critical = problem.shape.path > 0 and problem.weights.latency > 0
+    return not critical or problem.n_nodes <= FAST_PATH_MAX_PATH_NODES
+
+
+def _stall_nodes(problem: SelectionProblem) -> int:
+    """How many search nodes the fast path may spend without being close to its bound."""
     size = sum(len(c) for c in problem.candidates)
-    return FAST_PATH_STALL_S * min(1.0, max(0.1, size / 1000))
+    return int(FAST_PATH_STALL_NODES * min(1.0, max(0.1, size / 1000)))

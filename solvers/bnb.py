@@ -36,13 +36,15 @@ import math
 import time
 from bisect import bisect_right
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from solvers.model import (
-    BUDGET_ATOL,
-    BUDGET_RTOL,
     SelectionProblem,
+    accuracy_floor,
+    budget_limit,
     evaluate,
     objective_value,
     violations,
@@ -53,7 +55,7 @@ from solvers.pareto import Relaxation, additive_relaxation, lagrangian_bound, su
 OBJ_TOL = 1e-12
 #: Relative loosening of the pruning budgets (leaves are checked exactly).
 PRUNE_SLACK = 1e-9
-#: A search still this far (relative) from its bound after ``stall_s`` gives up.
+#: A search still this far (relative) from its bound after ``stall_nodes`` gives up.
 STALL_GAP = 0.02
 #: Search nodes of the first dive on larger problems (finds a plan to start from).
 DIVE_NODES = 20_000
@@ -75,7 +77,7 @@ class BnbResult:
 
 
 def _loose(limit: float) -> float:
-    return limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit) + PRUNE_SLACK * max(1.0, abs(limit))
+    return budget_limit(limit, PRUNE_SLACK)
 
 
 class _Data:
@@ -97,11 +99,13 @@ class _Data:
             self.allowed.append(
                 [i for i, c in enumerate(cands[v]) if floor is None or c.accuracy >= floor]
             )
+        shape = problem.shape
+        dur = problem.duration
         self.sep = [
             [
                 w.energy * c.energy_j / e_ref
                 + w.cost * c.cost_usd / c_ref
-                + (0.0 if problem.parallel else w.latency * c.latency_ms / l_ref)
+                + w.latency * shape.work * dur(c) / l_ref
                 for c in cs
             ]
             for cs in cands
@@ -116,13 +120,13 @@ class _Data:
             self.res.append(
                 (
                     [[-math.log(c.accuracy) for c in cs] for cs in cands],
-                    -math.log(b.min_accuracy)
-                    + BUDGET_ATOL
-                    + PRUNE_SLACK * max(1.0, -math.log(b.min_accuracy)),
+                    -accuracy_floor(b.min_accuracy, PRUNE_SLACK),
                 )
             )
-        if b.latency_ms is not None and not problem.parallel:
-            self.res.append(([[c.latency_ms for c in cs] for cs in cands], _loose(b.latency_ms)))
+        if b.latency_ms is not None and shape.path == 0:  # S + loads + W <= B_L
+            self.res.append(
+                ([[dur(c) for c in cs] for cs in cands], _loose(b.latency_ms) - problem.startup_ms)
+            )
         # memory: key index per candidate
         self.mem_limit = _loose(b.memory_mb) if b.memory_mb is not None else None
         mem_by_key = problem.memory_by_key
@@ -130,12 +134,21 @@ class _Data:
         key_id = {k: j for j, k in enumerate(keys)}
         self.key = [[key_id[c.key] for c in cs] for cs in cands]
         self.key_mem = [mem_by_key[k] for k in keys]
-        # makespan
-        self.parallel = problem.parallel
-        self.track_time = problem.parallel and (b.latency_ms is not None or w.latency > 0)
+        # cold loads, paid once per key: (latency, objective) added when a key first loads
+        loads = problem.load_by_key
+        self.key_load_ms = [loads[k][0] for k in keys]
+        self.key_load_obj = [
+            w.energy * loads[k][1] / e_ref + w.latency * loads[k][0] / l_ref for k in keys
+        ]
+        # the latency bound S + loads + omega W + pi T: T tracked when pi > 0
+        self.work = shape.work
+        self.startup = problem.startup_ms
+        self.const = w.latency * problem.startup_ms / l_ref
+        self.track_time = shape.path > 0 and (b.latency_ms is not None or w.latency > 0)
         self.lat_limit = _loose(b.latency_ms) if b.latency_ms is not None else math.inf
-        self.w_time = w.latency / l_ref if problem.parallel else 0.0
-        self.lat = [[c.latency_ms for c in cs] for cs in cands]
+        self.w_time = w.latency * shape.path / l_ref
+        self.path = shape.path
+        self.lat = [[dur(c) for c in cs] for cs in cands]
         self.preds = problem.predecessors()
         inf = math.inf
         fastest = [min((self.lat[v][i] for i in self.allowed[v]), default=inf) for v in range(n)]
@@ -151,6 +164,9 @@ class _Data:
             if n
             else 0.0
         )
+        self.suf_w = [0.0] * (n + 1)  # least work of the open nodes
+        for v in reversed(range(n)):
+            self.suf_w[v] = self.suf_w[v + 1] + fastest[v]
         # suffix minima: sep and each additive budget
         self.suf_sep = [0.0] * (n + 1)
         for v in reversed(range(n)):
@@ -167,6 +183,8 @@ class _Data:
 
     # -- Lagrangian bound -------------------------------------------------------------------
     def _arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        import numpy as np
+
         n = self.n
         width = max((len(c) for c in self.sep), default=1)
         sep = np.full((n, width), np.inf)
@@ -179,6 +197,8 @@ class _Data:
         return sep, coef
 
     def _grid(self, sep: np.ndarray, coef: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         n_res = len(self.res)
         if n_res == 0:
             return np.zeros((1, 0))
@@ -209,6 +229,8 @@ class _Data:
         return np.unique(np.vstack(vectors), axis=0)
 
     def _lagrangian_tables(self) -> None:
+        import numpy as np
+
         sep, coef = self._arrays()
         mult = self._grid(sep, coef)
         # vals[j, v, i] = sep + sum_r mult[j, r] * coef[r, v, i]
@@ -226,6 +248,8 @@ class _Data:
 
     def lagrange(self, depth: int, accs: list[float]) -> float:
         """Best Lagrangian bound on the separable cost of nodes ``depth..n-1``."""
+        import numpy as np
+
         if not self._tables_ready:
             self._lagrangian_tables()
             self._tables_ready = True
@@ -251,6 +275,8 @@ class _Completion:
 def _completion(
     rel: Relaxation, cutoff: float, max_states: int, deadline: float
 ) -> _Completion | None:
+    import numpy as np
+
     fronts = suffix_fronts(rel, cutoff, max_states, deadline)
     if fronts is None:
         return None
@@ -267,7 +293,8 @@ def branch_and_bound(
     incumbent: tuple[int, ...] | None = None,
     max_states: int = 200_000,
     gap_rel: float = 0.0,
-    stall_s: float = math.inf,
+    stall_nodes: int | None = None,
+    dive_only: bool = False,
 ) -> BnbResult:
     """Search ``problem`` exhaustively (see the module docstring).
 
@@ -283,12 +310,17 @@ def branch_and_bound(
     bound is within ``gap_rel`` of the best plan are pruned too, so a finished search
     proves the plan within that relative gap (``bound`` says how close).
 
-    ``stall_s``: after this many seconds the search continues only while its best plan is
+    ``dive_only``: stop after the first dive (problems above SMALL_NODES nodes): its plan
+    and the root bound, for a MILP to start from.
+
+    ``stall_nodes``: after this many search nodes the search continues only while its best
+    plan is
     within ``STALL_GAP`` of the proven bound (a search far from closing, typically when a
     latency budget binds hard and the relaxation ignores it, hands over to the MILP early).
     """
     start = time.perf_counter()
     deadline = start + time_limit_s
+    stall = node_limit if stall_nodes is None else stall_nodes
     d = _Data(problem)
     if d.n == 0:
         return BnbResult(True, (), 0.0, 0.0, 0)
@@ -298,9 +330,9 @@ def branch_and_bound(
     best: tuple[int, ...] | None = None
     if incumbent is not None and not violations(problem, incumbent):
         best = tuple(incumbent)
-        best_obj = objective_value(problem, evaluate(problem, best))
+        best_obj = objective_value(problem, evaluate(problem, best, simulate=False))
     nodes = 0
-    static = d.w_time * d.static_time
+    static = d.w_time * d.static_time + d.const
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
         root_bound = lagrangian_bound(rel) + static
@@ -312,37 +344,42 @@ def branch_and_bound(
                 problem,
                 d,
                 math.inf,
-                min(DIVE_NODES, node_limit),
-                min(deadline, start + stall_s),
+                min(DIVE_NODES, node_limit, stall),
+                deadline,
                 None,
                 1.0,
             )
             nodes += count
             if found is not None:
                 best, best_obj = found, obj
+        if dive_only:  # a first plan and the root bound, for the MILP to start from
+            proven = best is not None and best_obj * (1.0 - gap_rel) <= root_bound
+            return BnbResult(
+                proven, best, best_obj if best is not None else None, root_bound, nodes
+            )
         if best is not None and best_obj * (1.0 - gap_rel) <= root_bound:
             return BnbResult(True, best, best_obj, _bound(root_bound, best_obj, gap_rel), nodes)
         # small problems: one search with the full fronts; larger: growing cutoffs
         deltas = (math.inf,) if d.n <= SMALL_NODES else (0.005, 0.03, 0.2, math.inf)
         for delta in deltas:
             close = best is not None and best_obj - root_bound <= STALL_GAP * best_obj
-            round_deadline = deadline if close else min(deadline, start + stall_s)
+            round_nodes = node_limit - nodes if close else max(0, min(node_limit, stall) - nodes)
             cutoff = min(base * (1.0 + max(delta, gap_rel)), best_obj)
             final = cutoff >= best_obj
             comp = _completion(
                 rel,
                 cutoff * (1 + 1e-9) + 1e-12 if math.isfinite(cutoff) else cutoff,
                 max_states,
-                round_deadline,
+                deadline,
             )
-            if comp is None or time.perf_counter() > round_deadline:
-                if time.perf_counter() > round_deadline:
+            if comp is None or time.perf_counter() > deadline:
+                if time.perf_counter() > deadline:
                     return BnbResult(
                         False, best, best_obj if best is not None else None, root_bound, nodes
                     )
                 break  # fronts too large: plain Lagrangian search below
             found, obj, count, stopped = _search(
-                problem, d, cutoff, node_limit - nodes, round_deadline, comp, gap_rel
+                problem, d, cutoff, round_nodes, deadline, comp, gap_rel
             )
             nodes += count
             if stopped:
@@ -367,8 +404,8 @@ def branch_and_bound(
         problem,
         d,
         best_obj,
-        node_limit - nodes,
-        min(deadline, start + stall_s),
+        max(0, min(node_limit, stall) - nodes),
+        deadline,
         None,
         gap_rel,
         best is not None,
@@ -410,6 +447,9 @@ def _search(
     acc_mem = [0.0] * (n + 1)
     acc_t = [0.0] * (n + 1)  # running max of f_u + tail_u
     acc_g = [0.0] * (n + 1)
+    acc_w = [0.0] * (n + 1)  # work of the assigned nodes (for the latency budget)
+    acc_lms = [0.0] * (n + 1)  # load time of the keys loaded so far
+    acc_lobj = [0.0] * (n + 1)  # objective of the loads so far
     finish = [0.0] * n
     chosen = [-1] * n
     kids: list[list[tuple]] = [[] for _ in range(n)]
@@ -424,6 +464,10 @@ def _search(
     w_time = d.w_time
     static_time = d.static_time
     track_time = d.track_time
+    const = d.const
+    work, path, startup, suf_w = d.work, d.path, d.startup, d.suf_w
+    key_load_ms, key_load_obj = d.key_load_ms, d.key_load_obj
+    lat_budget = lat_limit < math.inf
     if comp is not None:
         comp_g, g_limit, cap, fronts = comp.g, comp.g_limit, comp.cap, comp.fronts
     check_at = min(512, node_limit)
@@ -456,21 +500,28 @@ def _search(
                 continue
             key = keys[depth][i]
             mem = acc_mem[depth]
+            lms = acc_lms[depth]
+            lobj = acc_lobj[depth]
             if loaded[key] == 0:
                 mem += key_mem[key]
                 if mem_limit is not None and mem > mem_limit:
                     continue
+                lms += key_load_ms[key]
+                lobj += key_load_obj[key]
             t_bound = acc_t[depth]
             f = 0.0
+            wk = acc_w[depth] + lat[depth][i]
             if track_time:
                 f = start_t + lat[depth][i]
                 reach = f + tail[depth]
                 if reach > t_bound:
                     t_bound = reach
-                if t_bound > lat_limit:
+                if lat_budget and (
+                    startup + lms + work * (wk + suf_w[nxt]) + path * t_bound > lat_limit
+                ):
                     continue
             s = acc_sep[depth] + sep[depth][i]
-            time_part = w_time * (t_bound if t_bound > static_time else static_time)
+            time_part = lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
             gsum = 0.0
             if comp is not None:
                 gsum = acc_g[depth] + comp_g[depth][i]
@@ -486,7 +537,7 @@ def _search(
                 bound = s + d.lagrange(nxt, values) + time_part
             if bound >= limit:
                 continue
-            out.append((bound, i, s, values, mem, t_bound, f, gsum))
+            out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
         out.sort(key=lambda kid: (kid[0], kid[1]))
         return out
 
@@ -502,7 +553,7 @@ def _search(
             pos[depth] = 0
             depth -= 1
             continue
-        _, i, s, values, mem, t_bound, f, gsum = options[pos[depth]]
+        _, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj = options[pos[depth]]
         pos[depth] += 1
         nxt = depth + 1
         chosen[depth] = i
@@ -510,7 +561,7 @@ def _search(
         if nxt == n:
             choice = tuple(chosen)
             if not violations(problem, choice):
-                obj = objective_value(problem, evaluate(problem, choice))
+                obj = objective_value(problem, evaluate(problem, choice, simulate=False))
                 if obj < best_obj:
                     best_obj, best = obj, choice
                     found_plan = True
@@ -522,6 +573,9 @@ def _search(
         acc_mem[nxt] = mem
         acc_t[nxt] = t_bound
         acc_g[nxt] = gsum
+        acc_w[nxt] = wk
+        acc_lms[nxt] = lms
+        acc_lobj[nxt] = lobj
         nodes += len(allowed[nxt])
         if nodes >= check_at:
             check_at = nodes + 512

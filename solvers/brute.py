@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
+from solvers.model import SelectionProblem, accuracy_floor, budget_limit
 from solvers.status import SolverError, SolveResult, Status
 
 #: Largest number of assignments the oracle will enumerate.
@@ -15,11 +17,14 @@ MAX_ASSIGNMENTS = 2_000_000
 
 
 def _ok(total: np.ndarray, limit: float) -> np.ndarray:
-    return total <= limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit)
+    return total <= budget_limit(limit)
 
 
 def solve_brute(problem: SelectionProblem) -> SolveResult:
-    """Exact by enumeration; ties go to the lexicographically smallest assignment."""
+    """Exact by enumeration (latency: the bound of `solvers.model.evaluate`); ties go to
+    the lexicographically smallest assignment."""
+    import numpy as np
+
     start = time.perf_counter()
     sizes = [len(c) for c in problem.candidates]
     count = math.prod(sizes)
@@ -33,25 +38,30 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
     n = problem.n_nodes
 
     def attr(v: int, name: str) -> np.ndarray:
+        import numpy as np
+
         values = np.array([getattr(c, name) for c in problem.candidates[v]], dtype=float)
         return values[grid[v]]
 
     energy = sum((attr(v, "energy_j") for v in range(n)), np.zeros(count))
     cost = sum((attr(v, "cost_usd") for v in range(n)), np.zeros(count))
     log_acc = sum((np.log(attr(v, "accuracy")) for v in range(n)), np.zeros(count))
-    lat = [attr(v, "latency_ms") for v in range(n)]
-    if problem.parallel:
+    dur = [attr(v, "latency_ms") + problem.dispatch_ms for v in range(n)]
+    shape = problem.shape
+    latency = np.full(count, problem.startup_ms)
+    if shape.work:
+        latency = latency + shape.work * sum(dur, np.zeros(count))
+    if shape.path:
         preds = problem.predecessors()
         finish: list[np.ndarray] = []
         for v in range(n):
             start_v = np.zeros(count)
             for u in preds[v]:
                 start_v = np.maximum(start_v, finish[u])
-            finish.append(start_v + lat[v])
-        latency = np.max(np.vstack(finish), axis=0)
-    else:
-        latency = sum(lat, np.zeros(count))
+            finish.append(start_v + dur[v])
+        latency = latency + shape.path * np.max(np.vstack(finish), axis=0)
     mem_by_key = problem.memory_by_key
+    loads = problem.load_by_key
     memory = np.zeros(count)
     for key, mem in sorted(mem_by_key.items()):
         loaded = np.zeros(count, dtype=bool)
@@ -59,6 +69,8 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
             has = np.array([c.key == key for c in problem.candidates[v]])
             loaded |= has[grid[v]]
         memory += loaded * mem
+        latency = latency + loaded * loads[key][0]
+        energy = energy + loaded * loads[key][1]
 
     feasible = np.ones(count, dtype=bool)
     b = problem.budgets
@@ -71,7 +83,7 @@ def solve_brute(problem: SelectionProblem) -> SolveResult:
     if b.memory_mb is not None:
         feasible &= _ok(memory, b.memory_mb)
     if b.min_accuracy is not None:
-        feasible &= log_acc >= math.log(b.min_accuracy) - BUDGET_ATOL
+        feasible &= log_acc >= accuracy_floor(b.min_accuracy)
     if problem.node_min_accuracy is not None:
         for v, floor in enumerate(problem.node_min_accuracy):
             if floor is not None:

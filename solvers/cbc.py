@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import replace
 from typing import Any
 
 from solvers.formulation import Milp
@@ -28,34 +29,78 @@ def _parse_bound(log: str) -> float | None:
     return None
 
 
+#: CBC's options. The objective is normalised to about [0, 1], so its objective increment
+#: is set tiny. Its primal heuristics are off: with them on, CBC 2.10 returned a worse plan
+#: labelled optimal on small epsilon-constraint MILPs (tests/test_insight_oracle.py, seed
+#: 30), which no check of the answer can catch. Every answer is checked against the MILP's
+#: rows and bounds (`Milp.broken`); one that breaks them is solved again with SAFE_OPTIONS.
+OPTIONS = ("increment 1e-10", "heuristics off")
+#: CBC 2.10 returned a plan above a bound of the latency-bound column on a small model
+#: (tests/test_insight_oracle.py, seed 22); with its preprocessing off it did not.
+SAFE_OPTIONS = (*OPTIONS, "preprocess off")
+
+
 def cbc_command(
-    pulp: Any, time_limit_s: float, gap_rel: float | None, log_path: str, threads: int | None
+    pulp: Any,
+    time_limit_s: float,
+    gap_rel: float | None,
+    log_path: str,
+    threads: int | None,
+    options: tuple[str, ...] = OPTIONS,
 ) -> Any:
     """CBC from the ``cbcbox`` package (``pulp[cbc]``, the PuLP 4 way) when installed, else
     the binary bundled with PuLP 3."""
-    # - The objective is normalised to about [0, 1]; CBC's default objective "increment"
-    #   would prune plans that differ by ~1e-4 and still report "optimal".
-    # - With its primal heuristics on, CBC 2.10 returned a worse plan labelled optimal on
-    #   small epsilon-constraint MILPs (tests/test_insight_oracle.py, seed 30); the
-    #   heuristics only find incumbents early, so turning them off keeps exactness.
-    options = dict(
+    # The objective is normalised to about [0, 1]; CBC's default objective "increment"
+    # would prune plans that differ by ~1e-4 and still report "optimal".
+    kwargs = dict(
         msg=False,
         timeLimit=time_limit_s,
         gapRel=gap_rel,
         logPath=log_path,
         threads=threads,
-        options=["increment 1e-10", "heuristics off"],
+        options=list(options),
     )
     try:
         import cbcbox
     except ImportError:
-        return pulp.PULP_CBC_CMD(**options)
-    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **options)
+        return pulp.PULP_CBC_CMD(**kwargs)
+    return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **kwargs)
 
 
 def solve_milp_cbc(
     milp: Milp, time_limit_s: float, gap_rel: float | None, threads: int | None = None
 ) -> SolveResult:
+    """Solve ``milp`` with CBC; an answer that breaks the MILP is solved again with
+    SAFE_OPTIONS (in what is left of the time), and an error if it still does."""
+    start = time.perf_counter()
+    result, values = _solve(milp, time_limit_s, gap_rel, threads, OPTIONS)
+    broken = milp.broken(values) if values is not None else None
+    if broken is None:
+        return result
+    left = max(time_limit_s - (time.perf_counter() - start), 0.1 * time_limit_s)
+    again, values = _solve(milp, left, gap_rel, threads, SAFE_OPTIONS)
+    broken2 = milp.broken(values) if values is not None else None
+    elapsed = time.perf_counter() - start
+    if broken2 is not None:
+        return SolveResult(
+            Status.ERROR,
+            "cbc",
+            solve_time_s=elapsed,
+            message=f"CBC returned a plan that breaks its model ({broken2})",
+        )
+    note = f"CBC's first answer broke its model ({broken}); solved again without preprocessing"
+    return replace(
+        again, solve_time_s=elapsed, message=f"{again.message}; {note}" if again.message else note
+    )
+
+
+def _solve(
+    milp: Milp,
+    time_limit_s: float,
+    gap_rel: float | None,
+    threads: int | None,
+    options: tuple[str, ...],
+) -> tuple[SolveResult, list[float] | None]:
     try:
         import pulp
     except ImportError as exc:  # pragma: no cover - pulp is a hard dependency
@@ -81,7 +126,11 @@ def solve_milp_cbc(
     fd, log_path = tempfile.mkstemp(prefix="planner-cbc-", suffix=".log")
     os.close(fd)
     try:
-        solver = cbc_command(pulp, time_limit_s, gap_rel, log_path, threads)
+        solver = (
+            cbc_command(pulp, time_limit_s, gap_rel, log_path, threads)
+            if options == OPTIONS
+            else cbc_command(pulp, time_limit_s, gap_rel, log_path, threads, options)
+        )
         if not solver.available():
             raise BackendUnavailable(
                 f"the CBC binary ({getattr(solver, 'path', None) or 'bundled with PuLP'}) "
@@ -99,31 +148,33 @@ def solve_milp_cbc(
     elapsed = time.perf_counter() - start
     sol = prob.sol_status
     if sol == pulp.LpSolutionInfeasible or prob.status == pulp.LpStatusInfeasible:
-        return SolveResult(Status.INFEASIBLE, "cbc", solve_time_s=elapsed)
+        return SolveResult(Status.INFEASIBLE, "cbc", solve_time_s=elapsed), None
     if sol == pulp.LpSolutionNoSolutionFound:
-        status = Status.TIME_LIMIT if "time" in log.lower() else Status.ERROR
+        timed_out = "time" in log.lower() or elapsed >= 0.95 * time_limit_s
+        status = Status.TIME_LIMIT if timed_out else Status.ERROR
         return SolveResult(
             status, "cbc", solve_time_s=elapsed, message="CBC stopped before finding any plan"
-        )
+        ), None
     if sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         return SolveResult(
             Status.ERROR,
             "cbc",
             solve_time_s=elapsed,
             message=f"CBC returned status {pulp.LpStatus.get(prob.status)}",
-        )
+        ), None
     values = [x.value() for x in xs]
     if any(v is None for v in values):
         return SolveResult(
             Status.ERROR, "cbc", solve_time_s=elapsed, message="CBC returned no values"
-        )
-    choice = _choice_from_values(milp, [float(v) for v in values if v is not None])
+        ), None
+    floats = [float(v) for v in values if v is not None]
+    choice = _choice_from_values(milp, floats)
     objective = math.fsum(c * float(values[j] or 0.0) for j, c in enumerate(milp.c) if c)
     if sol == pulp.LpSolutionOptimal:
         stopped_on_gap = gap_rel is not None and "gap" in log.lower()
         bound = _parse_bound(log) if stopped_on_gap else objective
         gap = _rel_gap(objective, bound)
-        return SolveResult(Status.OPTIMAL, "cbc", choice, objective, bound, gap, elapsed)
+        return SolveResult(Status.OPTIMAL, "cbc", choice, objective, bound, gap, elapsed), floats
     bound = _parse_bound(log)
     return SolveResult(
         Status.FEASIBLE,
@@ -134,7 +185,7 @@ def solve_milp_cbc(
         _rel_gap(objective, bound),
         elapsed,
         "time limit reached",
-    )
+    ), floats
 
 
 def _rel_gap(objective: float, bound: float | None) -> float | None:

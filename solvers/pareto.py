@@ -1,12 +1,13 @@
 """Exact Pareto dynamic programme for the additive relaxation of the selection problem.
 
-The **additive relaxation** keeps the objective's separable part (energy, cost, and latency
-when execution is sequential) and every additive budget (energy, cost, accuracy as
-``sum -log a``, sequential latency), and drops the two non-additive couplings: the
-parallel makespan and the shared-memory budget. Its optimum is therefore a lower bound on
-the full problem, and a relaxed optimum that also meets the dropped budgets is optimal for
-the full problem (used only when the objective has no makespan term, so that both
-objectives agree).
+The **additive relaxation** keeps the objective's separable part (energy, cost, and the
+work term ``omega * W`` of the latency bound, the whole latency when sequential) and every
+additive budget (energy, cost, accuracy as ``sum -log a``, sequential latency), and drops
+the non-additive couplings: the critical path, the shared-memory budget and the one-off
+loads of cold models (all >= 0). Its optimum is therefore a lower bound on the full
+problem; a relaxed optimum that also meets the dropped budgets is optimal for the full
+problem only when the objective has neither a critical-path term nor a cold load, so that
+both objectives agree.
 
 The programme walks the nodes in order keeping, after each node, the partial plans that
 are Pareto-optimal in (separable cost, budget use). That is exact when at most one
@@ -25,10 +26,12 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
-from solvers.model import BUDGET_ATOL, BUDGET_RTOL, SelectionProblem
+from solvers.model import SelectionProblem, accuracy_floor, budget_limit
 
 #: States kept per layer before the programme gives up (memory guard).
 MAX_STATES = 400_000
@@ -38,7 +41,7 @@ _LOOSE = 1e-9
 
 
 def _loose(limit: float) -> float:
-    return limit + BUDGET_ATOL + BUDGET_RTOL * abs(limit) + _LOOSE * max(1.0, abs(limit))
+    return budget_limit(limit, _LOOSE)
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,11 @@ def additive_relaxation(
     remains (the 2-D programme would not be exact) or the objective has a makespan term
     (unless ``separable_part``: then the relaxation bounds only the separable part of the
     objective, which is what the branch-and-bound adds its makespan bound to)."""
+    import numpy as np
+
     w = problem.weights
-    if problem.parallel and w.latency > 0 and not separable_part:
+    shape = problem.shape
+    if shape.path > 0 and w.latency > 0 and not separable_part:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
@@ -78,31 +84,32 @@ def additive_relaxation(
         resources.append(
             (
                 "acc",
-                -math.log(b.min_accuracy)
-                + BUDGET_ATOL
-                + _LOOSE * max(1.0, -math.log(b.min_accuracy)),
+                -accuracy_floor(b.min_accuracy, _LOOSE),
             )
         )
-    if b.latency_ms is not None and not problem.parallel:
-        resources.append(("latency_ms", _loose(b.latency_ms)))
+    if b.latency_ms is not None and shape.path == 0:
+        # the latency bound is S + loads + W: W <= B_L - S (loads >= 0 are relaxed away)
+        resources.append(("latency_ms", _loose(b.latency_ms) - problem.startup_ms))
     pad = [width - len(c) for c in problem.candidates]
 
     def table(values: list[list[float]]) -> np.ndarray:
+        import numpy as np
+
         return np.array(
             [row + [0.0] * p for row, p in zip(values, pad, strict=True)], dtype=float
         ).reshape(n, width)
 
     energy = table([[c.energy_j for c in cs] for cs in problem.candidates])
     cost = table([[c.cost_usd for c in cs] for cs in problem.candidates])
-    latency = table([[c.latency_ms for c in cs] for cs in problem.candidates])
+    latency = table([[problem.duration(c) for c in cs] for cs in problem.candidates])
     accuracy = table([[c.accuracy for c in cs] for cs in problem.candidates])
     real = np.arange(width)[None, :] < np.array([len(c) for c in problem.candidates])[:, None]
     if floors is not None:
         floor_arr = np.array([f if f is not None else 0.0 for f in floors])[:, None]
         real &= accuracy >= floor_arr
     part = w.energy * energy / e_ref + w.cost * cost / c_ref
-    if not problem.parallel:
-        part = part + w.latency * latency / l_ref
+    if shape.work:  # the work term omega * W of the latency bound is separable
+        part = part + w.latency * shape.work * latency / l_ref
     sep = np.where(real, part, np.inf)
     with np.errstate(divide="ignore"):
         neg_log = -np.log(np.where(real, accuracy, 1.0))
@@ -132,6 +139,8 @@ def additive_relaxation(
 
 def _proportional(sep: np.ndarray, g: np.ndarray, finite: np.ndarray) -> float | None:
     """r with g == r * sep on every real candidate (r > 0), else None."""
+    import numpy as np
+
     s, gg = sep[finite], g[finite]
     if not (s > 0).all():
         return None
@@ -155,6 +164,8 @@ class _Bound:
     """Lagrangian bound on the cost of nodes ``d..n-1`` given the budget left."""
 
     def __init__(self, rel: Relaxation, order: np.ndarray) -> None:
+        import numpy as np
+
         sep = rel.sep[order]
         n = len(order)
         if rel.g is None:
@@ -180,6 +191,8 @@ class _Bound:
         self.s_min = self.table[0]
 
     def __call__(self, d: int, slack: np.ndarray) -> np.ndarray:
+        import numpy as np
+
         if len(self.lams) == 1:
             return np.full(slack.shape, self.table[0, d])
         return (self.table[:, d][None, :] - slack[:, None] * self.lams[None, :]).max(axis=1)
@@ -194,6 +207,8 @@ def _forward(
 ) -> tuple[list[tuple[np.ndarray, ...]], bool]:
     """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
     (cost ascending, use descending, parent state, candidate)."""
+    import numpy as np
+
     sep = rel.sep[order]
     g = rel.g[order] if rel.g is not None else np.zeros_like(sep)
     n = len(order)
@@ -240,6 +255,8 @@ def _forward(
 
 def solve_relaxation(rel: Relaxation, cutoff: float = math.inf) -> DpResult:
     """Relaxed optimum (ties: the first state in (cost, budget use) order)."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     order = np.arange(n)
     layers, complete = _forward(rel, order, cutoff)
@@ -268,6 +285,8 @@ def suffix_fronts(
     whose cost plus a bound on nodes 0..d-1 is below ``cutoff``; fronts[n] = ([0], [0]).
     The cheapest completion of a prefix with budget ``room`` left is the state with the
     largest use <= room. None when the state guard or ``deadline`` stopped the programme."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline)
     if not ok:
@@ -281,6 +300,8 @@ def suffix_fronts(
 def lagrangian_bound(rel: Relaxation) -> float:
     """A lower bound on the relaxed optimum: max over a grid of ``lam >= 0`` of
     ``sum_v min_i (cost + lam * use) - lam * limit``, capped below by nothing else."""
+    import numpy as np
+
     n = rel.sep.shape[0]
     if n == 0:
         return 0.0

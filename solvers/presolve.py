@@ -3,24 +3,29 @@
 Two rules, both exact (every optimal plan of the original problem survives, up to ties):
 
 1. **Breaks a budget alone.** A candidate whose own value, added to the best possible
-   values of every other node, already breaks a budget (energy, cost, accuracy, latency
-   along its longest path, its model's memory, a per-node accuracy floor) is in no
-   feasible plan. Repeated until nothing changes, since each removal tightens the bounds.
+   values of every other node, already breaks a budget (energy with its own cold load,
+   cost, accuracy, the latency bound with the fastest choices elsewhere, its model's
+   memory, a per-node accuracy floor) is in no feasible plan. Repeated until nothing
+   changes, since each removal tightens the bounds.
 2. **Dominated.** Candidate ``j`` dominates ``i`` at the same node when it is at least as
-   accurate and no worse on energy, latency, cost and memory (ties keep the first row).
-   With a memory budget, swapping ``i`` for ``j`` frees ``i``'s memory only if no other
-   node can use ``i``'s model, so then ``i`` is dropped only when its model key is private
-   to this node (or ``j`` is the same model): a shared model is never pruned by dominance.
+   accurate and no worse on energy, latency, cost, memory and cold-load time and energy
+   (ties keep the first row). With a memory budget or cold loads, swapping ``i`` for ``j``
+   frees ``i``'s memory and load only if no other node can use ``i``'s model, so then ``i``
+   is dropped only when its model key is private to this node (or ``j`` is the same
+   model): a shared model is never pruned by dominance.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    pass
 
-from solvers.model import BUDGET_ATOL, SelectionProblem, within
+from solvers.model import Candidate, SelectionProblem, accuracy_floor, within
 
 _ELSEWHERE = "breaks the {} budget even with the best choices elsewhere"
 
@@ -61,6 +66,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
     reasons: list[dict[int, str]] = [{} for _ in range(n)]
     b = problem.budgets
     mem_by_key = problem.memory_by_key
+    loads = problem.load_by_key
     cands = problem.candidates
 
     if problem.node_min_accuracy is not None:
@@ -83,15 +89,25 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
     while changed and all(alive):
         changed = False
         if b.energy_j is not None:
-            changed |= _drop_sum(problem, alive, reasons, "energy_j", b.energy_j, "energy")
+            changed |= _drop_sum(
+                problem,
+                alive,
+                reasons,
+                lambda c: c.energy_j,
+                lambda c: loads[c.key][1],
+                b.energy_j,
+                "energy",
+            )
         if b.cost_usd is not None and all(alive):
-            changed |= _drop_sum(problem, alive, reasons, "cost_usd", b.cost_usd, "cost")
+            changed |= _drop_sum(
+                problem, alive, reasons, lambda c: c.cost_usd, lambda c: 0.0, b.cost_usd, "cost"
+            )
         if not all(alive):
             break
         if b.min_accuracy is not None:
             best = [max(math.log(cands[v][i].accuracy) for i in alive[v]) for v in range(n)]
             total = math.fsum(best)
-            floor = math.log(b.min_accuracy) - BUDGET_ATOL
+            floor = accuracy_floor(b.min_accuracy)
             for v in range(n):
                 rest = total - best[v]
                 for i in list(alive[v]):
@@ -102,16 +118,24 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
             if not all(alive):
                 break
         if b.latency_ms is not None:
-            fastest = [min(cands[v][i].latency_ms for i in alive[v]) for v in range(n)]
-            if problem.parallel:
-                head, tail = _longest_before_after(problem, fastest)
-                path_rest = [head[v] + tail[v] for v in range(n)]
-            else:
-                lat_total = math.fsum(fastest)
-                path_rest = [lat_total - fastest[v] for v in range(n)]
+            # the latency bound with candidate i at v and the fastest candidates elsewhere:
+            # S + its own key's load + omega (d_i + rest of W) + pi (d_i + longest path
+            # through v); every other term is >= 0
+            shape = problem.shape
+            dur = problem.duration
+            fastest = [min(dur(cands[v][i]) for i in alive[v]) for v in range(n)]
+            head, tail = _longest_before_after(problem, fastest)
+            work_total = math.fsum(fastest)
             for v in range(n):
+                rest = (
+                    problem.startup_ms
+                    + shape.work * (work_total - fastest[v])
+                    + shape.path * (head[v] + tail[v])
+                )
                 for i in list(alive[v]):
-                    if not within(cands[v][i].latency_ms + path_rest[v], b.latency_ms):
+                    c = cands[v][i]
+                    own = loads[c.key][0] + (shape.work + shape.path) * dur(c)
+                    if not within(own + rest, b.latency_ms):
                         alive[v].remove(i)
                         reasons[v][i] = _ELSEWHERE.format("latency")
                         changed = True
@@ -135,18 +159,22 @@ def _drop_sum(
     problem: SelectionProblem,
     alive: list[list[int]],
     reasons: list[dict[int, str]],
-    attr: str,
+    value: Callable[[Candidate], float],
+    own_extra: Callable[[Candidate], float],
     limit: float,
     label: str,
 ) -> bool:
+    """Drop candidates whose value (plus ``own_extra``: its own key's one-off load, paid
+    whenever it is chosen) and the least values elsewhere already break ``limit``."""
     cands = problem.candidates
-    best = [min(getattr(cands[v][i], attr) for i in alive[v]) for v in range(problem.n_nodes)]
+    best = [min(value(cands[v][i]) for i in alive[v]) for v in range(problem.n_nodes)]
     total = math.fsum(best)
     changed = False
     for v in range(problem.n_nodes):
         rest = total - best[v]
         for i in list(alive[v]):
-            if not within(getattr(cands[v][i], attr) + rest, limit):
+            c = cands[v][i]
+            if not within(value(c) + own_extra(c) + rest, limit):
                 alive[v].remove(i)
                 reasons[v][i] = _ELSEWHERE.format(label)
                 changed = True
@@ -156,8 +184,13 @@ def _drop_sum(
 def _drop_dominated(
     problem: SelectionProblem, alive: list[list[int]], reasons: list[dict[int, str]]
 ) -> None:
+    import numpy as np
+
     cands = problem.candidates
-    memory_budgeted = problem.budgets.memory_mb is not None
+    # a key's memory and cold load are paid once per plan: swapping a shared key out of one
+    # node need not save them, so shared keys are then never dropped by dominance
+    memory_budgeted = problem.budgets.memory_mb is not None or problem.has_loads
+    loads = problem.load_by_key
     nodes_of_key: dict[str, set[int]] = {}
     if memory_budgeted:
         for v in range(problem.n_nodes):
@@ -177,6 +210,8 @@ def _drop_dominated(
                     cands[v][i].latency_ms,
                     cands[v][i].cost_usd,
                     mem_by_key[cands[v][i].key],
+                    loads[cands[v][i].key][0],
+                    loads[cands[v][i].key][1],
                 ]
                 for i in idx
             ]

@@ -146,6 +146,24 @@ def dag_width(n: int, edges: Sequence[tuple[int, int]]) -> int:
     return n - len(matching) // 2
 
 
+def wider_than(n: int, edges: Sequence[tuple[int, int]], k: int) -> bool:
+    """Whether the DAG's width exceeds ``k``. Nodes of equal depth (longest edge count from
+    a source) form an antichain, so a layer of more than ``k`` nodes answers at once; only
+    graphs with narrow layers need the exact `dag_width`."""
+    if n <= k:
+        return False
+    preds, _ = _adjacency(n, edges)
+    depth = [0] * n
+    for v in range(n):
+        depth[v] = max((depth[u] + 1 for u in preds[v]), default=0)
+    layer: dict[int, int] = {}
+    for dv in depth:
+        layer[dv] = layer.get(dv, 0) + 1
+    if max(layer.values()) > k:
+        return True
+    return dag_width(n, edges) > k
+
+
 def latency_bound(
     durations: Sequence[float],
     edges: Sequence[tuple[int, int]],

@@ -126,3 +126,18 @@ def test_running_a_python_plan_does_not_import_torch(tmp_path: object) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_cli_start_up_imports_no_numpy_and_no_search():  # type: ignore[no-untyped-def]
+    """`planner --help` builds the CLI only: the searches import numpy (and PuLP, HiGHS)
+    inside the functions that use them, so none is imported until a command solves."""
+    code = (
+        "import sys, planner.cli\n"
+        "loaded = [m for m in ('numpy', 'pulp', 'highspy', 'scipy') if m in sys.modules]\n"
+        "print(','.join(loaded))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True
+    )
+    assert result.stdout.strip() == ""

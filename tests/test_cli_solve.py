@@ -206,3 +206,28 @@ def test_usage_errors_exit_2(capsys, args):  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, *args)
     assert code == 2
     assert "Traceback" not in err and "internal error" not in err
+
+
+def test_workers_and_cold_flags_change_the_plan_semantics(capsys, tmp_path):  # type: ignore[no-untyped-def]
+    row = {"task": "T", "accuracy": 0.9, "latency_ms": 50, "energy_j": 1, "memory_mb": 1}
+    data = {
+        "graph": {"nodes": [{"id": f"n{i}", "task": "T"} for i in range(8)], "edges": []},
+        "models": [{"id": "sleep", **row, "load_ms": 300, "load_energy_j": 4}],
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    plans = {}
+    for flags in (("--workers", "2"), ("--workers", "8"), ("--workers", "2", "--cold")):
+        code, out, _ = run(capsys, "solve", str(path), "--json", *flags)
+        assert code == 0
+        plans[flags] = json.loads(out)
+    two, eight, cold = plans.values()
+    assert two["totals"]["latency_ms"] == 200 and two["schedule"]["workers"] == 2
+    assert eight["totals"]["latency_ms"] == 50
+    assert cold["totals"]["latency_ms"] == 500 and cold["totals"]["energy_j"] == 8 + 4
+    assert cold["schedule"]["cold_models"] == ["sleep"]
+    # a latency budget the 2-worker schedule cannot meet is refused before anything runs
+    code, _, _ = run(capsys, "solve", str(path), "--workers", "2", "--latency-budget", "100")
+    assert code == 3
+    code, _, err = run(capsys, "solve", str(path), "--workers", "0")
+    assert code == 2 and "Traceback" not in err

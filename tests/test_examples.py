@@ -112,14 +112,14 @@ def test_some_budget_binds(path: Path) -> None:
     plan = solve(
         load_problem(path),
         backend="highs" if "highs" in available_backends() else "cbc",
-        analyze=True,
+        explain=True,
     )
     assert any(b.binding for b in plan.budgets), [b.model_dump() for b in plan.budgets]
 
 
 def test_worked_example_known_answer() -> None:
     """docs/examples.md walks through this plan; keep the text and the numbers in step."""
-    plan = solve(load_problem(EXAMPLES / "scenic-art-labels.json"), analyze=True)
+    plan = solve(load_problem(EXAMPLES / "scenic-art-labels.json"), explain=True)
     assert plan.assignment == {
         "generate": "PixArt-alpha/PixArt-Sigma-XL-2-1024-MS",
         "segment": "ultralytics/YOLO11s-seg",

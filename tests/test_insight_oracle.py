@@ -19,6 +19,7 @@ from planner.insight import (
     alternatives,
     default_backend,
     explain_infeasible,
+    metric_total,
     metric_value,
     pareto_front,
     what_if,
@@ -85,7 +86,7 @@ def random_problem(seed: int, max_nodes: int = 6, max_cands: int = 3) -> Problem
     for name in ("energy_j", "latency_ms", "min_accuracy", "memory_mb", "cost_usd"):
         if rng.random() < 0.6:
             metric = "accuracy" if name == "min_accuracy" else name
-            values = sorted(getattr(t, metric) for t in totals)
+            values = sorted(metric_total(t, metric) for t in totals)
             q = rng.uniform(0.0, 0.7) if name != "min_accuracy" else rng.uniform(0.3, 1.0)
             value = values[min(len(values) - 1, int(q * len(values)))]
             if value > 0:
@@ -133,7 +134,7 @@ def test_min_budgets_match_brute_force(backend: str) -> None:
                 assert got is None, (seed, name)
                 assert "cannot help" in explanation.sentences[name]
                 continue
-            values = [getattr(t, metric) for _, t in rows]
+            values = [metric_total(t, metric) for _, t in rows]
             want = max(values) if name == "min_accuracy" else min(values)
             assert got is not None and _close(got, want), (seed, name, got, want)
             # the value is a budget that works: the problem becomes feasible with it

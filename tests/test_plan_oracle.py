@@ -41,6 +41,8 @@ def check_against_oracle(problem, backend, oracle=None):  # type: ignore[no-unty
     assert plan.totals is not None
     assert plan.totals.energy_j == pytest.approx(metrics["energy_j"])
     assert plan.totals.latency_ms == pytest.approx(metrics["latency_ms"])
+    assert plan.totals.latency_bound_ms == pytest.approx(metrics["latency_bound_ms"])
+    assert plan.totals.latency_ms <= plan.totals.latency_bound_ms + 1e-9
     assert plan.totals.accuracy == pytest.approx(metrics["accuracy"])
     assert plan.totals.memory_mb == pytest.approx(metrics["memory_mb"])
 
@@ -108,9 +110,10 @@ def test_single_objective_weightings_are_exact(backend):  # type: ignore[no-unty
         oracle_l = brute_force(base.with_overrides(weights={"energy": 0, "latency": 1}))
         assert e_plan.totals is not None and l_plan.totals is not None
         e_best = plan_metrics(base, oracle_e.assignment or {})["energy_j"]
-        l_best = plan_metrics(base, oracle_l.assignment or {})["latency_ms"]
+        l_best = plan_metrics(base, oracle_l.assignment or {})["latency_bound_ms"]
         assert math.isclose(e_plan.totals.energy_j, e_best, rel_tol=1e-9)
-        assert math.isclose(l_plan.totals.latency_ms, l_best, rel_tol=1e-9)
+        assert l_plan.totals.latency_bound_ms is not None
+        assert math.isclose(l_plan.totals.latency_bound_ms, l_best, rel_tol=1e-9)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -212,3 +215,112 @@ def test_without_presolve_node_floors_and_memory_hold(backend):  # type: ignore[
         # takes u-alt although multi is cheaper (rows sorted by id: [multi, t-big/u-alt])
         assert out.result.choice == (1, 1)
         assert sel.memory_by_key["multi"] == 900
+
+
+def machine_problem(seed: int, workers: int | None, weights: dict[str, float]):  # type: ignore[no-untyped-def]
+    """A random problem on a machine: cold loads (model ids shared by nodes of one task),
+    some resident models, dispatch overhead and start-up."""
+    import random
+
+    from planner import problem_from_data
+    from tests.conftest import random_problem_data
+
+    rng = random.Random(seed)
+    data = random_problem_data(
+        seed,
+        n_nodes=6,
+        n_cands=3,
+        budgets=("energy_j", "latency_ms"),
+        tightness=0.6,
+        weights=weights,
+    )
+    data["graph"]["edges"] = [e for e in data["graph"]["edges"] if rng.random() < 0.5]
+    for m in data["models"]:
+        if rng.random() < 0.8:
+            m["load_ms"] = round(rng.uniform(5, 200), 1)
+            m["load_energy_j"] = round(rng.uniform(0.5, 30), 1)
+    resident = [m["id"] for m in data["models"] if rng.random() < 0.2]
+    data["machine"] = {
+        "workers": workers,
+        "dispatch_ms": rng.choice([0.0, 3.0, 12.0]),
+        "startup_ms": rng.choice([0.0, 25.0]),
+        "cold": True,
+        "resident": resident,
+    }
+    data["budgets"]["latency_ms"] = data["budgets"]["latency_ms"] * 2 + 200
+    data["budgets"]["energy_j"] = data["budgets"]["energy_j"] * 1.5
+    return problem_from_data(data)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("workers", [1, 2, 3, None])
+@pytest.mark.parametrize("weights", WEIGHTINGS, ids=["energy", "latency", "mixed"])
+def test_machine_plans_match_the_independent_oracle(backend, workers, weights):  # type: ignore[no-untyped-def]
+    seen = set()
+    for seed in range(4):
+        problem = machine_problem(seed * 13 + (workers or 0), workers, weights)
+        oracle = brute_force(problem)
+        seen.add(oracle.feasible)
+        check_against_oracle(problem, backend, oracle)
+        if oracle.feasible:
+            plan = solve(problem, backend=backend)
+            assert plan.schedule is not None
+            assert plan.schedule.workers == problem.machine.resolved_workers()
+            finish = max(n.finish_ms or 0.0 for n in plan.nodes)
+            assert plan.totals is not None
+            assert finish == pytest.approx(plan.totals.latency_ms)
+    assert True in seen
+
+
+def test_cold_flag_adds_load_time_and_energy_once_per_model():  # type: ignore[no-untyped-def]
+    from planner import problem_from_data
+
+    row = {"task": "T", "accuracy": 0.9, "latency_ms": 10, "energy_j": 1, "memory_mb": 1}
+    data = {
+        "graph": {"nodes": [{"id": "a", "task": "T"}, {"id": "b", "task": "T"}], "edges": []},
+        "models": [{"id": "m", **row, "load_ms": 500, "load_energy_j": 7}],
+        "weights": {"energy": 1, "latency": 0},
+        "machine": {"workers": 2, "cold": True},
+    }
+    cold = solve(problem_from_data(data))
+    warm = solve(problem_from_data({**data, "machine": {"workers": 2, "cold": False}}))
+    resident = solve(
+        problem_from_data({**data, "machine": {"workers": 2, "cold": True, "resident": ["m"]}})
+    )
+    assert cold.totals is not None and warm.totals is not None and resident.totals is not None
+    assert cold.totals.energy_j == pytest.approx(2 + 7)
+    assert cold.totals.latency_ms == pytest.approx(510)
+    assert warm.totals.energy_j == pytest.approx(2) and warm.totals.latency_ms == 10
+    assert resident.totals == warm.totals
+    assert cold.schedule is not None and cold.schedule.cold_models == ["m"]
+
+
+@pytest.mark.parametrize("weights", WEIGHTINGS, ids=["energy", "latency", "mixed"])
+def test_lean_path_is_optimal_and_explain_plan_adds_the_analysis(weights):  # type: ignore[no-untyped-def]
+    from planner import explain_plan
+    from planner.solve import NOT_ANALYSED
+
+    for seed in range(4):
+        problem = random_problem(
+            seed,
+            n_nodes=6,
+            n_cands=3,
+            budgets=("energy_j", "latency_ms", "min_accuracy"),
+            tightness=0.5,
+            weights=weights,
+        )
+        oracle = brute_force(problem)
+        lean = solve(problem, explain=False)
+        check_against_oracle(problem, "cbc", oracle)
+        if not oracle.feasible:
+            assert lean.status == "infeasible"
+            continue
+        assert lean.status == "optimal"
+        assert lean.objective == pytest.approx(oracle.objective, rel=1e-6, abs=1e-9)
+        assert all(b.binding is None for b in lean.budgets)
+        full = explain_plan(lean)
+        assert full.assignment == lean.assignment and full.totals == lean.totals
+        assert all(b.binding is not None for b in full.budgets)
+        reasons = [c.reason for n in full.nodes for c in n.candidates]
+        assert NOT_ANALYSED not in reasons
+        assert full == solve(problem, explain=True).model_copy(update={"solver": full.solver})

@@ -188,7 +188,7 @@ def test_other_backend_failures_are_not_masked(monkeypatch: pytest.MonkeyPatch) 
     def broken(*args: Any, **kwargs: Any) -> SolveResult:
         raise BackendUnavailable("highs exploded")
 
-    monkeypatch.setattr(solvers_api, "solve_milp_highs", broken)
+    monkeypatch.setattr(importlib.import_module("solvers.highs"), "solve_milp_highs", broken)
     monkeypatch.setattr(solvers_api, "FAST_PATH_NODES", 0)
     monkeypatch.setattr(solvers_api, "_separable_optimum", lambda problem: None)
     with pytest.raises(SolveError, match="highs exploded"):
@@ -215,7 +215,11 @@ def test_garbage_choice_is_an_error_not_a_plan(
     problem = problem_from_data(random_problem_data(5, n_nodes=6, n_cands=4))
     n = len(problem.graph.nodes)
     lying = SolveResult(Status.OPTIMAL, backend, garbage(n, 4)[kind], 0.0, 0.0, 0.0)
-    monkeypatch.setattr(solvers_api, f"solve_milp_{backend}", lambda *a, **k: lying)
+    monkeypatch.setattr(
+        importlib.import_module(f"solvers.{backend}"),
+        f"solve_milp_{backend}",
+        lambda *a, **k: lying,
+    )
     monkeypatch.setattr(solvers_api, "FAST_PATH_NODES", 0)
     monkeypatch.setattr(solvers_api, "_separable_optimum", lambda problem: None)
     plan = solve(problem, backend=backend, presolve=False)
@@ -237,7 +241,11 @@ def test_budget_breaking_plan_labelled_optimal_is_an_error(
     )
     assert violations(compiled.selection, greedy), "the fixture must make this plan infeasible"
     lying = SolveResult(Status.OPTIMAL, backend, greedy, 0.0, 0.0, 0.0)
-    monkeypatch.setattr(solvers_api, f"solve_milp_{backend}", lambda *a, **k: lying)
+    monkeypatch.setattr(
+        importlib.import_module(f"solvers.{backend}"),
+        f"solve_milp_{backend}",
+        lambda *a, **k: lying,
+    )
     monkeypatch.setattr(solvers_api, "FAST_PATH_NODES", 0)
     monkeypatch.setattr(solvers_api, "_separable_optimum", lambda problem: None)
     plan = solve(problem, backend=backend, presolve=False)
