@@ -474,7 +474,7 @@ class SpacySmall(EntityTagger):
 
 
 _CAP = re.compile(
-    r"\b(?:[A-Z][a-zA-Z.'-]*|\d{3,4})(?:\s+(?:(?:de|da|van|von|of)\s+)?[A-Z][a-zA-Z'-]*)*"
+    r"\b(?:[A-Z][a-zA-Z'-]*|\d{3,4})(?:[ \t]+(?:(?:de|da|van|von|of)[ \t]+)?[A-Z][a-zA-Z'-]*)*"
 )
 _COMMON_START = frozenset(
     [
@@ -517,7 +517,9 @@ class Capitalised(EntityTagger):
         text = str(x)
         found = []
         for m in _CAP.finditer(text):
-            span, start = m.group(0).rstrip(".'"), m.start()
+            span, start = m.group(0).rstrip("'"), m.start()
+            if span in ("Dr", "Mr", "Mrs", "Ms", "Prof"):
+                continue
             first, _, rest = span.partition(" ")
             if first in _COMMON_START:
                 if not rest:
