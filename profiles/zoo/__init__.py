@@ -10,9 +10,9 @@ from typing import Any
 from profiles.zoo.base import TaskEval, ZooError, ZooModel, cache_dir
 from profiles.zoo.registry import (
     EVALS,
-    availability,
     MODEL_CLASSES,
     ZOO_VERSION,
+    availability,
     code_hash,
     get_model,
     task_eval,
