@@ -279,6 +279,23 @@ class Progress:
 # --------------------------------------------------------------------------- commands
 
 
+def with_answer(report: Any, graph: Any) -> Any:
+    """The report with its plain-language answer (`planner.answer`), also written into the
+    run folder's report.json."""
+    from planner.answer import answer_from_report
+
+    try:
+        answer = answer_from_report(report, graph)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        answer = f"(no answer: {exc})"
+    report = report.model_copy(update={"answer": answer})
+    if report.run_dir and (Path(report.run_dir) / "report.json").is_file():
+        from planner.io import write_atomic
+
+        write_atomic(Path(report.run_dir) / "report.json", report.to_json())
+    return report
+
+
 def check_speed(
     problem: Problem,
     ex: Any,
@@ -510,6 +527,7 @@ def register(app: typer.Typer) -> None:
                 report = ex.execute(plan, inputs, run_dir=run_dir, request=request, run_id=run_id)
         except RunInterrupted as exc:
             report, interrupted = exc.report, True
+        report = with_answer(report, plan.problem.graph)
         if not no_history:
             from planner.history import HistoryError
 
@@ -523,6 +541,7 @@ def register(app: typer.Typer) -> None:
             from planner.report import render_report
 
             render_report(report, out)
+            out.print(report.answer, markup=False, highlight=False)
         if interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if report.status == "succeeded" else EXIT_PARTIAL

@@ -61,7 +61,11 @@ def problem() -> dict[str, object]:
                     "task": "Text-to-Speech",
                     "args": {"text": "<summary>", "output_dir": "$run_dir"},
                 },
-                {"id": "hear", "task": "Automatic Speech Recognition", "args": {"audio": "<speak>"}},
+                {
+                    "id": "hear",
+                    "task": "Automatic Speech Recognition",
+                    "args": {"audio": "<speak>"},
+                },
                 {
                     "id": "check",
                     "task": "Sentence Similarity",

