@@ -541,7 +541,7 @@ def register(app: typer.Typer) -> None:
             from planner.report import render_report
 
             render_report(report, out)
-            out.print(report.answer, markup=False, highlight=False)
+            typer.echo(report.answer)
         if interrupted:
             return EXIT_INTERRUPTED
         return EXIT_OK if report.status == "succeeded" else EXIT_PARTIAL

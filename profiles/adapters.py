@@ -239,7 +239,8 @@ class HttpRunner:
                 raise AdapterError(f"model {self.name!r}: embeddings take 'text1' and 'text2'")
             data = self._post("/embeddings", {"model": self.model, "input": texts})
             try:
-                a, b = (d["embedding"] for d in data["data"][:2])
+                rows = sorted(data["data"], key=lambda d: int(d.get("index", 0)))
+                a, b = (d["embedding"] for d in rows[:2])
             except (KeyError, TypeError, ValueError) as exc:
                 raise AdapterError(f"model {self.name!r}: unexpected embeddings answer") from exc
             na = math.sqrt(sum(x * x for x in a)) or 1.0

@@ -155,12 +155,10 @@ class TransformersRunner:
                     f"model {self.name!r}: the transformers adapter needs transformers "
                     "(pip install transformers)"
                 ) from exc
-            kwargs = {"device": "cpu", **self.options}
-            model_kwargs = dict(kwargs.pop("model_kwargs", {}) or {})
-            model_kwargs["local_files_only"] = True
+            kwargs = {"device": "cpu", **self.options, "local_files_only": True}
             try:
                 self._pipe = transformers.pipeline(  # type: ignore[call-overload]
-                    self.pipeline_task, model=self.model, model_kwargs=model_kwargs, **kwargs
+                    self.pipeline_task, model=self.model, **kwargs
                 )
             except Exception as exc:
                 raise LocalModelError(
