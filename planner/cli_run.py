@@ -177,11 +177,26 @@ def problem_from_request(text: str, catalog: Path | None) -> Problem:
         {
             "name": "request",
             "description": text,
-            "graph": graph.model_dump(mode="json"),
+            "graph": files_into_run_dir(graph.model_dump(mode="json")),
             "models": [m.model_dump(exclude_none=True) for m in rows],
         },
         where="the decomposed request",
     )
+
+
+def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
+    """Nodes whose task makes a file (image, audio, video) write it into the run's folder
+    (``output_dir: $run_dir``) unless the graph says where."""
+    from tasks.registry import default_registry
+
+    registry = default_registry()
+    for node in graph.get("nodes", []):
+        task = node.get("task")
+        if task not in registry or not isinstance(node.get("args"), dict):
+            continue
+        if {"image", "audio", "video"} & set(registry.get(task).outputs):
+            node["args"].setdefault("output_dir", "$run_dir")
+    return graph
 
 
 def load_target(target: str | None, catalog: Path | None) -> tuple[Problem | Plan, str | None]:
