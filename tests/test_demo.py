@@ -132,3 +132,25 @@ def test_demo_uses_the_shipped_zoo_catalog() -> None:
     problem = demo_problem()
     assert {m.task for m in problem.candidates} == {t for _, t in ROWS}
     assert all(m.provenance is not None for m in problem.candidates)
+
+
+def test_demo_plans_on_a_machine_with_only_pip_packages(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the Debian programs (flite, espeak-ng, ...) the demo is still feasible: every
+    node has a pip-only model that meets its floor."""
+    import shutil
+
+    from planner.solve import solve
+    from profiles.zoo import MODEL_CLASSES
+
+    debian = {p for c in MODEL_CLASSES.values() for p in c.programs}
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda p, *a, **k: None if p in debian else real(p))
+    problem = demo_problem()
+    assert not {m.id for m in problem.candidates} & {
+        n for n, c in MODEL_CLASSES.items() if c.programs
+    }
+    plan = solve(problem)
+    assert plan.status == "optimal", plan.message
+    assert plan.assignment["speak"] == "tts-piper-joe"
+    assert plan.assignment["hear"] == "asr-whisper-base"
+    assert plan.assignment["names"] == "ner-spacy-sm"
