@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from planner.io import write_atomic
+
+#: what every imported catalog says about its rows
+PLAN_ONLY = (
+    "these rows are plan-only: published numbers with no 'adapter', so `planner solve` can "
+    "plan with them but `planner run` cannot execute them until you add an adapter to each "
+    "row you have locally (zoo, python, http, subprocess, onnx or transformers; see docs/zoo.md)"
+)
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -84,7 +92,9 @@ def import_cmd(
         reference=reference,
     )
     result = import_table(fmt, table, options)
-    text = catalog_json(result.catalog)
+    data = json.loads(catalog_json(result.catalog))
+    data["note"] = PLAN_ONLY
+    text = json.dumps(data, indent=1) + "\n"
     cat = result.catalog
     counts = ", ".join(f"{t}: {len(cat.for_task(t))}" for t in cat.tasks())
     summary = f"{len(cat.models)} published row(s) from {table.name} ({counts})"
@@ -93,9 +103,11 @@ def import_cmd(
     if output is None:
         typer.echo(text, nl=False)
         err.print(summary)
+        err.print(f"note: {PLAN_ONLY}")
     else:
         write_atomic(output, text)
         out.print(f"wrote {output}: {summary}")
+        out.print(f"note: {PLAN_ONLY}")
 
 
 def register(app: typer.Typer) -> None:

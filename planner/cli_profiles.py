@@ -114,8 +114,15 @@ def profile_cmd(
         ]
         base_dir: Path | None = catalog.resolve().parent
     else:
-        rows = zoo_rows(task, model)
+        rows = zoo_rows(task, model, available_only=True)
         base_dir = None
+        from profiles.zoo import availability
+
+        skipped = [r["id"] for r in zoo_rows(task, model) if r not in rows]
+        if model is not None and skipped:
+            raise ProblemError(f"zoo model {model!r} cannot run here: {availability(model)[1]}")
+        for name in skipped:
+            err.print(f"skipped {name}: {availability(name)[1]}")
     if not rows:
         from profiles.zoo import MODEL_CLASSES
 
@@ -184,7 +191,7 @@ def models_cmd(
     if catalog is None:
         from profiles.zoo import shipped_catalog, stale_warning
 
-        cat = shipped_catalog()
+        cat = shipped_catalog(available_only=False)
         warning = stale_warning()
         if warning:
             err.print(f"warning: {warning}")
@@ -193,8 +200,18 @@ def models_cmd(
     rows = [m for m in cat.models if task is None or m.task == task]
     if task is not None and not rows:
         raise ProblemError(f"no model for task {task!r}; tasks here: {', '.join(cat.tasks())}")
+    missing: dict[str, str] = {}
+    if catalog is None:
+        from profiles.zoo import MODEL_CLASSES, availability
+
+        missing = {m.id: availability(m.id)[1] for m in rows if m.id in MODEL_CLASSES}
+        missing = {k: v for k, v in missing.items() if v}
     if as_json:
-        data = {"models": [m.model_dump(mode="json", exclude_none=True) for m in rows]}
+        data: dict[str, Any] = {
+            "models": [m.model_dump(mode="json", exclude_none=True) for m in rows]
+        }
+        if catalog is None:
+            data["unavailable"] = missing
         out.print(json.dumps(data, indent=1), markup=False)
         return
     table = Table(title=None)
@@ -207,8 +224,10 @@ def models_cmd(
         "energy J",
         "memory MB",
         "source",
+        *(("available",) if catalog is None else ()),
     ):
-        table.add_column(col, justify="right" if col not in ("task", "id", "source") else "left")
+        left = col in ("task", "id", "source", "available")
+        table.add_column(col, justify="left" if left else "right")
     for m in sorted(rows, key=lambda r: (r.task, r.latency_ms)):
         prov = m.provenance
         extra = prov.model_extra or {} if prov else {}
@@ -222,6 +241,7 @@ def models_cmd(
             f"{m.energy_j:.3g}",
             f"{m.memory_mb:.3g}",
             f"{prov.source}/{prov.energy_source}" if prov else "-",
+            *(("no" if m.id in missing else "yes",) if catalog is None else ()),
         )
     Console(highlight=False, width=max(out.width, 150)).print(table)
     if catalog is None and rows:
@@ -230,6 +250,8 @@ def models_cmd(
             out.print(
                 f"measured on {first.hardware}; metric and dataset per row: planner models --json"
             )
+    for model_id, why in sorted(missing.items()):
+        out.print(f"not available here: {model_id} {why}")
 
 
 def register(app: typer.Typer) -> None:

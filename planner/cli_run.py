@@ -184,11 +184,26 @@ def problem_from_request(text: str, catalog: Path | None) -> Problem:
         {
             "name": "request",
             "description": text,
-            "graph": graph.model_dump(mode="json"),
+            "graph": files_into_run_dir(graph.model_dump(mode="json")),
             "models": [m.model_dump(exclude_none=True) for m in rows],
         },
         where="the decomposed request",
     )
+
+
+def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
+    """Nodes whose task makes a file (image, audio, video) write it into the run's folder
+    (``output_dir: $run_dir``) unless the graph says where."""
+    from tasks.registry import default_registry
+
+    registry = default_registry()
+    for node in graph.get("nodes", []):
+        task = node.get("task")
+        if task not in registry or not isinstance(node.get("args"), dict):
+            continue
+        if {"image", "audio", "video"} & set(registry.get(task).outputs):
+            node["args"].setdefault("output_dir", "$run_dir")
+    return graph
 
 
 def load_target(target: str | None, catalog: Path | None) -> tuple[Problem | Plan, str | None]:
@@ -327,6 +342,23 @@ class Progress:
 
 
 # --------------------------------------------------------------------------- commands
+
+
+def with_answer(report: Any, graph: Any) -> Any:
+    """The report with its plain-language answer (`planner.answer`), also written into the
+    run folder's report.json."""
+    from planner.answer import answer_from_report
+
+    try:
+        answer = answer_from_report(report, graph)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        answer = f"(no answer: {exc})"
+    report = report.model_copy(update={"answer": answer})
+    if report.run_dir and (Path(report.run_dir) / "report.json").is_file():
+        from planner.io import write_atomic
+
+        write_atomic(Path(report.run_dir) / "report.json", report.to_json())
+    return report
 
 
 def check_speed(
@@ -597,12 +629,14 @@ def register(app: typer.Typer) -> None:
                 )
         except RunInterrupted as exc:
             report, interrupted = exc.report, True
+        report = with_answer(report, plan.problem.graph)
         if as_json:
             typer.echo(report.to_json(), nl=False)
         else:
             from planner.report import render_report
 
             render_report(report, out)
+            typer.echo(report.answer)
         if report.overruns and as_json:  # the human view prints them itself
             for overrun in report.overruns:
                 err.print(overrun.line())

@@ -232,6 +232,11 @@ class Report(BaseModel):
         description="The speed check made before solving (`planner run`), if any: each "
         "candidate's latency prediction was scaled by how fast this machine ran its probe.",
     )
+    answer: str | None = Field(
+        default=None,
+        description="The run's final outputs in plain language (`planner.answer`): text "
+        "inline, files as paths with their type and size.",
+    )
 
     def to_json(self) -> str:
         from planner.io import dumps_strict

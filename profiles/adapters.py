@@ -19,6 +19,14 @@ Three kinds, named by the row's ``adapter`` object:
   as the output's ``server_energy_j``; otherwise runs keep the profile's energy and label it
   ``remote-unmeasured`` (`REMOTE_KINDS`).
 
+* ``{"kind": "subprocess", "command": ["prog", "{input}", ...], ...}``: a command-line
+  program (`profiles.subprocess_adapter`): bounded output, a timeout that kills it;
+* ``{"kind": "onnx", "path": "model.onnx", ...}``: an ONNX Runtime session
+  (`profiles.local_adapters`);
+* ``{"kind": "transformers", "task": "text-classification", "model": "dir"}``: a Hugging Face
+  ``transformers`` pipeline on a model already on disk (`profiles.local_adapters`; never
+  downloads).
+
 Any adapter may carry ``profile_inputs``: a list of JSON inputs the profiler times the model
 on when the zoo has no evaluation set for its task (its accuracy is then kept from the row).
 
@@ -41,7 +49,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from profiles.safeio import InputError, parse_json
 
-ADAPTER_KINDS = ("zoo", "python", "http")
+ADAPTER_KINDS = ("zoo", "python", "http", "subprocess", "onnx", "transformers")
 #: Adapter kinds whose model runs elsewhere: this machine's meters cannot see its energy.
 REMOTE_KINDS = ("http",)
 #: Output key under which a remote adapter passes on the energy its server reported.
@@ -98,6 +106,15 @@ class ZooRunner:
     def predict(self, native: Any) -> Any:
         """Measured inference on a native evaluation input."""
         return self.model.predict(native)
+
+    @property
+    def child_cpu_s(self) -> float:
+        """CPU seconds of the programs the model ran as child processes, so far."""
+        return float(self.model.child_cpu_s)
+
+    @property
+    def licence(self) -> str:
+        return str(self.model.licence)
 
 
 # --------------------------------------------------------------------------- python
@@ -291,7 +308,8 @@ class HttpRunner:
                 raise AdapterError(f"model {self.name!r}: embeddings take 'text1' and 'text2'")
             data = self._post("/embeddings", {"model": self.model, "input": texts})
             try:
-                a, b = (d["embedding"] for d in data["data"][:2])
+                rows = sorted(data["data"], key=lambda d: int(d.get("index", 0)))
+                a, b = (d["embedding"] for d in rows[:2])
             except (KeyError, TypeError, ValueError) as exc:
                 raise AdapterError(f"model {self.name!r}: unexpected embeddings answer") from exc
             na = math.sqrt(sum(x * x for x in a)) or 1.0
@@ -366,6 +384,18 @@ def load_adapter(profile: Any, base_dir: str | Path | None = None, fresh: bool =
             "timeout_s",
             "max_tokens",
         },
+        "subprocess": {
+            "kind",
+            "command",
+            "stdin",
+            "output_file",
+            "output_suffix",
+            "timeout_s",
+            "max_output_bytes",
+            "install",
+        },
+        "onnx": {"kind", "path", "input", "output", "labels", "providers"},
+        "transformers": {"kind", "pipeline", "model", "options"},
     }
     if kind not in allowed:
         raise AdapterError(
@@ -398,6 +428,27 @@ def load_adapter(profile: Any, base_dir: str | Path | None = None, fresh: bool =
                 options=kwargs.get("options"),
                 load=kwargs.get("load"),
             )
+        if kind == "subprocess":
+            from profiles.subprocess_adapter import CommandError, SubprocessRunner
+
+            try:
+                return SubprocessRunner(**kwargs, name=name, task=task)
+            except CommandError as exc:
+                raise AdapterError(str(exc)) from exc
+        if kind in ("onnx", "transformers"):
+            from profiles import local_adapters
+
+            path = kwargs.get("path")
+            if isinstance(path, str) and base_dir is not None and not Path(path).is_absolute():
+                kwargs["path"] = str((Path(base_dir) / path).resolve())
+            if kind == "onnx":
+                return local_adapters.OnnxRunner(**kwargs, name=name, task=task)
+            model = kwargs.get("model")
+            if isinstance(model, str) and base_dir is not None and not Path(model).is_absolute():
+                local = (Path(base_dir) / model).resolve()
+                if local.exists():  # a folder beside the catalog, else a cached hub name
+                    kwargs["model"] = str(local)
+            return local_adapters.TransformersRunner(**kwargs, name=name, task=task)
         return HttpRunner(**kwargs, name=name, task=task)
     except KeyError as exc:
         raise AdapterError(f"{where}: {kind} adapter needs the field {exc.args[0]!r}") from exc

@@ -211,6 +211,13 @@ class _Measurement:
     energy_j: float = 0.0
     warm_times: list[float] = field(default_factory=list)
     probe_times: list[float] = field(default_factory=list)
+    child_cpu_s: float = 0.0
+
+
+def _child_cpu(runner: Any) -> float:
+    """CPU seconds the runner's child processes used so far (command-line models)."""
+    value = getattr(runner, "child_cpu_s", 0.0)
+    return float(value) if isinstance(value, (int, float)) else 0.0
 
 
 def _items(row: dict[str, Any], runner: Any, task_eval: Any) -> list[Any]:
@@ -324,11 +331,13 @@ def _time_calls(
             item = m.items[len(m.times) % n]
             if evict is not None:
                 evict()
+            c0 = _child_cpu(m.runner)
             e0 = meter.read_j()
             t0 = time.perf_counter()
             m.call(item)
             t1 = time.perf_counter()
             m.energy_j += meter.read_j() - e0
+            m.child_cpu_s += _child_cpu(m.runner) - c0
             m.times.append((t1 - t0) * 1e3)
             spent = t1 - started if evict is not None else spent + (t1 - t0)
             r += 1
@@ -424,11 +433,20 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
             "'accuracy' in the row to keep"
         )
     desc = meter.describe()
+    energy_j = m.energy_j
+    energy_note = desc.get("energy_note")
+    if m.child_cpu_s > 0 and "watts_per_core" in desc:
+        # this process's CPU time misses the programs the model runs: add theirs
+        energy_j += m.child_cpu_s * float(desc["watts_per_core"])
+        energy_note = (
+            f"{energy_note}; plus the CPU time of the model's child processes (os.wait4 "
+            f"rusage, {m.child_cpu_s / repeats * 1e3:.2f} ms per call) x the same watts"
+        )
     provenance: dict[str, Any] = {
         "source": "measured",
         "hardware": hardware_summary(),
         "energy_source": desc["energy_source"],
-        "energy_note": desc.get("energy_note"),
+        "energy_note": energy_note,
         "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "metric": task_eval.metric if task_eval is not None else None,
         "dataset": task_eval.dataset if task_eval is not None else None,
@@ -467,6 +485,11 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
         )
     if "watts_per_core" in desc:
         provenance["watts_per_core"] = desc["watts_per_core"]
+    if m.child_cpu_s > 0:
+        provenance["child_cpu_ms_per_call"] = round(m.child_cpu_s / repeats * 1e3, 4)
+    licence = getattr(m.runner, "licence", None) or (row.get("provenance") or {}).get("licence")
+    if isinstance(licence, str):
+        provenance["licence"] = licence
     if m.quality is None:
         provenance["metric"] = "accuracy kept from the catalog (no evaluation set for this task)"
     return ModelProfile.model_validate(
@@ -475,7 +498,7 @@ def _finish(m: _Measurement, meter: EnergyMeter, settings: ProfileSettings) -> M
             "task": row["task"],
             "accuracy": round(max(min(float(accuracy), 1.0), 1e-6), 6),
             "latency_ms": round(median, 4),
-            "energy_j": round(max(m.energy_j / repeats, 0.0), 8),
+            "energy_j": round(max(energy_j / repeats, 0.0), 8),
             "memory_mb": round(m.memory_mb, 2),
             "cost_usd": row.get("cost_usd", 0.0),
             "provenance": provenance,
@@ -519,14 +542,19 @@ def _probe_round(
         _probe_calls(m.call, m.items, settings, calls, timing["evict"], m.probe_times)
 
 
-def zoo_rows(task: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
-    """Catalog rows (id, task, adapter) of the zoo models matching the filters."""
+def zoo_rows(
+    task: str | None = None, model: str | None = None, available_only: bool = False
+) -> list[dict[str, Any]]:
+    """Catalog rows (id, task, adapter) of the zoo models matching the filters
+    (``available_only``: only those this machine can run)."""
     from profiles.zoo import MODEL_CLASSES
 
     rows = [
         {"id": n, "task": c.task, "adapter": {"kind": "zoo", "name": n}}
         for n, c in MODEL_CLASSES.items()
-        if (task is None or c.task == task) and (model is None or n == model)
+        if (task is None or c.task == task)
+        and (model is None or n == model)
+        and (not available_only or c.available())
     ]
     return rows
 

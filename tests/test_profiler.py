@@ -104,7 +104,7 @@ def test_rows_without_eval_set_use_profile_inputs_and_keep_accuracy(tmp_path: Pa
     )
     row = {
         "id": "lead-1",
-        "task": "Summarization",
+        "task": "Text Generation",
         "accuracy": 0.31,
         "adapter": {
             "kind": "python",
@@ -250,11 +250,50 @@ def test_cli_profile_user_catalog(tmp_path: Path, capsys: pytest.CaptureFixture[
     assert code == 2 and "has no 'adapter'" in err
 
 
+def test_command_line_models_count_their_child_processes_energy() -> None:
+    import sys
+
+    burn = "import sys; x = sum(range(2_000_000)); print(sys.argv[1])"
+    row = {
+        "id": "echo-tool",
+        "task": "Text Generation",
+        "accuracy": 0.5,
+        "adapter": {
+            "kind": "subprocess",
+            "command": [sys.executable, "-c", burn, "{text}"],
+            "profile_inputs": [{"text": "hello"}],
+        },
+    }
+    meter = EstimateMeter(watts_per_core=10.0)
+    [profile] = profile_rows([row], meter, quick(repeats=3, warmup=1, rounds=1, isolated=False))
+    extra = profile.provenance.model_extra or {} if profile.provenance else {}
+    child_ms = extra["child_cpu_ms_per_call"]
+    assert child_ms > 5  # the child's own CPU time, which this process's clock misses
+    assert profile.energy_j >= child_ms / 1e3 * 10.0
+    assert "child processes" in (profile.provenance.energy_note or "")  # type: ignore[union-attr]
+
+
+def test_cli_models_shows_availability_and_install_commands(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    real = shutil.which
+    monkeypatch.setattr(shutil, "which", lambda p: None if p == "apertium" else real(p))
+    code, out, _ = run_cli(["models", "--task", "Translation"], capsys)
+    assert code == 0 and "available" in out and "mt-apertium" in out
+    assert (
+        "not available here: mt-apertium needs program 'apertium'; install: apt-get install " in out
+    )
+    code, out, _ = run_cli(["models", "--json"], capsys)
+    assert json.loads(out)["unavailable"]["mt-apertium"].startswith("needs program 'apertium'")
+
+
 def test_cli_models_lists_the_shipped_zoo(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["models", "--json"], capsys)
     assert code == 0
     rows = json.loads(out)["models"]
-    assert len({r["task"] for r in rows}) >= 5
+    assert len({r["task"] for r in rows}) >= 12
     code, out, _ = run_cli(["models", "--task", "Image-to-Image"], capsys)
     assert code == 0 and "denoise-gaussian" in out and "measured on" in out
 

@@ -34,25 +34,43 @@ def _cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     mp.undo()
 
 
-def test_task_types_are_taskbench_names_with_three_candidates() -> None:
+def test_task_types_are_taskbench_names_with_real_alternatives() -> None:
     names = json.loads((Path(__file__).parent / "data_taskbench_hf_tasks.json").read_text())
     tasks: dict[str, int] = {}
     for cls in MODEL_CLASSES.values():
         tasks[cls.task] = tasks.get(cls.task, 0) + 1
-    assert len(tasks) >= 5
+    assert len(tasks) >= 12  # issue 13: at least 12 of TaskBench's 23 HuggingFace tasks
     assert set(tasks) <= set(names)
-    assert all(n >= 3 for n in tasks.values()), tasks
+    assert sum(n >= 2 for n in tasks.values()) >= 8, tasks
     assert set(EVALS) == set(tasks)
 
 
+def _needs_piper(task: str) -> bool:
+    """The speech evaluation clips are spoken by Piper (pip-installed with the zoo extra)."""
+    return task in ("Automatic Speech Recognition", "Audio Classification", "Audio-to-Audio")
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, (str, int, float)) or a is None:
+        return bool(a == b)
+    return bool(np.array_equal(np.asarray(a), np.asarray(b)))
+
+
 def test_eval_sets_are_deterministic_and_limited() -> None:
+    from profiles.zoo import MODEL_CLASSES as classes
+
+    piper = classes["tts-piper-joe"].available()
     for task in EVALS:
+        if _needs_piper(task) and not piper:
+            continue
         a, b = task_eval(task, 10), task_eval(task, 10)
         assert a is not None and b is not None
         assert 1 <= len(a) <= 10 and len(a) == len(b)
         assert a.metric and a.dataset
         for x, y in zip(a.inputs, b.inputs, strict=True):
-            assert np.array_equal(np.asarray(x, dtype=object), np.asarray(y, dtype=object))
+            assert _same(x, y), task
     assert task_eval("Text-to-Video") is None
 
 
@@ -152,6 +170,10 @@ def test_detection_and_tabular_json(tmp_path: Path) -> None:
         ("digits-logreg", {"image": "/no/such.png"}, "no such image file"),
         ("cancer-logreg", {"features": ["a"]}, "list of 30 numbers"),
         ("sim-jaccard", {"text1": "a"}, "missing input"),
+        ("vad-energy", {"audio": "/no/such.wav"}, "no such audio file"),
+        ("sum-lead", {"text": 3}, "expected text"),
+        ("qa-overlap", {"text": "Who?"}, "passage to answer from"),
+        ("ner-capitalised", {}, "missing input"),
     ],
 )
 def test_bad_inputs_are_clear(name: str, inputs: dict[str, Any], message: str) -> None:
@@ -195,27 +217,30 @@ def test_code_hash_ignores_comments_but_not_code(
     src = fake.read_text()
     fake.write_text(src + "\n# just a comment\n\n")
     assert code_hash() == h
-    fake.write_text(src.replace('ZOO_VERSION = "2"', 'ZOO_VERSION = "3"'))
+    fake.write_text(src.replace('ZOO_VERSION = "3"', 'ZOO_VERSION = "4"'))
     assert code_hash() != h
 
 
 def test_shipped_catalog_meets_the_issue() -> None:
     from profiles.profiler import pareto_front
 
-    cat = shipped_catalog()
+    cat = shipped_catalog(available_only=False)
     tasks = cat.tasks()
-    assert len(tasks) >= 5
+    assert len(tasks) >= 12
     assert {m.id for m in cat.models} == set(MODEL_CLASSES)
-    for task in tasks:
-        rows = cat.for_task(task)
-        assert len(rows) >= 3, task
-        assert len(pareto_front(rows)) >= 2, task
+    # at least 8 tasks where the optimiser has a real choice: 2+ rows on the Pareto front
+    assert sum(len(pareto_front(cat.for_task(t))) >= 2 for t in tasks) >= 8
     for m in cat.models:
         assert m.provenance is not None and m.provenance.source == "measured"
         assert m.provenance.hardware and m.provenance.metric and m.provenance.dataset
+        assert m.provenance.energy_source in ("estimate", "rapl", "nvml")
         extra = m.provenance.model_extra or {}
-        assert {"latency_p95_ms", "load_ms", "repeats", "libraries"} <= set(extra)
+        assert {"latency_p95_ms", "load_ms", "repeats", "libraries", "eval_size"} <= set(extra)
+        assert extra["licence"] == MODEL_CLASSES[m.id].licence
         assert m.adapter == {"kind": "zoo", "name": m.id}
+        if MODEL_CLASSES[m.id].programs:  # command-line models: their CPU time is counted
+            assert extra.get("child_cpu_ms_per_call", 0) > 0, m.id
+            assert "child processes" in (m.provenance.energy_note or ""), m.id
 
 
 def test_shipped_catalog_is_not_stale() -> None:
@@ -261,16 +286,14 @@ def test_minilm_runs_offline_and_ranks_tools(monkeypatch: pytest.MonkeyPatch) ->
 
 def test_a_shorter_evaluation_set_is_a_prefix_of_the_full_one() -> None:
     # the speed check (planner.speed) builds only the first few inputs the profiler probed
-    import numpy as np
 
     from profiles.zoo.registry import EVALS, task_eval
 
     for task in EVALS:
+        if _needs_piper(task) and not MODEL_CLASSES["tts-piper-joe"].available():
+            continue
         full, part = task_eval(task, None), task_eval(task, 5)
         assert full is not None and part is not None
         assert len(part) >= 5
         for a, b in zip(full.inputs[:5], part.inputs[:5], strict=True):
-            if isinstance(a, tuple):
-                assert a == b, task
-            else:
-                assert np.array_equal(np.asarray(a), np.asarray(b)), task
+            assert _same(a, b), task

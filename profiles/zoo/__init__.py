@@ -12,6 +12,7 @@ from profiles.zoo.registry import (
     EVALS,
     MODEL_CLASSES,
     ZOO_VERSION,
+    availability,
     code_hash,
     get_model,
     task_eval,
@@ -28,11 +29,23 @@ def shipped_catalog_data() -> dict[str, Any]:
     return data
 
 
-def shipped_catalog() -> Any:
-    """The shipped catalog as a validated `profiles.Catalog`."""
+def shipped_catalog(available_only: bool = True) -> Any:
+    """The shipped catalog as a validated `profiles.Catalog`: by default only the models this
+    machine can run (a model that needs a program or package that is not installed is no
+    candidate; `planner models --all` lists it with its install command)."""
     from profiles.catalog import load_catalog_data
 
-    return load_catalog_data(shipped_catalog_data(), where=f"profiles/data/{SHIPPED_CATALOG}")
+    data = shipped_catalog_data()
+    if available_only:
+        data = {
+            **data,
+            "models": [
+                m
+                for m in data.get("models", [])
+                if m.get("id") not in MODEL_CLASSES or MODEL_CLASSES[m["id"]].available()
+            ],
+        }
+    return load_catalog_data(data, where=f"profiles/data/{SHIPPED_CATALOG}")
 
 
 def stale_warning(data: dict[str, Any] | None = None) -> str | None:
@@ -69,6 +82,7 @@ __all__ = [
     "TaskEval",
     "ZooError",
     "ZooModel",
+    "availability",
     "cache_dir",
     "code_hash",
     "get_model",

@@ -78,10 +78,40 @@ class ZooModel(ABC):
     summary: ClassVar[str]
     #: modules imported before memory is measured (shared libraries are not the model's).
     requires: ClassVar[tuple[str, ...]] = ()
+    #: programs (on ``PATH``) and Python modules the model needs: without them it is no
+    #: candidate (`available`), and ``install`` says how to add them.
+    programs: ClassVar[tuple[str, ...]] = ()
+    modules: ClassVar[tuple[str, ...]] = ()
+    install: ClassVar[str | None] = None
+    #: the licence of the model (weights and the code that runs them), for its provenance.
+    licence: ClassVar[str] = "MIT (this project)"
+
+    @classmethod
+    def missing(cls) -> list[str]:
+        """What this machine lacks to run the model (empty when it is available)."""
+        import importlib.util
+        import shutil
+
+        lack = [f"program {p!r}" for p in cls.programs if shutil.which(p) is None]
+        for mod in cls.modules:
+            try:
+                found = importlib.util.find_spec(mod) is not None
+            except (ImportError, ValueError):
+                found = False
+            if not found:
+                lack.append(f"Python module {mod!r}")
+        return lack
+
+    @classmethod
+    def available(cls) -> bool:
+        return not cls.missing()
 
     def __init__(self) -> None:
         self._loaded = False
         self._lock = threading.Lock()
+        #: CPU seconds of the programs this model ran as child processes (they are not in
+        #: this process's CPU time; the profiler adds them to the energy estimate)
+        self.child_cpu_s = 0.0
 
     def prepare(self) -> None:
         """Train and cache what ``load()`` needs (no-op when cached or nothing to train)."""
@@ -93,6 +123,10 @@ class ZooModel(ABC):
     def load(self) -> None:
         with self._lock:
             if not self._loaded:
+                lack = self.missing()
+                if lack:
+                    how = f"; install: {self.install}" if self.install else ""
+                    raise ZooError(f"{self.name} needs {', '.join(lack)}{how}")
                 self.prepare()
                 self._load()
                 self._loaded = True

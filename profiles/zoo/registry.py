@@ -14,11 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from profiles.zoo import denoise, digits, similarity, tabular
+from profiles.zoo import denoise, digits, ocr, similarity, sound, speech, tabular, text
 from profiles.zoo.base import TaskEval, ZooError, ZooModel
+from profiles.zoo.taskio import TASK_IO
+from profiles.zoo.taskio import first as _first
+from profiles.zoo.taskio import load_image as _load_image
 
 #: Bump when models or evaluation sets change meaning (the code hash catches the rest).
-ZOO_VERSION = "2"
+ZOO_VERSION = "3"
 
 MODEL_CLASSES: dict[str, type[ZooModel]] = {
     cls.name: cls
@@ -28,6 +31,15 @@ MODEL_CLASSES: dict[str, type[ZooModel]] = {
         *tabular.MODELS,
         *denoise.MODELS,
         *similarity.MODELS,
+        *ocr.MODELS,
+        *speech.TTS_MODELS,
+        *speech.ASR_MODELS,
+        *sound.CLASSIFIERS,
+        *sound.ENHANCERS,
+        *text.SUMMARIZERS,
+        *text.QA_MODELS,
+        *text.NER_MODELS,
+        *text.TRANSLATORS,
     )
 }
 
@@ -37,13 +49,36 @@ EVALS: dict[str, Callable[[int | None], TaskEval]] = {
     "Tabular Classification": tabular.tabular_eval,
     "Image-to-Image": denoise.denoise_eval,
     "Sentence Similarity": similarity.similarity_eval,
+    "Image-to-Text": ocr.ocr_eval,
+    "Text-to-Speech": speech.tts_eval,
+    "Automatic Speech Recognition": speech.asr_eval,
+    "Audio Classification": sound.classification_eval,
+    "Audio-to-Audio": sound.enhancement_eval,
+    "Summarization": text.summarization_eval,
+    "Question Answering": text.qa_eval,
+    "Token Classification": text.ner_eval,
+    "Translation": text.translation_eval,
 }
 
 _instances: dict[str, ZooModel] = {}
 
 
-def zoo_names(task: str | None = None) -> list[str]:
-    return [n for n, c in MODEL_CLASSES.items() if task is None or c.task == task]
+def zoo_names(task: str | None = None, available_only: bool = False) -> list[str]:
+    return [
+        n
+        for n, c in MODEL_CLASSES.items()
+        if (task is None or c.task == task) and (not available_only or c.available())
+    ]
+
+
+def availability(name: str) -> tuple[bool, str]:
+    """(available here, what is missing and the install command) of zoo model ``name``."""
+    cls = MODEL_CLASSES[name]
+    lack = cls.missing()
+    if not lack:
+        return True, ""
+    how = f"; install: {cls.install}" if cls.install else ""
+    return False, f"needs {', '.join(lack)}{how}"
 
 
 def get_model(name: str) -> ZooModel:
@@ -94,38 +129,12 @@ def code_hash() -> str:
 # --------------------------------------------------------------------------- JSON I/O
 
 
-def _load_image(value: Any, key: str) -> np.ndarray:
-    if isinstance(value, str):
-        path = Path(value)
-        if not path.is_file():
-            raise ZooError(f"input {key!r}: no such image file {value!r}")
-        from PIL import Image
-
-        with Image.open(path) as img:
-            return np.asarray(img.convert("L"), dtype=np.uint8)
-    if isinstance(value, (list, np.ndarray)):
-        arr = np.asarray(value, dtype=np.float32)
-        if arr.ndim not in (2, 3):
-            raise ZooError(
-                f"input {key!r}: expected a 2-D list of grey values, got {arr.ndim} dimensions"
-            )
-        return arr
-    raise ZooError(f"input {key!r}: expected an image file path or a 2-D list of grey values")
-
-
-def _first(inputs: dict[str, Any], *keys: str) -> Any:
-    for k in keys:
-        if k in inputs:
-            return inputs[k]
-    raise ZooError(
-        f"missing input: expected one of {', '.join(repr(k) for k in keys)}, got {sorted(inputs)}"
-    )
-
-
 def decode_inputs(task: str, inputs: dict[str, Any]) -> Any:
     """JSON inputs of one node -> the native input of the task's models."""
     if not isinstance(inputs, dict):
         raise ZooError(f"{task}: inputs must be a JSON object, got {type(inputs).__name__}")
+    if task in TASK_IO:
+        return TASK_IO[task].decode(inputs)
     if task in ("Image Classification", "Object Detection", "Image-to-Image"):
         return _load_image(_first(inputs, "image"), "image")
     if task == "Tabular Classification":
@@ -149,6 +158,8 @@ def decode_inputs(task: str, inputs: dict[str, Any]) -> Any:
 def encode_output(task: str, out: Any, inputs: dict[str, Any]) -> dict[str, Any]:
     """Native output -> JSON-serialisable dict; every output has a ``text`` summary so the
     next node of a plan can take it as text."""
+    if task in TASK_IO:
+        return TASK_IO[task].encode(out, inputs)
     if task == "Image Classification":
         label, score = out
         return {"label": str(label), "score": score, "text": digits.WORDS[int(label)]}
@@ -178,6 +189,8 @@ def encode_output(task: str, out: Any, inputs: dict[str, Any]) -> dict[str, Any]
 
 def to_json_inputs(task: str, native: Any) -> dict[str, Any]:
     """A native evaluation input in the JSON form that user adapters receive."""
+    if task in TASK_IO:
+        return TASK_IO[task].to_json(native)
     if task in ("Image Classification", "Object Detection", "Image-to-Image"):
         return {"image": np.asarray(native).tolist()}
     if task == "Tabular Classification":
@@ -194,6 +207,8 @@ def from_json_output(task: str, output: dict[str, Any]) -> Any:
             f"{task}: the model returned {type(output).__name__}, expected a JSON object"
         )
     try:
+        if task in TASK_IO:
+            return TASK_IO[task].from_json(output)
         if task == "Image Classification":
             return int(output["label"]), float(output.get("score", 1.0))
         if task == "Tabular Classification":

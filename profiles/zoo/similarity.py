@@ -61,21 +61,23 @@ class Jaccard(SimilarityModel):
 class TfIdf(SimilarityModel):
     name: ClassVar[str] = "sim-tfidf"
     summary: ClassVar[str] = (
-        "cosine of TF-IDF vectors (words + bigrams, English stop words removed; IDF fitted on "
-        "the 23 TaskBench tool descriptions)"
+        "cosine of TF-IDF vectors (words + bigrams, English stop words removed, sublinear "
+        "TF), the vocabulary and IDF fitted on the two texts compared"
     )
     requires: ClassVar[tuple[str, ...]] = ("sklearn.feature_extraction.text",)
 
     def _load(self) -> None:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
-        corpus = list(tool_retrieval()["tools"].values())
-        self.vec = TfidfVectorizer(ngram_range=(1, 2), stop_words="english", sublinear_tf=True).fit(
-            corpus
+        self.make = lambda: TfidfVectorizer(
+            ngram_range=(1, 2), stop_words="english", sublinear_tf=True
         )
 
     def similarity(self, a: str, b: str) -> float:
-        m = self.vec.transform([a, b])
+        try:
+            m = self.make().fit_transform([a, b])
+        except ValueError:  # nothing but stop words (or nothing) on both sides
+            return 0.0
         return float(m[0].multiply(m[1]).sum())  # rows are L2-normalised
 
 
