@@ -619,7 +619,7 @@ def register(app: typer.Typer) -> None:
 
             hooks = (
                 HistoryRecorder(
-                    History(history_path), lambda m: err.print(f"warning: {shown(m, True)}")
+                    lambda: History(history_path), lambda m: err.print(f"warning: {shown(m, True)}")
                 ),
             )
         try:

@@ -209,8 +209,8 @@ def parse_yaml(text: str, where: str = "input") -> Any:
         depth = 0
 
         def compose_node(self, parent: Any, index: Any) -> Any:
-            if self.check_event(yaml.AliasEvent):
-                return super().compose_node(parent, index)
+            if self.check_event(yaml.AliasEvent) or self.check_event(yaml.ScalarEvent):
+                return super().compose_node(parent, index)  # only collections nest
             self.depth += 1
             if self.depth > MAX_DEPTH:
                 raise InputError(f"{where} is nested more than {MAX_DEPTH} levels deep")

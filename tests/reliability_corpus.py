@@ -94,7 +94,11 @@ def runnable_problem() -> dict[str, Any]:
             "latency_ms": 10,
             "energy_j": 1,
             "memory_mb": 1,
-            "adapter": {"kind": "python", "target": "tests.run_models:echo", "tag": mid},
+            "adapter": {
+                "kind": "python",
+                "target": "tests.run_models:echo",
+                "options": {"tag": mid},
+            },
         }
 
     return {

@@ -219,7 +219,7 @@ def test_depth_limit_property(depth: int, opener: str) -> None:
     text = opener * depth + ("" if opener == "[" else "1") + closer * depth
     value_depth = depth + (0 if opener == "[" else 1)
     for parse in (safeio.parse_json, safeio.parse_yaml):
-        if value_depth <= safeio.MAX_DEPTH:
+        if depth <= safeio.MAX_DEPTH:  # the limit counts containers, not the scalar leaf
             assert depth_of(parse(text)) == value_depth
         else:
             with pytest.raises(safeio.InputError, match="levels deep"):

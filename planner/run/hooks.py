@@ -100,7 +100,9 @@ class HistoryRecorder(RunHook):
         from planner.history import HistoryError
 
         try:
-            self.history.record(report)
+            # a factory opens the history only now, so a bad one never stops the run itself
+            history = self.history() if callable(self.history) else self.history
+            history.record(report)
         except HistoryError as exc:
             if self.on_error is None:
                 raise
