@@ -17,8 +17,10 @@ Evaluation, both generated here from hand-written sentences:
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import sys
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any, ClassVar
@@ -185,6 +187,22 @@ class PocketSphinx(RecognitionModel):
         return hyp.hypstr if hyp is not None else ""
 
 
+def _join_atomically(parts: list[Path], dest: Path) -> None:
+    """Concatenate `parts` into `dest` through a temporary file of this process's own, then
+    rename it into place: worker processes that prepare the same model at once each write
+    their own copy, and a reader never sees a half-written file."""
+    fd, tmp = tempfile.mkstemp(prefix=dest.name + ".", suffix=".tmp", dir=dest.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for part in parts:
+                with part.open("rb") as f:
+                    shutil.copyfileobj(f, out, 2**20)
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 @functools.cache
 def whisper_base_dir() -> Path:
     """The whisper-base CTranslate2 model, joined once from its two PyPI halves into the
@@ -203,15 +221,10 @@ def whisper_base_dir() -> Path:
     size = (d1 / "model.bin.part1").stat().st_size + (d2 / "model.bin.part2").stat().st_size
     if not model.is_file() or model.stat().st_size != size:
         target.mkdir(parents=True, exist_ok=True)
-        tmp = target / "model.bin.tmp"
-        with tmp.open("wb") as out:
-            for part in (d1 / "model.bin.part1", d2 / "model.bin.part2"):
-                with part.open("rb") as f:
-                    shutil.copyfileobj(f, out, 2**20)
-        tmp.replace(model)
+        _join_atomically([d1 / "model.bin.part1", d2 / "model.bin.part2"], model)
     for extra in ("config.json", "tokenizer.json", "vocabulary.json"):
         if not (target / extra).is_file():
-            shutil.copy2(d2 / extra, target / extra)
+            _join_atomically([d2 / extra], target / extra)
     return target
 
 

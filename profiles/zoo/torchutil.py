@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ def train_or_load(
     with torch.enable_grad():
         train(model)
     model.eval()
-    tmp = path.with_suffix(f".tmp{id(model)}")
+    tmp = path.with_suffix(f".tmp{os.getpid()}-{id(model)}")
     torch.save(model.state_dict(), tmp)
     tmp.replace(path)
     return model
