@@ -21,18 +21,21 @@ from typing import Any, ClassVar
 import typer
 from rich.console import Console
 
-from planner.cli_solve import (
-    BACKEND_HELP,
+from planner.cli.options import (
+    BackendOpt,
+    ColdOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
+    GapOpt,
     LatencyBudgetOpt,
     MemoryBudgetOpt,
     MinAccuracyOpt,
+    TimeLimitOpt,
     WeightsOpt,
+    WorkersOpt,
     apply_overrides,
-    load_plan,
-    render_plan,
 )
+from planner.cli.solve import load_plan, render_plan
 from planner.errors import ProblemError
 from planner.io import shown, write_atomic
 from planner.plan import Plan
@@ -405,11 +408,9 @@ def register(app: typer.Typer) -> None:
         memory_budget: MemoryBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
-        backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
-        time_limit: float | None = typer.Option(
-            None, "--time-limit", help="Solver seconds (default 60)."
-        ),
-        gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
+        backend: BackendOpt = "cbc",
+        time_limit: TimeLimitOpt = None,
+        gap: GapOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print the Report as JSON."),
         out_dir: Path | None = typer.Option(
             None,
@@ -424,20 +425,8 @@ def register(app: typer.Typer) -> None:
         sequential: bool = typer.Option(
             False, "--sequential", help="One node at a time, even if the plan is parallel."
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            help="Worker slots the plan is scheduled on and the run uses (as `planner solve "
-            "--workers`; default: the problem's machine, else the CPU cores available, at "
-            "most 4). Never more slots are started than the graph can keep busy.",
-        ),
-        cold: bool | None = typer.Option(
-            None,
-            "--cold/--warm",
-            help="As `planner solve`: --cold counts each distinct model's loading once in the "
-            "plan (latency and energy) and in the measured latency; --warm (the default) "
-            "leaves loading out of the plan and reports it separately.",
-        ),
+        workers: WorkersOpt = None,
+        cold: ColdOpt = None,
         pool: str = typer.Option(
             "auto",
             "--pool",

@@ -12,13 +12,16 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from planner.cli_solve import (
+from planner.cli.options import (
     EnergyBudgetOpt,
     ExecutionOpt,
+    InsightBackendOpt,
     LatencyBudgetOpt,
     MemoryBudgetOpt,
+    MilpTimeLimitOpt,
     MinAccuracyOpt,
     WeightsOpt,
+    apply_overrides,
 )
 from planner.errors import ProblemError, SolveError
 from planner.insight_models import Alternative, ParetoFront
@@ -41,7 +44,6 @@ METRIC_ALIASES = {
     "cost": "cost_usd",
     "cost_usd": "cost_usd",
 }
-INSIGHT_BACKEND_HELP = "MILP backend: highs (default when installed) or cbc."
 
 
 def metric_name(text: str, option: str) -> str:
@@ -158,10 +160,6 @@ def load_problem_with(
     execution: str | None,
 ) -> Problem:
     """Load a problem file and apply the same overrides as `planner solve`."""
-    from planner.cli_solve import (
-        apply_overrides,
-    )
-
     return apply_overrides(
         load_problem(path), energy_j, latency_ms, min_accuracy, memory_mb, weights, execution
     )
@@ -185,10 +183,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the front as JSON."),
         csv_path: Path | None = typer.Option(None, "--csv", help="Write the points as CSV."),
         png: Path | None = typer.Option(None, "--png", help="Plot the front as PNG."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(
-            None, "--time-limit", help="Seconds per MILP (default 60)."
-        ),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
         max_points: int = typer.Option(
             1000, "--max-points", help="Stop after this many points (front then marked incomplete)."
         ),
@@ -287,8 +283,8 @@ def register(app: typer.Typer) -> None:
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> None:
         """The optimum's K next-best distinct plans and how much worse each is."""
         from planner.insight import alternatives as find_alternatives
@@ -321,8 +317,8 @@ def register(app: typer.Typer) -> None:
             "0.5,0.75,0.9,1.1,1.25,1.5", "--factors", help="Multipliers applied to each budget."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> int:
         """How the optimum moves when each budget moves; binding budgets; runner-ups."""
         from planner.insight import what_if
@@ -480,8 +476,8 @@ def register(app: typer.Typer) -> None:
         x: str = typer.Option("energy", "--pareto-x", help="Pareto plot x metric."),
         y: str = typer.Option("accuracy", "--pareto-y", help="Pareto plot y metric."),
         no_pareto: bool = typer.Option(False, "--no-pareto", help="Skip the Pareto plot."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> None:
         """One self-contained HTML page: graph, candidates, budgets, Pareto plot."""
         check_output_target(output)  # before solving: nothing computed is lost

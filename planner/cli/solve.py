@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from planner.cli.options import (
+    BackendOpt,
+    ColdOpt,
+    EnergyBudgetOpt,
+    ExecutionOpt,
+    GapOpt,
+    LatencyBudgetOpt,
+    MemoryBudgetOpt,
+    MinAccuracyOpt,
+    TimeLimitOpt,
+    WeightsOpt,
+    WorkersOpt,
+    apply_overrides,
+)
 from planner.errors import ProblemError
 from planner.io import check_output_target, shown, write_atomic
 from planner.metrics import BUDGET_METRICS
@@ -19,94 +32,6 @@ from planner.problem import Problem, format_validation_error, load_problem, read
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
-
-#: The budget and weight flags shared by solve, run, pareto, whatif and alternatives.
-EnergyBudgetOpt = Annotated[float | None, typer.Option("--energy-budget", help="Joules.")]
-LatencyBudgetOpt = Annotated[float | None, typer.Option("--latency-budget", help="ms.")]
-MinAccuracyOpt = Annotated[float | None, typer.Option("--min-accuracy", help="In (0, 1].")]
-MemoryBudgetOpt = Annotated[float | None, typer.Option("--memory-budget", help="MB.")]
-WeightsOpt = Annotated[str | None, typer.Option("--weights", help="e.g. energy=0.7,latency=0.3")]
-ExecutionOpt = Annotated[str | None, typer.Option("--execution", help="parallel or sequential.")]
-#: The machine flags shared by `planner solve` and `planner run` (same meaning in both).
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers",
-        min=1,
-        help="Worker slots the executor runs nodes on (default: the problem's machine, else "
-        "the CPU cores this process may use, at most 4). The plan's latency is the list "
-        "schedule on these workers.",
-    ),
-]
-ColdOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--cold/--warm",
-        help="--cold: models not resident load before the run and the plan counts each "
-        "distinct model's load time and energy once; --warm: loading is not planned. "
-        "Default: the problem's machine (warm).",
-    ),
-]
-
-BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
-
-
-def parse_weights(text: str) -> dict[str, float]:
-    """Parse ``energy=0.7,latency=0.3`` into a dict; unknown keys are errors."""
-    weights: dict[str, float] = {}
-    for part in text.split(","):
-        if not part.strip():
-            continue
-        if "=" not in part:
-            raise ProblemError(
-                f"--weights: expected key=value pairs like energy=0.7,latency=0.3, got {part!r}"
-            )
-        key, value = (s.strip() for s in part.split("=", 1))
-        if key not in ("energy", "latency", "cost"):
-            raise ProblemError(f"--weights: unknown weight {key!r}; use energy, latency or cost")
-        try:
-            weights[key] = float(value)
-        except ValueError as exc:
-            raise ProblemError(f"--weights: {key}={value!r} is not a number") from exc
-    weights.setdefault("energy", 0.0)
-    weights.setdefault("latency", 0.0)
-    return weights
-
-
-def apply_overrides(
-    problem: Problem,
-    energy_budget: float | None,
-    latency_budget: float | None,
-    min_accuracy: float | None,
-    memory_budget: float | None,
-    weights: str | None,
-    execution: str | None,
-    workers: int | None = None,
-    cold: bool | None = None,
-) -> Problem:
-    budgets: dict[str, float | None] = {
-        k: v
-        for k, v in {
-            "energy_j": energy_budget,
-            "latency_ms": latency_budget,
-            "min_accuracy": min_accuracy,
-            "memory_mb": memory_budget,
-        }.items()
-        if v is not None
-    }
-    if execution is not None and execution not in ("parallel", "sequential"):
-        raise ProblemError(f"--execution must be parallel or sequential, got {execution!r}")
-    machine: dict[str, object] = {}
-    if workers is not None:
-        machine["workers"] = workers
-    if cold is not None:
-        machine["cold"] = cold
-    return problem.with_overrides(
-        budgets=budgets or None,
-        weights=parse_weights(weights) if weights else None,
-        execution=execution,  # type: ignore[arg-type]
-        machine=machine or None,
-    )
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
@@ -211,9 +136,9 @@ def register(app: typer.Typer) -> None:
         execution: ExecutionOpt = None,
         workers: WorkersOpt = None,
         cold: ColdOpt = None,
-        backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds (default 60)."),
-        gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
+        backend: BackendOpt = "cbc",
+        time_limit: TimeLimitOpt = None,
+        gap: GapOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print the Plan as JSON."),
         output: Path | None = typer.Option(None, "-o", "--output", help="Write the Plan here."),
         no_timings: bool = typer.Option(
@@ -227,7 +152,7 @@ def register(app: typer.Typer) -> None:
         import time
 
         check_output_target(output)  # before solving: nothing computed is lost
-        from planner.cli_insight import augment_plan, render_insight
+        from planner.cli.insight import augment_plan, render_insight
         from planner.solve import solve as run_solve
         from solvers.api import DEFAULT_TIME_LIMIT_S
 
