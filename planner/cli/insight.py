@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 
 from planner.cli.options import (
+    CostBudgetOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
     InsightBackendOpt,
@@ -140,7 +141,6 @@ def chosen_point(
 ) -> dict[str, object] | None:
     """The plan `planner solve` picks for the file's budgets, as a Pareto point dict."""
     from planner.insight import default_backend
-    from planner.problem import Problem
     from planner.solve import solve
 
     assert isinstance(problem, Problem)
@@ -148,21 +148,6 @@ def chosen_point(
     if plan.totals is None:
         return None
     return {**plan.totals.model_dump(), "objective": plan.objective, "assignment": plan.assignment}
-
-
-def load_problem_with(
-    path: Path,
-    energy_j: float | None,
-    latency_ms: float | None,
-    min_accuracy: float | None,
-    memory_mb: float | None,
-    weights: str | None,
-    execution: str | None,
-) -> Problem:
-    """Load a problem file and apply the same overrides as `planner solve`."""
-    return apply_overrides(
-        load_problem(path), energy_j, latency_ms, min_accuracy, memory_mb, weights, execution
-    )
 
 
 def register(app: typer.Typer) -> None:
@@ -173,6 +158,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         x: str = typer.Option("energy", "--x", help="energy or latency (or memory, cost)."),
@@ -203,14 +189,15 @@ def register(app: typer.Typer) -> None:
         from planner.insight_models import ParetoPoint
         from planner.report_html import pareto_png
 
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         front = pareto_front(
             problem,
@@ -280,6 +267,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
@@ -289,14 +277,15 @@ def register(app: typer.Typer) -> None:
         """The optimum's K next-best distinct plans and how much worse each is."""
         from planner.insight import alternatives as find_alternatives
 
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         alts = find_alternatives(problem, k, backend=backend, time_limit_s=time_limit)
         if as_json:
@@ -311,6 +300,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         factors: str = typer.Option(
@@ -331,14 +321,15 @@ def register(app: typer.Typer) -> None:
             ) from exc
         if not values or any(not f > 0 for f in values):
             raise ProblemError(f"--factors: give positive multipliers, got {factors!r}")
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         report = what_if(problem, values, backend=backend, time_limit_s=time_limit)
         if as_json:

@@ -10,11 +10,14 @@ import typer
 from planner.errors import ProblemError
 from planner.problem import Problem
 
-#: The budget and weight flags shared by solve, run, pareto, whatif and alternatives.
+#: The budget and weight flags shared by solve, plan, run, pareto, whatif and alternatives.
 EnergyBudgetOpt = Annotated[float | None, typer.Option("--energy-budget", help="Joules.")]
 LatencyBudgetOpt = Annotated[float | None, typer.Option("--latency-budget", help="ms.")]
 MinAccuracyOpt = Annotated[float | None, typer.Option("--min-accuracy", help="In (0, 1].")]
 MemoryBudgetOpt = Annotated[float | None, typer.Option("--memory-budget", help="MB.")]
+CostBudgetOpt = Annotated[
+    float | None, typer.Option("--cost-budget", help="USD (the models' cost_usd, summed).")
+]
 WeightsOpt = Annotated[str | None, typer.Option("--weights", help="e.g. energy=0.7,latency=0.3")]
 ExecutionOpt = Annotated[str | None, typer.Option("--execution", help="parallel or sequential.")]
 #: The machine flags shared by `planner solve` and `planner run` (same meaning in both).
@@ -39,6 +42,16 @@ ColdOpt = Annotated[
 ]
 
 BACKEND_HELP = "Solver backend: cbc (default, CBC via PuLP), highs (in-process), brute (oracle)."
+INSIGHT_BACKEND_HELP = "MILP backend: highs (default when installed) or cbc."
+BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP)]
+InsightBackendOpt = Annotated[str | None, typer.Option("--backend", help=INSIGHT_BACKEND_HELP)]
+TimeLimitOpt = Annotated[
+    float | None, typer.Option("--time-limit", help="Solver seconds (default 60).")
+]
+MilpTimeLimitOpt = Annotated[
+    float | None, typer.Option("--time-limit", help="Seconds per MILP (default 60).")
+]
+GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative gap, e.g. 0.01.")]
 
 
 def parse_weights(text: str) -> dict[str, float]:
@@ -65,15 +78,24 @@ def parse_weights(text: str) -> dict[str, float]:
 
 def apply_overrides(
     problem: Problem,
-    energy_budget: float | None,
-    latency_budget: float | None,
-    min_accuracy: float | None,
-    memory_budget: float | None,
-    weights: str | None,
-    execution: str | None,
+    *,
+    energy_budget: float | None = None,
+    latency_budget: float | None = None,
+    min_accuracy: float | None = None,
+    memory_budget: float | None = None,
+    cost_budget: float | None = None,
+    weights: str | None = None,
+    execution: str | None = None,
     workers: int | None = None,
     cold: bool | None = None,
+    measured_dispatch: bool = False,
 ) -> Problem:
+    """``problem`` with the command line's budget, weight, execution and machine flags
+    applied (a flag left out keeps the file's value). The one way every command applies them.
+
+    ``measured_dispatch`` (`planner plan` and `planner run`): when the problem leaves the
+    machine's per-node dispatch overhead at 0, use the one measured here for the pool the run
+    will use (`planner.run.calibration`), so the plan shown is the plan that runs."""
     budgets: dict[str, float | None] = {
         k: v
         for k, v in {
@@ -81,31 +103,30 @@ def apply_overrides(
             "latency_ms": latency_budget,
             "min_accuracy": min_accuracy,
             "memory_mb": memory_budget,
+            "cost_usd": cost_budget,
         }.items()
         if v is not None
     }
     if execution is not None and execution not in ("parallel", "sequential"):
         raise ProblemError(f"--execution must be parallel or sequential, got {execution!r}")
+    if workers is not None and workers < 1:
+        raise ProblemError(f"--workers must be at least 1, got {workers}")
     machine: dict[str, object] = {}
     if workers is not None:
         machine["workers"] = workers
     if cold is not None:
         machine["cold"] = cold
-    return problem.with_overrides(
+    problem = problem.with_overrides(
         budgets=budgets or None,
         weights=parse_weights(weights) if weights else None,
         execution=execution,  # type: ignore[arg-type]
         machine=machine or None,
     )
+    if measured_dispatch and problem.machine.dispatch_ms == 0.0:  # not set (0 is the default)
+        from planner.run.calibration import dispatch_ms_default
 
-
-INSIGHT_BACKEND_HELP = "MILP backend: highs (default when installed) or cbc."
-BackendOpt = Annotated[str, typer.Option("--backend", help=BACKEND_HELP)]
-InsightBackendOpt = Annotated[str | None, typer.Option("--backend", help=INSIGHT_BACKEND_HELP)]
-TimeLimitOpt = Annotated[
-    float | None, typer.Option("--time-limit", help="Solver seconds (default 60).")
-]
-MilpTimeLimitOpt = Annotated[
-    float | None, typer.Option("--time-limit", help="Seconds per MILP (default 60).")
-]
-GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative gap, e.g. 0.01.")]
+        pool = "thread" if problem.machine.resolved_workers() <= 1 else "process"
+        found = dispatch_ms_default(pool)
+        if found is not None:
+            problem = problem.with_machine(dispatch_ms=found)
+    return problem

@@ -24,6 +24,7 @@ from rich.console import Console
 from planner.cli.options import (
     BackendOpt,
     ColdOpt,
+    CostBudgetOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
     GapOpt,
@@ -245,28 +246,6 @@ def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
     return values
 
 
-def with_machine(problem: Problem, workers: int | None, cold: bool | None) -> Problem:
-    """``problem`` with ``--workers`` and ``--cold/--warm`` applied to its machine, and the
-    machine's per-node dispatch overhead defaulting to the one measured here for the pool
-    the run will use (`planner.run.calibration`) when the problem leaves it at 0."""
-    from planner.run.calibration import dispatch_ms_default
-
-    update: dict[str, Any] = {}
-    if workers is not None:
-        update["workers"] = workers
-    if cold is not None:
-        update["cold"] = cold
-    machine = problem.machine.model_copy(update=update)
-    if machine.dispatch_ms == 0.0:  # not set (0 is the default)
-        pool = "thread" if machine.resolved_workers() <= 1 else "process"
-        found = dispatch_ms_default(pool)
-        if found is not None:
-            machine = machine.model_copy(update={"dispatch_ms": found})
-    if machine == problem.machine:
-        return problem
-    return problem.model_copy(update={"machine": machine})
-
-
 def schedule_breaks_budget(plan: Plan, slots: int) -> str | None:
     """Why the plan cannot meet its latency budget on ``slots`` worker slots (the schedule
     the executor follows, simulated with the plan's predicted durations, plus start-up and
@@ -406,6 +385,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         backend: BackendOpt = "cbc",
@@ -530,14 +510,22 @@ def register(app: typer.Typer) -> None:
         )
         loaded, request = load_target(target, catalog)
         trust_plan = trust_plan or os.environ.get(TRUST_ENV) == "1"
-        flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
+        flags: dict[str, Any] = {
+            "energy_budget": energy_budget,
+            "latency_budget": latency_budget,
+            "min_accuracy": min_accuracy,
+            "memory_budget": memory_budget,
+            "cost_budget": cost_budget,
+            "weights": weights,
+            "execution": execution,
+        }
         if isinstance(loaded, Plan):
             if cold is not None:
                 raise ProblemError(
                     "--cold/--warm apply to problems: a plan file runs as it was planned; "
                     "solve its problem again with `planner solve --cold` to change it"
                 )
-            if any(f is not None for f in flags):
+            if any(f is not None for f in flags.values()):
                 raise ProblemError(
                     "budget, weight and execution flags apply to problems: a "
                     "plan file runs as it is; solve its problem again with "
@@ -553,7 +541,9 @@ def register(app: typer.Typer) -> None:
                 from planner.trust import check_problem_adapters
 
                 check_problem_adapters(loaded, trusted_models(catalog), where=str(target))
-            problem = with_machine(apply_overrides(loaded, *flags), workers, cold)
+            problem = apply_overrides(
+                loaded, **flags, workers=workers, cold=cold, measured_dispatch=True
+            )
 
             def solve_it(problem: Problem) -> Plan:
                 return run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)

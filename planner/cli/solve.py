@@ -13,6 +13,7 @@ from rich.table import Table
 from planner.cli.options import (
     BackendOpt,
     ColdOpt,
+    CostBudgetOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
     GapOpt,
@@ -132,6 +133,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         workers: WorkersOpt = None,
@@ -160,14 +162,15 @@ def register(app: typer.Typer) -> None:
         limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
         problem = apply_overrides(
             load_problem(problem_file),
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
-            workers,
-            cold,
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
+            workers=workers,
+            cold=cold,
         )
         plan = run_solve(
             problem,
