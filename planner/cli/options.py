@@ -3,7 +3,9 @@ and the one function that applies them to a problem."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -50,6 +52,27 @@ TimeLimitOpt = Annotated[
 ]
 MilpTimeLimitOpt = Annotated[
     float | None, typer.Option("--time-limit", help="Seconds per MILP (default 60).")
+]
+CatalogOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--catalog",
+        help="Models for a text request, a task graph file or the demo (default: the "
+        "zoo's shipped catalog).",
+    ),
+]
+InputDirOpt = Annotated[
+    Path,
+    typer.Option(
+        "--input-dir",
+        help="File arguments of the graph (and file-given inputs) must resolve inside this folder.",
+    ),
+]
+AllowAbsoluteOpt = Annotated[
+    bool, typer.Option("--allow-absolute", help="Allow absolute file paths in graph arguments.")
+]
+VerboseOpt = Annotated[
+    bool, typer.Option("--verbose", "-v", help="List every candidate and why it lost.")
 ]
 GapOpt = Annotated[float | None, typer.Option("--gap", help="Relative gap, e.g. 0.01.")]
 
@@ -130,3 +153,119 @@ def apply_overrides(
         if found is not None:
             problem = problem.with_machine(dispatch_ms=found)
     return problem
+
+
+# ------------------------------------------------------------------------- decomposer flags
+#: `planner decompose`, `plan` and `run`: which decomposer turns a request text into a graph.
+DecomposerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--decomposer",
+        help="offline (rules, the default) or llm (an OpenAI-compatible server: give "
+        "--llm-url and --llm-model, or --llm-config).",
+    ),
+]
+LlmUrlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--llm-url",
+        "--llm",
+        help="Base URL of an OpenAI-compatible API, e.g. http://localhost:8000/v1.",
+    ),
+]
+LlmModelOpt = Annotated[str | None, typer.Option("--llm-model", help="Model name on that server.")]
+ApiKeyEnvOpt = Annotated[
+    str | None,
+    typer.Option("--api-key-env", help="Environment variable holding the LLM API key."),
+]
+LlmConfigOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--llm-config",
+        help="JSON/TOML/YAML file with base_url, model, api_key_env, timeout_s, max_retries...",
+    ),
+]
+LlmTimeoutOpt = Annotated[float | None, typer.Option("--llm-timeout", help="Seconds per LLM call.")]
+SemanticOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--semantic/--no-semantic",
+        help="Offline: MiniLM similarity fallback (default: on when installed, loaded only "
+        "when a request needs it).",
+    ),
+]
+
+
+@dataclass(frozen=True)
+class DecomposerFlags:
+    """The decomposer flags as given (None: left out)."""
+
+    decomposer: str | None = None
+    llm_url: str | None = None
+    llm_model: str | None = None
+    api_key_env: str | None = None
+    llm_config: Path | None = None
+    llm_timeout: float | None = None
+    semantic: bool | None = None
+
+    def given(self) -> bool:
+        return any(getattr(self, f.name) is not None for f in fields(self))
+
+    def build(self, registry: Any = None) -> Any:
+        """The `tasks.decompose` decomposer these flags ask for (default registry: the
+        HuggingFace types plus the built-in zoo's, as `planner decompose` uses)."""
+        from pydantic import ValidationError
+
+        from planner.problem import format_validation_error
+        from tasks.decompose import DecomposeError, LLMConfig, load_llm_config, make_decomposer
+        from tasks.registry import planner_registry
+
+        llm_flags = {
+            "--llm-url": self.llm_url,
+            "--llm-model": self.llm_model,
+            "--api-key-env": self.api_key_env,
+            "--llm-config": self.llm_config,
+            "--llm-timeout": self.llm_timeout,
+        }
+        wants_llm = any(v is not None for v in llm_flags.values())
+        kind = self.decomposer or ("llm" if wants_llm else "offline")
+        if kind not in ("offline", "llm"):
+            raise ProblemError(f"--decomposer must be offline or llm, got {kind!r}")
+        if kind == "offline" and wants_llm:
+            given = ", ".join(k for k, v in llm_flags.items() if v is not None)
+            raise ProblemError(f"{given} configure the LLM decomposer: drop --decomposer offline")
+        if kind == "llm" and self.semantic is not None:
+            raise ProblemError("--semantic/--no-semantic apply to the offline decomposer only")
+        registry = registry or planner_registry()
+        config = None
+        try:
+            if kind == "llm":
+                if self.llm_config is not None:
+                    config = load_llm_config(
+                        self.llm_config,
+                        base_url=self.llm_url,
+                        model=self.llm_model,
+                        api_key_env=self.api_key_env,
+                        timeout_s=self.llm_timeout,
+                    )
+                elif self.llm_url is None or self.llm_model is None:
+                    raise ProblemError(
+                        "--decomposer llm needs --llm-url URL and --llm-model NAME (or both in "
+                        "--llm-config FILE)"
+                    )
+                else:
+                    settings: dict[str, Any] = {
+                        "base_url": self.llm_url,
+                        "model": self.llm_model,
+                        "api_key_env": self.api_key_env,
+                    }
+                    if self.llm_timeout is not None:
+                        settings["timeout_s"] = self.llm_timeout
+                    try:
+                        config = LLMConfig.model_validate(settings)
+                    except ValidationError as exc:
+                        why = format_validation_error(exc, "the LLM settings")
+                        raise ProblemError(why) from exc
+            return make_decomposer(registry, llm=config, semantic=self.semantic)
+        except DecomposeError as exc:
+            raise ProblemError(str(exc)) from exc

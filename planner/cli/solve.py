@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.table import Table
 
 from planner.cli.options import (
     BackendOpt,
+    CatalogOpt,
     ColdOpt,
     CostBudgetOpt,
     EnergyBudgetOpt,
@@ -21,114 +20,30 @@ from planner.cli.options import (
     MemoryBudgetOpt,
     MinAccuracyOpt,
     TimeLimitOpt,
+    VerboseOpt,
     WeightsOpt,
     WorkersOpt,
     apply_overrides,
 )
+from planner.cli.render import render_plan
+from planner.cli.run import load_plan, load_problem_file
 from planner.errors import ProblemError
-from planner.io import check_output_target, shown, write_atomic
-from planner.metrics import BUDGET_METRICS
+from planner.io import check_output_target, write_atomic
 from planner.plan import Plan
-from planner.problem import Problem, format_validation_error, load_problem, read_data_file
+from planner.problem import Problem
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
 
-def fmt(value: float | None, digits: int = 4) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.{digits}g}"
-
-
-def render_plan(plan: Plan, console: Console) -> None:
-    """Human view: a table per node of the considered models, then totals vs budgets."""
-    head = {"optimal": "green", "feasible": "yellow"}.get(plan.status, "red")
-    console.print(f"[bold {head}]{plan.status.upper()}[/]: {shown(plan.message, True)}")
-    if plan.problem.name:
-        console.print(f"problem: {shown(plan.problem.name)}")
-    for node in plan.nodes:
-        crit = " (critical path)" if node.id in plan.critical_path else ""
-        table = Table(
-            title=f"{shown(node.id)}: {shown(node.task)}{crit}",
-            title_justify="left",
-            show_edge=False,
-            pad_edge=False,
-        )
-        for col in ("", "model", "accuracy", "latency ms", "energy J", "memory MB", "why"):
-            table.add_column(
-                col,
-                justify="right"
-                if col in ("accuracy", "latency ms", "energy J", "memory MB")
-                else "left",
-            )
-        for c in node.candidates:
-            mark = "[bold green]*[/]" if c.chosen else ""
-            table.add_row(
-                mark,
-                shown(c.model),
-                fmt(c.accuracy),
-                fmt(c.latency_ms),
-                fmt(c.energy_j),
-                fmt(c.memory_mb),
-                shown(c.reason),
-            )
-        console.print(table)
-    totals = Table(title="totals", title_justify="left", show_edge=False, pad_edge=False)
-    for col in ("metric", "plan", "budget", "slack", "binds"):
-        totals.add_column(col)
-    t = plan.totals
-    values = {name: t.for_budget(name) if t else None for name in BUDGET_METRICS}
-    checks = {b.name: b for b in plan.budgets}
-    if t is not None and t.latency_bound_ms is not None:
-        # the simulated schedule first, then the bound the budget limits
-        totals.add_row("latency_ms (predicted)", fmt(t.latency_ms), "-", "-", "")
-    for name, value in values.items():
-        check = checks.get(name)
-        if check is None and name == "cost_usd" and not value:
-            continue
-        label = "accuracy" if name == "min_accuracy" else name
-        if name == "latency_ms" and t is not None and t.latency_bound_ms is not None:
-            label = "latency_ms (bound)"
-        binds = "" if check is None or check.binding is None else ("yes" if check.binding else "no")
-        totals.add_row(
-            label,
-            fmt(value),
-            fmt(check.limit) if check else "-",
-            fmt(check.slack) if check else "-",
-            binds,
-        )
-    console.print(totals)
-    if plan.schedule is not None:
-        m = plan.schedule
-        cold = (
-            f", cold loads {fmt(m.load_ms)} ms ({', '.join(m.cold_models)})"
-            if m.cold_models
-            else ""
-        )
-        console.print(
-            f"machine: {m.workers} worker(s), dispatch {fmt(m.dispatch_ms)} ms, start-up "
-            f"{fmt(m.startup_ms)} ms{cold}; latency bound: {m.bound}"
-        )
-    s = plan.solver
-    time_ms = f"{s.solve_time_ms:.1f} ms" if s.solve_time_ms is not None else "-"
-    gap = "" if s.gap is None else f", gap {s.gap:.2%}"
-    extra = f", shortcut: {s.shortcut}" if s.shortcut else ""
-    console.print(
-        f"solver: {s.backend}, {time_ms}{gap}, presolve removed "
-        f"{s.presolve_removed} candidate(s){extra}; execution {plan.execution}; "
-        f"objective {fmt(plan.objective, 6)}"
-    )
-    if s.message.startswith("CBC unavailable"):
-        console.print(
-            f"[yellow]warning: {shown(s.message.split('; solved with HiGHS')[0])}[/yellow]"
-        )
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def solve(
-        problem_file: Path = typer.Argument(..., help="Problem file (JSON or YAML)."),
+        problem_file: Path = typer.Argument(
+            ...,
+            help="Problem file (JSON or YAML), or a task graph file (graph, TaskBench or "
+            "HuggingGPT format) whose nodes get the --catalog's models.",
+        ),
         energy_budget: EnergyBudgetOpt = None,
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
@@ -149,6 +64,8 @@ def register(app: typer.Typer) -> None:
         alternatives: int = typer.Option(
             0, "--alternatives", min=0, help="Also list the K next-best distinct plans."
         ),
+        catalog: CatalogOpt = None,
+        verbose: VerboseOpt = False,
     ) -> int:
         """Solve a problem file: pick one model per node within the budgets."""
         import time
@@ -161,7 +78,7 @@ def register(app: typer.Typer) -> None:
         started = time.perf_counter()
         limit = DEFAULT_TIME_LIMIT_S if time_limit is None else time_limit
         problem = apply_overrides(
-            load_problem(problem_file),
+            load_problem_file(problem_file, catalog),
             energy_budget=energy_budget,
             latency_budget=latency_budget,
             min_accuracy=min_accuracy,
@@ -188,7 +105,7 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(text, nl=False)
         else:
-            render_plan(plan, out)
+            render_plan(plan, out, verbose=verbose)
             render_insight(plan, out)
             if output is not None:
                 out.print(f"plan written to {output}")
@@ -238,11 +155,3 @@ def register(app: typer.Typer) -> None:
         if kind not in models:
             raise ProblemError(f"unknown schema {kind!r}; choose one of {', '.join(models)}")
         typer.echo(json.dumps(models[kind].model_json_schema(), indent=2))  # type: ignore[attr-defined]
-
-
-def load_plan(path: Path) -> Plan:
-    data = read_data_file(path)
-    try:
-        return Plan.model_validate(data)
-    except ValidationError as exc:
-        raise ProblemError(format_validation_error(exc, f"{path} (a plan file)")) from exc
