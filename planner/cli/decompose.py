@@ -87,8 +87,11 @@ def register(app: typer.Typer) -> None:
         semantic: SemanticOpt = None,
         input_dir: InputDirOpt = Path("."),
         allow_absolute: AllowAbsoluteOpt = False,
-        fmt: str = typer.Option(
-            "graph", "--format", help="JSON flavour: graph (problem file), taskbench, hugginggpt."
+        fmt: str | None = typer.Option(
+            None,
+            "--format",
+            help="Print JSON in this flavour: graph (problem file, the --json default), "
+            "taskbench or hugginggpt.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         output: Path | None = typer.Option(None, "-o", "--output", help="Write JSON here."),
@@ -98,6 +101,9 @@ def register(app: typer.Typer) -> None:
         from tasks.errors import GraphError
         from tasks.formats import graph_to_data, graph_to_hugginggpt, graph_to_taskbench
 
+        if fmt is not None:
+            as_json = True  # a format names a JSON flavour: never ignored for the table
+        fmt = fmt or "graph"
         if fmt not in ("graph", "taskbench", "hugginggpt"):
             raise DecomposeCLIError(f"--format must be graph, taskbench or hugginggpt, got {fmt!r}")
         registry = _registry(tool_graph)
