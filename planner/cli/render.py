@@ -1,16 +1,17 @@
 """How a plan reads in the terminal: the summary (the graph, the chosen model per node, the
 totals against the budgets) that `planner solve`, `plan` and `run` print, and the verbose
-view listing every candidate. Tables never cut an id: when the ids do not fit the width,
-they are printed as short aliases with a legend below the table. Numbers go through
+view listing every candidate. Tables never cut an id or a task name: when they do not fit
+the width, the longest ids are printed as short aliases with a legend below the table, and
+free text wraps (a word longer than its column folds onto the next line). Numbers go through
 `planner.fmt` (units, three significant digits, no exponents)."""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable
 from functools import partial
 
 from rich.console import Console
-from rich.measure import Measurement
 from rich.table import Table
 
 from planner import fmt
@@ -23,9 +24,12 @@ Namer = Callable[[str], str]
 
 
 def fits(console: Console, table: Table) -> bool:
-    """Whether ``table`` fits ``console``'s width without cutting a word."""
-    wide = console.options.update(max_width=100_000)
-    return Measurement.get(console, wide, table).minimum <= console.width
+    """Whether ``table`` prints within ``console``'s width with no cell cut (rich marks a
+    cut cell with an ellipsis)."""
+    probe = Console(width=console.width, file=io.StringIO(), color_system=None)
+    with probe.capture() as captured:
+        probe.print(table)
+    return "…" not in captured.get()
 
 
 def print_fitted(
@@ -110,8 +114,8 @@ def render_chosen(plan: Plan, console: Console) -> None:
     def build(name: Namer) -> Table:
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("node", no_wrap=True)
-        table.add_column("task")
-        table.add_column("after")
+        table.add_column("task", no_wrap=True)
+        table.add_column("after", no_wrap=True)
         table.add_column("model", no_wrap=True)
         for col in ("accuracy", "latency", "energy"):
             table.add_column(col, justify="right", no_wrap=True)
@@ -149,7 +153,7 @@ def _candidate_table(node: NodePlan, name: Namer) -> Table:
     table.add_column("model", no_wrap=True)
     for col in ("accuracy", "latency", "energy", "memory"):
         table.add_column(col, justify="right", no_wrap=True)
-    table.add_column("why", ratio=1)
+    table.add_column("why", overflow="fold")
     for c in node.candidates:
         table.add_row(
             "[bold green]*[/]" if c.chosen else "",
