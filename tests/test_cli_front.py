@@ -352,14 +352,22 @@ def test_tables_never_cut_ids_at_80_columns_piped(isolated: Path) -> None:
     data = json.loads(json.dumps(CAPTION_GRAPH).replace('"n1"', f'"{long_node}"'))
     data["nodes"][1]["args"]["text"] = f"<{long_node}>"
     graph.write_text(json.dumps(data))
-    for verbose in ([], ["--verbose"]):
-        result = _invoke("solve", str(graph), "--catalog", str(_catalog(isolated)), *verbose)
+    plan_file = isolated / "plan.json"
+    catalog = str(_catalog(isolated))
+    assert _invoke("solve", str(graph), "--catalog", catalog, "-o", str(plan_file)).exit_code == 0
+    for command in (
+        ["solve", str(graph), "--catalog", catalog],
+        ["solve", str(graph), "--catalog", catalog, "--verbose"],
+        ["plan", str(graph), "--catalog", catalog],
+        ["inspect", str(plan_file)],
+    ):
+        result = _invoke(*command)
         assert result.exit_code == 0, result.output
         lines = result.output.splitlines()
         table_lines = [x for x in lines if "│" in x or "┃" in x]
         assert table_lines and all(len(x) <= 80 for x in table_lines)
-        assert "…" not in result.output
-        for text in (LONG, "tts-one"):
+        assert "…" not in result.output and "e+" not in result.output
+        for text in (LONG, "tts-one", long_node):
             assert any(text in x for x in lines), f"{text} is not printed whole"
         if LONG not in "".join(table_lines):
             assert any(x.strip().endswith(f"= {LONG}") for x in lines)  # the legend
@@ -369,7 +377,7 @@ def test_short_ids_are_never_aliased() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from planner.cli.render import print_fitted
+    from planner.tables import print_fitted
 
     def build(name: Any) -> Table:
         table = Table()
