@@ -140,7 +140,8 @@ def register(app: typer.Typer) -> None:
             pad_edge=False,
         )
         for col in ("node", "task", "args", "after"):
-            table.add_column(col)
+            # ids and task names whole; the arguments wrap (long words fold, none is cut)
+            table.add_column(col, no_wrap=col in ("node", "task"), overflow="fold")
         preds = graph.predecessors()
         for node_id in graph.topological_order():
             node = graph.node(node_id)

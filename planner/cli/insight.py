@@ -25,6 +25,7 @@ from planner.cli.options import (
     apply_overrides,
 )
 from planner.errors import ProblemError, SolveError
+from planner.fmt import sig
 from planner.insight_models import Alternative, ParetoFront
 from planner.io import check_output_target, plain, shown, write_atomic
 from planner.plan import Plan
@@ -57,7 +58,8 @@ def metric_name(text: str, option: str) -> str:
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
+    """``value`` to ``digits`` significant digits, never in exponent notation."""
+    return "-" if value is None else sig(value, digits)
 
 
 def augment_plan(plan: Plan, alternatives: int = 0, time_limit_s: float | None = None) -> Plan:
