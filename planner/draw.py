@@ -63,7 +63,13 @@ def render_graph(plan: Plan, console: Console) -> None:
         table = Table(show_edge=False, pad_edge=False)
         for col in ("step", "node", "task", "model", "after", "start", "finish", "energy"):
             right = col in ("step", "start", "finish", "energy")
-            table.add_column(col, no_wrap=True, justify="right" if right else "left")
+            wraps = col in ("task", "after")  # words fold, never cut; ids stay whole
+            table.add_column(
+                col,
+                no_wrap=not wraps,
+                overflow="fold" if wraps else "ellipsis",
+                justify="right" if right else "left",
+            )
         for node in plan.nodes:
             preds = ", ".join(name(p) for p in sorted(graph.predecessors(node.id))) or "-"
             table.add_row(
@@ -80,7 +86,8 @@ def render_graph(plan: Plan, console: Console) -> None:
         return table
 
     models = [n.model for n in plan.nodes if n.model]
-    print_fitted(console, build, {"m": models, "n": [n.id for n in plan.nodes]})
+    nodes = [n.id for n in plan.nodes]
+    print_fitted(console, build, {"m": models, "n": nodes}, keep=[n.task for n in plan.nodes])
     if plan.totals is not None:
         t = plan.totals
         console.print(

@@ -15,46 +15,51 @@ from planner.io import shown
 Namer = Callable[[str], str]
 
 
-def fits(console: Console, table: Table) -> bool:
+def fits(console: Console, table: Table, keep: Iterable[str] = ()) -> bool:
     """Whether ``table`` prints within ``console``'s width with no cell cut (rich marks a
-    cut cell with an ellipsis)."""
+    cut cell with an ellipsis) and every word of ``keep`` on one line (not folded)."""
     probe = Console(width=console.width, file=io.StringIO(), color_system=None)
     with probe.capture() as captured:
         probe.print(table)
-    return "…" not in captured.get()
+    text = captured.get()
+    return "…" not in text and all(word in text for word in keep)
 
 
 def print_fitted(
-    console: Console, build: Callable[[Namer], Table], ids: dict[str, Iterable[str]]
+    console: Console,
+    build: Callable[[Namer], Table],
+    ids: dict[str, Iterable[str]],
+    keep: Iterable[str] = (),
 ) -> None:
     """Print the table ``build(name)`` makes. ``ids``: alias prefix -> the ids of one kind
-    (``{"m": model ids, "n": node ids}``). While the table is too wide, the longest ids
-    are replaced one at a time by aliases (``m1``, ``m2``...), and a legend follows it."""
+    (``{"m": model ids, "n": node ids}``); ``keep``: words of wrapping columns (task names)
+    that should not fold. While the table does not fit, the longest ids are replaced one at
+    a time by aliases (``m1``, ``n2``...), and a legend of the aliases follows the table."""
+    words = {w for text in keep for w in text.split()}
+    groups = {prefix: list(dict.fromkeys(group)) for prefix, group in ids.items()}
     aliases: dict[str, str] = {}
 
     def name(text: str) -> str:
         return aliases.get(text, text)
 
-    table = build(name)
-    groups = sorted(
-        ((prefix, list(dict.fromkeys(group))) for prefix, group in ids.items()),
-        key=lambda kv: -max((len(x) for x in kv[1]), default=0),
+    longest_first = sorted(
+        ((text, prefix) for prefix, group in groups.items() for text in group),
+        key=lambda item: -len(item[0]),
     )
-    for prefix, group in groups:
-        # the longest ids first, one at a time, until the table fits
-        for text in sorted(group, key=len, reverse=True):
-            if fits(console, table):
-                break
-            if len(text) > len(f"{prefix}{len(group)}"):
-                aliases[text] = f"{prefix}{group.index(text) + 1}"
-                table = build(name)
-        # number the aliases of this kind 1, 2, ... in the order the ids appear
+    table = build(name)
+    for text, prefix in longest_first:
+        if fits(console, table, words):
+            break
+        if len(text) > max(len(f"{prefix}{len(groups[prefix])}"), 4) and text not in aliases:
+            aliases[text] = f"{prefix}{groups[prefix].index(text) + 1}"
+            table = build(name)
+    # number each kind's aliases 1, 2, ... in the order its ids appear
+    legend: list[str] = []
+    for prefix, group in groups.items():
         chosen = [x for x in group if x in aliases]
         aliases.update({x: f"{prefix}{i}" for i, x in enumerate(chosen, 1)})
-        table = build(name)
-    console.print(table)
-    legend = [x for _, group in groups for x in group if x in aliases]
+        legend += chosen
+    console.print(build(name))
     for text in legend:
-        alias = aliases[text]
         # soft_wrap: printed whole, never cut (the terminal wraps a line longer than it)
-        console.print(f"  {alias} = {shown(text)}", soft_wrap=True, highlight=False)
+        console.print(f"  {aliases[text]} = {shown(text)}", soft_wrap=True, highlight=False)

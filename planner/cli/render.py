@@ -66,8 +66,8 @@ def render_chosen(plan: Plan, console: Console) -> None:
     def build(name: Namer) -> Table:
         table = Table(show_edge=False, pad_edge=False)
         table.add_column("node", no_wrap=True)
-        table.add_column("task", no_wrap=True)
-        table.add_column("after", no_wrap=True)
+        table.add_column("task", overflow="fold")
+        table.add_column("after", overflow="fold")
         table.add_column("model", no_wrap=True)
         for col in ("accuracy", "latency", "energy"):
             table.add_column(col, justify="right", no_wrap=True)
@@ -85,7 +85,8 @@ def render_chosen(plan: Plan, console: Console) -> None:
         return table
 
     models = [n.model for n in plan.nodes if n.model]
-    print_fitted(console, build, {"m": models, "n": [n.id for n in plan.nodes]})
+    nodes = [n.id for n in plan.nodes]
+    print_fitted(console, build, {"m": models, "n": nodes}, keep=[n.task for n in plan.nodes])
     if plan.critical_path:
         console.print(f"critical path: {shown(' -> '.join(plan.critical_path))}")
 
