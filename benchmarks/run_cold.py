@@ -39,7 +39,7 @@ from benchmarks.machine import describe
 def calibrate(calibrations: int) -> tuple[dict[str, float], list[str], int, Path]:
     """Median cold load ms per chosen model, the models in load order, the slots, and the
     calibrated catalog's path."""
-    from planner.cli_run import base_catalog, demo_problem
+    from planner.cli.run import base_catalog, demo_problem
     from planner.run.budget import cold_models
     from planner.run.executor import LocalExecutor
     from planner.run.options import RunOptions

@@ -14,6 +14,7 @@ from rich.table import Table
 from planner import fmt
 from planner.io import shown, write_atomic
 from planner.plan import NodePlan, Plan
+from planner.tables import Namer, print_fitted
 
 #: Longest line of a node label in the drawing; longer ids wrap (never cut).
 LABEL_WIDTH = 28
@@ -57,29 +58,41 @@ def render_graph(plan: Plan, console: Console) -> None:
         f"[bold]{plan.status}[/] plan, {len(plan.nodes)} nodes, execution "
         f"{plan.execution}; critical path: {shown(' -> '.join(plan.critical_path) or '-')}"
     )
-    table = Table(show_edge=False, pad_edge=False)
-    for col in ("step", "node", "task", "model", "after", "start ms", "finish ms", "energy J"):
-        table.add_column(col)
-    for node in plan.nodes:
-        preds = ", ".join(sorted(graph.predecessors(node.id))) or "-"
-        style = "bold red" if node.id in crit else ""
-        table.add_row(
-            str(graph.nodes[node.id]["layer"]),
-            shown(node.id),
-            shown(node.task),
-            shown(node.model or "-"),
-            shown(preds),
-            f"{node.start_ms:.4g}" if node.start_ms is not None else "-",
-            f"{node.finish_ms:.4g}" if node.finish_ms is not None else "-",
-            f"{node.predicted.energy_j:.4g}" if node.predicted else "-",
-            style=style,
-        )
-    console.print(table)
+
+    def build(name: Namer) -> Table:
+        table = Table(show_edge=False, pad_edge=False)
+        for col in ("step", "node", "task", "model", "after", "start", "finish", "energy"):
+            right = col in ("step", "start", "finish", "energy")
+            wraps = col in ("task", "after")  # words fold, never cut; ids stay whole
+            table.add_column(
+                col,
+                no_wrap=not wraps,
+                overflow="fold" if wraps else "ellipsis",
+                justify="right" if right else "left",
+            )
+        for node in plan.nodes:
+            preds = ", ".join(name(p) for p in sorted(graph.predecessors(node.id))) or "-"
+            table.add_row(
+                str(graph.nodes[node.id]["layer"]),
+                shown(name(node.id)),
+                shown(node.task),
+                shown(name(node.model)) if node.model else "-",
+                shown(preds),
+                fmt.duration_ms(node.start_ms) if node.start_ms is not None else "-",
+                fmt.duration_ms(node.finish_ms) if node.finish_ms is not None else "-",
+                fmt.energy_j(node.predicted.energy_j) if node.predicted else "-",
+                style="bold red" if node.id in crit else "",
+            )
+        return table
+
+    models = [n.model for n in plan.nodes if n.model]
+    nodes = [n.id for n in plan.nodes]
+    print_fitted(console, build, {"m": models, "n": nodes}, keep=[n.task for n in plan.nodes])
     if plan.totals is not None:
         t = plan.totals
         console.print(
-            f"totals: {t.energy_j:.4g} J, {t.latency_ms:.4g} ms, accuracy "
-            f"{t.accuracy:.4g}, {t.memory_mb:.4g} MB"
+            f"totals: {fmt.energy_j(t.energy_j)}, {fmt.duration_ms(t.latency_ms)}, accuracy "
+            f"{fmt.accuracy(t.accuracy)}, {fmt.memory_mb(t.memory_mb)}"
         )
 
 

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from rich.console import Console
 from rich.table import Table
 
+from planner import fmt
 from planner.io import shown
 from planner.plan import Metrics
 from planner.speed import SpeedCheck
@@ -264,7 +265,7 @@ class Report(BaseModel):
 
 
 def _f(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
+    return "-" if value is None else fmt.sig(value, digits)
 
 
 def _ratio(measured: float | None, predicted: float | None) -> str:
@@ -330,21 +331,21 @@ def render_report(report: Report, console: Console) -> None:
     if report.accuracy is not None:
         acc = report.accuracy
         sinks = ", ".join(
-            f"{s.sink} {s.accuracy:.4g}"
+            f"{s.sink} {fmt.sig(s.accuracy, 4)}"
             + (f" (missing {', '.join(s.missing)})" if s.missing else "")
             for s in acc.sinks
         )
         console.print(
             f"accuracy per result (sink and its ancestors): {sinks}; end to end (every node): "
-            f"{acc.end_to_end:.4g}"
+            f"{fmt.sig(acc.end_to_end, 4)}"
             + (f"; did not run: {', '.join(acc.missing)}" if acc.missing else "")
         )
     ps = report.predicted_schedule
     if ps:
         console.print(
             f"schedule on {report.workers} worker(s): predicted makespan "
-            f"{ps.get('makespan_ms', 0):.4g} ms, measured "
-            f"{report.totals_measured.get('makespan_ms', 0):.4g} ms; start-up "
+            f"{fmt.duration_ms(ps.get('makespan_ms', 0))}, measured "
+            f"{fmt.duration_ms(report.totals_measured.get('makespan_ms', 0))}; start-up "
             f"{report.startup_ms:.0f} ms and loading {report.load_ms:.0f} ms "
             f"before the clock; latency counts {report.latency_counts}"
         )

@@ -7,6 +7,7 @@ import os
 import re
 import tempfile
 import time
+import warnings
 from dataclasses import replace
 from typing import Any
 
@@ -63,7 +64,13 @@ def cbc_command(
     try:
         import cbcbox
     except ImportError:
-        return pulp.PULP_CBC_CMD(**kwargs)
+        # PuLP 3's bundled CBC 2.10.3 returned a worse plan labelled optimal on a small
+        # epsilon-constraint MILP unless its preprocessing was off (tests/test_insight_oracle.py,
+        # the energy/latency front of seed 38); cbcbox's CBC solved it right
+        kwargs["options"] = list(dict.fromkeys([*options, "preprocess off"]))
+        with warnings.catch_warnings():  # PuLP 3.3 warns that PULP_CBC_CMD goes in PuLP 4
+            warnings.simplefilter("ignore", DeprecationWarning)
+            return pulp.PULP_CBC_CMD(**kwargs)
     return pulp.COIN_CMD(path=cbcbox.cbc_bin_path(), **kwargs)
 
 

@@ -297,8 +297,51 @@ def graph_to_data(graph: TaskGraph) -> dict[str, Any]:
     }
 
 
+# --------------------------------------------------------------------------- any of them
+def graph_format(data: Any) -> str | None:
+    """Which graph format parsed file data is in: ``"graph"`` (``{"nodes", "edges"}``, what
+    ``planner decompose --format graph`` writes), ``"taskbench"`` (a record with
+    ``task_nodes``), ``"hugginggpt"`` (a list of ``{"task", "id", "dep", "args"}`` steps), or
+    None when it is none of them (a problem or plan file, say)."""
+    if isinstance(data, Mapping):
+        if "task_nodes" in data:
+            return "taskbench"
+        if "nodes" in data and not {"graph", "models", "format"} & set(data):
+            return "graph"
+        return None
+    if (
+        isinstance(data, Sequence)
+        and not isinstance(data, str)
+        and data
+        and all(isinstance(s, Mapping) and "task" in s and "id" in s for s in data)
+    ):
+        return "hugginggpt"
+    return None
+
+
+def graph_from_data(data: Any, registry: TaskRegistry | None = None) -> TaskGraph:
+    """A `TaskGraph` from file data in any format `graph_format` knows; raises `GraphError`
+    naming what is wrong."""
+    kind = graph_format(data)
+    if kind == "taskbench":
+        return taskbench_to_graph(data, registry)
+    if kind == "hugginggpt":
+        return hugginggpt_to_graph(data, registry)
+    if kind == "graph":
+        try:
+            return TaskGraph.model_validate(data)
+        except ValueError as exc:
+            raise GraphError(f"the task graph is invalid: {exc}") from exc
+    raise GraphError(
+        "not a task graph: expected {'nodes', 'edges'}, a TaskBench record with "
+        "'task_nodes', or a HuggingGPT list of {'task', 'id', 'dep', 'args'}"
+    )
+
+
 __all__ = [
     "content_type",
+    "graph_format",
+    "graph_from_data",
     "graph_to_data",
     "graph_to_hugginggpt",
     "graph_to_taskbench",

@@ -107,7 +107,7 @@ def test_bad_targets_and_flags(tmp_path: Path, capsys: pytest.CaptureFixture[str
 def test_text_request_without_decomposer_is_a_clear_error(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import planner.cli_run as cli_run
+    import planner.cli.run as cli_run
 
     monkeypatch.setattr(cli_run, "get_decomposer", lambda: None)
     code, _, err = cli(capsys, "run", "caption this picture and read it aloud")
@@ -117,7 +117,7 @@ def test_text_request_without_decomposer_is_a_clear_error(
 def test_text_request_uses_the_decomposer_hook(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import planner.cli_run as cli_run
+    import planner.cli.run as cli_run
     from tasks import TaskGraph
 
     graph = TaskGraph.model_validate(

@@ -356,7 +356,7 @@ def test_cli_decompose_errors(capsys, tmp_path: Path):  # type: ignore[no-untype
     assert main(["decompose", "--no-semantic", "Classify the image /etc/shadow.png"]) == 2
     assert "absolute path" in capsys.readouterr().err
     assert main(["decompose", "--llm", "http://127.0.0.1:9/v1", "x"]) == 2
-    assert "--model" in capsys.readouterr().err
+    assert "--llm-model" in capsys.readouterr().err
     assert (
         main(
             ["decompose", "--llm", "http://127.0.0.1:9/v1", "--model", "m", "--timeout", "0.5", "x"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from planner.cli import main
-from planner.cli_run import demo_problem
+from planner.cli.run import demo_problem
 from planner.report import Report
 from profiles.zoo import availability
 from profiles.zoo.media import wer

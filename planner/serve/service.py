@@ -549,7 +549,7 @@ class Service:
 
 
 def _load_catalog(path: Path | None) -> list[ModelProfile]:
-    from planner.cli_run import load_models
+    from planner.cli.run import load_models
 
     return list(load_models(path))
 

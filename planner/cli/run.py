@@ -13,31 +13,54 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any, ClassVar
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 
-from planner.cli_solve import (
-    BACKEND_HELP,
+from planner.cli.options import (
+    AllowAbsoluteOpt,
+    ApiKeyEnvOpt,
+    BackendOpt,
+    CatalogOpt,
+    ColdOpt,
+    CostBudgetOpt,
+    DecomposerFlags,
+    DecomposerOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
+    GapOpt,
+    InputDirOpt,
     LatencyBudgetOpt,
+    LlmConfigOpt,
+    LlmModelOpt,
+    LlmTimeoutOpt,
+    LlmUrlOpt,
     MemoryBudgetOpt,
     MinAccuracyOpt,
+    SemanticOpt,
+    TimeLimitOpt,
     WeightsOpt,
+    WorkersOpt,
     apply_overrides,
-    load_plan,
-    render_plan,
 )
+from planner.cli.render import render_plan
 from planner.errors import ProblemError
 from planner.io import shown, write_atomic
 from planner.plan import Plan
-from planner.problem import Problem, load_problem, problem_from_data, read_data_file
+from planner.problem import (
+    Problem,
+    format_validation_error,
+    problem_from_data,
+    read_data_file,
+)
 from tasks import TaskGraph
+from tasks.errors import GraphError
 
 out = Console(highlight=False, soft_wrap=True)
 #: ``PLANNER_TRUST_FILES=1`` acts as ``--trust-plan`` on every run (test harnesses, pipelines
@@ -46,6 +69,8 @@ TRUST_ENV = "PLANNER_TRUST_FILES"
 err = Console(stderr=True, highlight=False)
 
 EXIT_OK, EXIT_INFEASIBLE, EXIT_PARTIAL, EXIT_OVER_BUDGET, EXIT_INTERRUPTED = 0, 3, 4, 5, 130
+#: The person answered no to "Run this plan?".
+EXIT_DECLINED = 1
 
 #: The hook for text requests: ``request text -> TaskGraph``. `get_decomposer` fills it from
 #: the decomposer when it is installed; an application may set it directly.
@@ -169,9 +194,15 @@ def check_file_arguments(
                 policy.resolve(value, where=f"input {name!r} of the file")
 
 
-def problem_from_request(text: str, catalog: Path | None) -> Problem:
-    """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo)."""
-    decompose = get_decomposer()
+def problem_from_request(
+    text: str, catalog: Path | None, decomposer: DecomposerFlags | None = None
+) -> Problem:
+    """Decompose ``text`` and pair its graph with the catalog's models (default: the zoo).
+    ``decomposer``: the command line's decomposer flags (none given: `get_decomposer`)."""
+    if decomposer is not None and decomposer.given():
+        decompose: Callable[[str], TaskGraph] | None = decomposer.build().decompose
+    else:
+        decompose = get_decomposer()
     if decompose is None:
         raise ProblemError(
             "text requests need the decomposer (`planner decompose`), which is not part of "
@@ -179,16 +210,34 @@ def problem_from_request(text: str, catalog: Path | None) -> Problem:
             "with no argument for the built-in demo"
         )
     graph = decompose(text)
-    rows = load_models(catalog)
-    return problem_from_data(
-        {
-            "name": "request",
-            "description": text,
-            "graph": files_into_run_dir(graph.model_dump(mode="json")),
-            "models": [m.model_dump(exclude_none=True) for m in rows],
-        },
+    return problem_from_graph(
+        graph.model_dump(mode="json"),
+        catalog,
+        name="request",
+        description=text,
         where="the decomposed request",
     )
+
+
+def problem_from_graph(
+    graph: dict[str, Any],
+    catalog: Path | None,
+    name: str,
+    description: str | None = None,
+    where: str = "the task graph",
+    base_dir: Path | None = None,
+) -> Problem:
+    """A problem of ``graph`` (problem-file shape) over the catalog's models (default: the
+    zoo's shipped catalog); files the nodes make go into the run's folder."""
+    rows = load_models(catalog)
+    data: dict[str, Any] = {
+        "name": name,
+        "graph": files_into_run_dir(graph),
+        "models": [m.model_dump(exclude_none=True) for m in rows],
+    }
+    if description:
+        data["description"] = description
+    return problem_from_data(data, where=where, base_dir=base_dir)
 
 
 def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
@@ -206,20 +255,73 @@ def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
     return graph
 
 
-def load_target(target: str | None, catalog: Path | None) -> tuple[Problem | Plan, str | None]:
-    """(problem or plan, request text) for `planner run`'s argument."""
+def load_plan(path: Path) -> Plan:
+    return _plan_from(read_data_file(path), path)
+
+
+def _plan_from(data: Any, path: Path) -> Plan:
+    try:
+        return Plan.model_validate(data)
+    except ValidationError as exc:
+        raise ProblemError(format_validation_error(exc, f"{path} (a plan file)")) from exc
+
+
+def load_file(path: Path, catalog: Path | None) -> Problem | Plan:
+    """A plan file (format plan/v1), a problem file, or a task graph file in any format
+    `planner decompose` writes (graph, TaskBench record, HuggingGPT plan), whose nodes get
+    the models of ``catalog`` (default: the zoo's shipped catalog)."""
+    from tasks.formats import graph_format, graph_from_data
+    from tasks.registry import planner_registry
+
+    data = read_data_file(path)
+    if isinstance(data, dict) and data.get("format") == "plan/v1":
+        return _plan_from(data, path)
+    kind = graph_format(data)
+    if kind is None:
+        return problem_from_data(data, where=str(path), base_dir=path.parent)
+    try:
+        graph = graph_from_data(data, planner_registry())
+    except GraphError as exc:
+        raise ProblemError(f"{path}: {exc}") from exc
+    text = None
+    if isinstance(data, dict):
+        found = data.get("user_request") or data.get("instruction")
+        text = found if isinstance(found, str) else None
+    return problem_from_graph(
+        graph.model_dump(mode="json"),
+        catalog,
+        name=path.stem,
+        description=text,
+        where=f"{path} (a {kind} task graph)",
+        base_dir=path.parent,
+    )
+
+
+def load_problem_file(path: Path, catalog: Path | None) -> Problem:
+    """`load_file` for the commands that solve: a plan file is refused."""
+    loaded = load_file(path, catalog)
+    if isinstance(loaded, Plan):
+        raise ProblemError(
+            f"{path} is a plan file (already solved): give its problem or a task graph, "
+            f"or run it with `planner run {path}`"
+        )
+    return loaded
+
+
+def load_target(
+    target: str | None, catalog: Path | None, decomposer: DecomposerFlags | None = None
+) -> tuple[Problem | Plan, str | None]:
+    """(problem or plan, request text) for the argument of `planner run` and `plan`: a
+    file (`load_file`), else a request text (decomposed with ``decomposer``)."""
     if target is None:
         problem = demo_problem(catalog)
         return problem, problem.description
     path = Path(target)
     if path.exists():
-        data = read_data_file(path)
-        if isinstance(data, dict) and data.get("format") == "plan/v1":
-            return load_plan(path), None
-        return load_problem(path), None
+        return load_file(path, catalog), None
     if path.suffix.lower() in (".json", ".yaml", ".yml") or "/" in target:
         raise ProblemError(f"{target}: no such file")
-    return problem_from_request(target, catalog), target
+    return problem_from_request(target, catalog, decomposer), target
 
 
 def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
@@ -240,28 +342,6 @@ def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
         except json.JSONDecodeError:
             values[name.strip()] = raw
     return values
-
-
-def with_machine(problem: Problem, workers: int | None, cold: bool | None) -> Problem:
-    """``problem`` with ``--workers`` and ``--cold/--warm`` applied to its machine, and the
-    machine's per-node dispatch overhead defaulting to the one measured here for the pool
-    the run will use (`planner.run.calibration`) when the problem leaves it at 0."""
-    from planner.run.calibration import dispatch_ms_default
-
-    update: dict[str, Any] = {}
-    if workers is not None:
-        update["workers"] = workers
-    if cold is not None:
-        update["cold"] = cold
-    machine = problem.machine.model_copy(update=update)
-    if machine.dispatch_ms == 0.0:  # not set (0 is the default)
-        pool = "thread" if machine.resolved_workers() <= 1 else "process"
-        found = dispatch_ms_default(pool)
-        if found is not None:
-            machine = machine.model_copy(update={"dispatch_ms": found})
-    if machine == problem.machine:
-        return problem
-    return problem.model_copy(update={"machine": machine})
 
 
 def schedule_breaks_budget(plan: Plan, slots: int) -> str | None:
@@ -391,25 +471,92 @@ def check_speed(
     return checked
 
 
+def plan_loaded(
+    loaded: Problem | Plan,
+    *,
+    target: str | None,
+    request: str | None,
+    catalog: Path | None,
+    flags: dict[str, Any],
+    workers: int | None,
+    cold: bool | None,
+    trust_plan: bool,
+    backend: str,
+    time_limit: float | None,
+    gap: float | None,
+) -> tuple[Plan, Callable[[Problem], Plan] | None]:
+    """The plan `planner plan` shows and `planner run` runs: a plan file as it is (no flag
+    may change it; its adapters checked unless trusted), or the problem with the command
+    line's flags applied, solved. Also the solve function (None for a plan file)."""
+    if isinstance(loaded, Plan):
+        if cold is not None:
+            raise ProblemError(
+                "--cold/--warm apply to problems: a plan file runs as it was planned; "
+                "solve its problem again with `planner solve --cold` to change it"
+            )
+        if any(f is not None for f in flags.values()):
+            raise ProblemError(
+                "budget, weight and execution flags apply to problems: a "
+                "plan file runs as it is; solve its problem again with "
+                "`planner solve` to change them"
+            )
+        if not trust_plan:
+            from planner.trust import check_plan_adapters
+
+            check_plan_adapters(plan=loaded, trusted=trusted_models(catalog), where=str(target))
+        return loaded, None
+    from planner.solve import solve as run_solve
+
+    if not trust_plan and target is not None and request is None:
+        from planner.trust import check_problem_adapters
+
+        check_problem_adapters(loaded, trusted_models(catalog), where=str(target))
+    problem = apply_overrides(loaded, **flags, workers=workers, cold=cold, measured_dispatch=True)
+
+    def solve_it(problem: Problem) -> Plan:
+        return run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
+
+    return solve_it(problem), solve_it
+
+
+def stdin_is_terminal() -> bool:
+    """Whether a person can answer a question on stdin (`planner run` asks only then)."""
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def confirm_run(plan: Plan, request: str | None, yes: bool, quiet: bool) -> bool:
+    """Show the plan's summary (on stderr, unless ``quiet``) and, when stdin is a terminal
+    and not ``yes``, ask whether to run it. True: run."""
+    ask = not yes and stdin_is_terminal()
+    if quiet and not ask:
+        return True
+    if request:
+        err.print(f"request: {shown(request, True)}")
+    render_plan(plan, err)
+    if not ask:
+        return True
+    return bool(typer.confirm("Run this plan?", default=True, err=True))
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def run(
         target: str | None = typer.Argument(
             None,
-            help="A request text, a problem file or a plan file (format plan/v1). "
-            "Omitted: the built-in demo request over the built-in model zoo.",
+            help="A request text, a problem file, a task graph file (graph, TaskBench or "
+            "HuggingGPT format) or a plan file (format plan/v1). Omitted: the built-in demo "
+            "request over the built-in model zoo.",
         ),
         energy_budget: EnergyBudgetOpt = None,
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
-        backend: str = typer.Option("cbc", "--backend", help=BACKEND_HELP),
-        time_limit: float | None = typer.Option(
-            None, "--time-limit", help="Solver seconds (default 60)."
-        ),
-        gap: float | None = typer.Option(None, "--gap", help="Relative gap, e.g. 0.01."),
+        backend: BackendOpt = "cbc",
+        time_limit: TimeLimitOpt = None,
+        gap: GapOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print the Report as JSON."),
         out_dir: Path | None = typer.Option(
             None,
@@ -424,20 +571,8 @@ def register(app: typer.Typer) -> None:
         sequential: bool = typer.Option(
             False, "--sequential", help="One node at a time, even if the plan is parallel."
         ),
-        workers: int | None = typer.Option(
-            None,
-            "--workers",
-            help="Worker slots the plan is scheduled on and the run uses (as `planner solve "
-            "--workers`; default: the problem's machine, else the CPU cores available, at "
-            "most 4). Never more slots are started than the graph can keep busy.",
-        ),
-        cold: bool | None = typer.Option(
-            None,
-            "--cold/--warm",
-            help="As `planner solve`: --cold counts each distinct model's loading once in the "
-            "plan (latency and energy) and in the measured latency; --warm (the default) "
-            "leaves loading out of the plan and reports it separately.",
-        ),
+        workers: WorkersOpt = None,
+        cold: ColdOpt = None,
         pool: str = typer.Option(
             "auto",
             "--pool",
@@ -467,10 +602,20 @@ def register(app: typer.Typer) -> None:
         inputs_file: Path | None = typer.Option(
             None, "--inputs", help="User inputs as a JSON/YAML object."
         ),
-        catalog: Path | None = typer.Option(
-            None,
-            "--catalog",
-            help="Models for a text request or the demo (default: the zoo's shipped catalog).",
+        catalog: CatalogOpt = None,
+        decomposer_kind: DecomposerOpt = None,
+        llm_url: LlmUrlOpt = None,
+        llm_model: LlmModelOpt = None,
+        api_key_env: ApiKeyEnvOpt = None,
+        llm_config: LlmConfigOpt = None,
+        llm_timeout: LlmTimeoutOpt = None,
+        semantic: SemanticOpt = None,
+        yes: bool = typer.Option(
+            False,
+            "--yes",
+            "-y",
+            help="Run without asking (it asks only when stdin is a terminal; exit 1 if the "
+            "answer is no).",
         ),
         history_path: Path | None = typer.Option(
             None,
@@ -479,15 +624,8 @@ def register(app: typer.Typer) -> None:
         ),
         no_history: bool = typer.Option(False, "--no-history", help="Do not record the run."),
         quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress display."),
-        input_dir: Path = typer.Option(
-            Path("."),
-            "--input-dir",
-            help="File arguments of the graph (and file-given inputs) must resolve inside "
-            "this folder.",
-        ),
-        allow_absolute: bool = typer.Option(
-            False, "--allow-absolute", help="Allow absolute file paths in graph arguments."
-        ),
+        input_dir: InputDirOpt = Path("."),
+        allow_absolute: AllowAbsoluteOpt = False,
         speed_check: bool = typer.Option(
             False,
             "--speed-check/--no-speed-check",
@@ -505,14 +643,14 @@ def register(app: typer.Typer) -> None:
             "(--catalog, default the zoo's) does not declare them.",
         ),
     ) -> int:
-        """Run a request end to end: solve, execute, measure; print the report."""
+        """Run a request end to end: solve, show the plan, execute, measure; print the
+        report."""
         from planner.history import History, data_dir
         from planner.measure import default_counter
         from planner.run.executor import LocalExecutor
         from planner.run.options import RunOptions
         from planner.run.scheduler import RunInterrupted, new_run_id
         from planner.runners import RunnerFactory
-        from planner.solve import solve as run_solve
 
         if executor not in ("local", "ray"):
             raise ProblemError(f"--executor must be local or ray, got {executor!r}")
@@ -539,41 +677,37 @@ def register(app: typer.Typer) -> None:
             if executor == "local"
             else None
         )
-        loaded, request = load_target(target, catalog)
+        decomposer = DecomposerFlags(
+            decomposer_kind, llm_url, llm_model, api_key_env, llm_config, llm_timeout, semantic
+        )
+        loaded, request = load_target(target, catalog, decomposer)
         trust_plan = trust_plan or os.environ.get(TRUST_ENV) == "1"
-        flags = (energy_budget, latency_budget, min_accuracy, memory_budget, weights, execution)
-        if isinstance(loaded, Plan):
-            if cold is not None:
-                raise ProblemError(
-                    "--cold/--warm apply to problems: a plan file runs as it was planned; "
-                    "solve its problem again with `planner solve --cold` to change it"
-                )
-            if any(f is not None for f in flags):
-                raise ProblemError(
-                    "budget, weight and execution flags apply to problems: a "
-                    "plan file runs as it is; solve its problem again with "
-                    "`planner solve` to change them"
-                )
-            if not trust_plan:
-                from planner.trust import check_plan_adapters
-
-                check_plan_adapters(plan=loaded, trusted=trusted_models(catalog), where=str(target))
-            plan = loaded
-        else:
-            if not trust_plan and target is not None and request is None:
-                from planner.trust import check_problem_adapters
-
-                check_problem_adapters(loaded, trusted_models(catalog), where=str(target))
-            problem = with_machine(apply_overrides(loaded, *flags), workers, cold)
-
-            def solve_it(problem: Problem) -> Plan:
-                return run_solve(problem, backend=backend, time_limit_s=time_limit, gap_rel=gap)
-
+        flags: dict[str, Any] = {
+            "energy_budget": energy_budget,
+            "latency_budget": latency_budget,
+            "min_accuracy": min_accuracy,
+            "memory_budget": memory_budget,
+            "cost_budget": cost_budget,
+            "weights": weights,
+            "execution": execution,
+        }
+        plan, solve_it = plan_loaded(
+            loaded,
+            target=target,
+            request=request,
+            catalog=catalog,
+            flags=flags,
+            workers=workers,
+            cold=cold,
+            trust_plan=trust_plan,
+            backend=backend,
+            time_limit=time_limit,
+            gap=gap,
+        )
+        if solve_it is not None and speed_check and local is not None and plan.has_plan:
+            problem = check_speed(plan.problem, local, plan, solve_it, quiet=quiet or as_json)
             plan = solve_it(problem)
-            if speed_check and local is not None and plan.has_plan:
-                problem = check_speed(problem, local, plan, solve_it, quiet=quiet or as_json)
-                plan = solve_it(problem)
-                factory.release(set(factory.loaded_ids()) - set(plan.assignment.values()))
+            factory.release(set(factory.loaded_ids()) - set(plan.assignment.values()))
         if not plan.has_plan:
             if as_json:
                 typer.echo(plan.to_json(), nl=False)
@@ -603,6 +737,9 @@ def register(app: typer.Typer) -> None:
         run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
         if run_dir.exists() and any(run_dir.iterdir()):
             raise ProblemError(f"--out {run_dir} is not empty; give a new or empty folder")
+        if not confirm_run(plan, request, yes=yes, quiet=quiet):
+            err.print("nothing was run (not confirmed)")
+            return EXIT_DECLINED
         progress = Progress(plan.problem.graph.topological_order(), quiet=quiet)
         if executor == "ray":
             from planner.run.executor import RayExecutor

@@ -12,8 +12,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from planner import fmt
 from planner.errors import ProblemError
 from planner.io import shown, write_atomic
+from planner.tables import Namer, print_fitted
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
@@ -214,36 +216,43 @@ def models_cmd(
             data["unavailable"] = missing
         out.print(json.dumps(data, indent=1), markup=False)
         return
-    table = Table(title=None)
-    for col in (
-        "task",
-        "id",
-        "accuracy",
-        "latency ms",
-        "p95 ms",
-        "energy J",
-        "memory MB",
-        "source",
-        *(("available",) if catalog is None else ()),
-    ):
-        left = col in ("task", "id", "source", "available")
-        table.add_column(col, justify="left" if left else "right")
-    for m in sorted(rows, key=lambda r: (r.task, r.latency_ms)):
-        prov = m.provenance
-        extra = prov.model_extra or {} if prov else {}
-        p95 = extra.get("latency_p95_ms")
-        table.add_row(
-            shown(m.task),
-            shown(m.id),
-            f"{m.accuracy:.4f}",
-            f"{m.latency_ms:.3g}",
-            "-" if p95 is None else f"{p95:.3g}",
-            f"{m.energy_j:.3g}",
-            f"{m.memory_mb:.3g}",
-            f"{prov.source}/{prov.energy_source}" if prov else "-",
-            *(("no" if m.id in missing else "yes",) if catalog is None else ()),
-        )
-    Console(highlight=False, width=max(out.width, 150)).print(table)
+    ordered = sorted(rows, key=lambda r: (r.task, r.latency_ms))
+
+    def build(name: Namer) -> Table:
+        table = Table(title=None)
+        for col in (
+            "task",
+            "id",
+            "accuracy",
+            "latency",
+            "p95",
+            "energy",
+            "memory",
+            "source",
+            *(("available",) if catalog is None else ()),
+        ):
+            left = col in ("task", "id", "source", "available")
+            table.add_column(col, justify="left" if left else "right", no_wrap=col != "source")
+        for m in ordered:
+            prov = m.provenance
+            extra = prov.model_extra or {} if prov else {}
+            p95 = extra.get("latency_p95_ms")
+            table.add_row(
+                shown(m.task),
+                shown(name(m.id)),
+                f"{m.accuracy:.4f}",
+                fmt.duration_ms(m.latency_ms),
+                "-" if not isinstance(p95, int | float) else fmt.duration_ms(p95),
+                fmt.energy_j(m.energy_j),
+                fmt.memory_mb(m.memory_mb),
+                f"{prov.source}/{prov.energy_source}" if prov else "-",
+                *(("no" if m.id in missing else "yes",) if catalog is None else ()),
+            )
+        return table
+
+    # a wide table: at least 150 columns (a terminal wraps its lines; nothing is cut)
+    wide = Console(highlight=False, width=max(out.width, 150))
+    print_fitted(wide, build, {"m": [m.id for m in ordered]})
     if catalog is None and rows:
         first = rows[0].provenance
         if first is not None:

@@ -5,12 +5,24 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from planner.cli.options import (
+    AllowAbsoluteOpt,
+    ApiKeyEnvOpt,
+    DecomposerFlags,
+    DecomposerOpt,
+    InputDirOpt,
+    LlmConfigOpt,
+    LlmModelOpt,
+    LlmTimeoutOpt,
+    LlmUrlOpt,
+    SemanticOpt,
+)
 from planner.errors import PlannerError
 from planner.io import shown, write_atomic
 
@@ -39,86 +51,72 @@ def _registry(tool_graph: Path | None, data_file: Path | None = None) -> Any:
         raise DecomposeCLIError(str(exc)) from exc
 
 
-def _decomposer(
-    registry: Any,
-    llm: str | None,
-    model: str | None,
-    api_key_env: str | None,
-    llm_config: Path | None,
-    timeout: float | None,
-    semantic: bool | None,
-) -> Any:
-    from tasks.decompose import DecomposeError, LLMConfig, load_llm_config, make_decomposer
+#: The pre-`--llm-url` spellings, still accepted by `planner decompose` and `eval decompose`.
+LegacyModelOpt = Annotated[
+    str | None, typer.Option("--model", hidden=True, help="Same as --llm-model.")
+]
+LegacyTimeoutOpt = Annotated[
+    float | None, typer.Option("--timeout", hidden=True, help="Same as --llm-timeout.")
+]
 
-    config = None
+
+def _decomposer(registry: Any, flags: DecomposerFlags) -> Any:
     try:
-        if llm_config is not None:
-            config = load_llm_config(
-                llm_config, base_url=llm, model=model, api_key_env=api_key_env, timeout_s=timeout
-            )
-        elif llm is not None or model is not None:
-            if llm is None or model is None:
-                raise DecomposeCLIError(
-                    "--llm URL and --model NAME go together (or put both in --llm-config FILE)"
-                )
-            settings: dict[str, Any] = {"base_url": llm, "model": model, "api_key_env": api_key_env}
-            if timeout is not None:
-                settings["timeout_s"] = timeout
-            config = LLMConfig.model_validate(settings)
-        return make_decomposer(registry, llm=config, semantic=semantic)
-    except DecomposeError as exc:
+        return flags.build(registry)
+    except PlannerError as exc:
         raise DecomposeCLIError(str(exc)) from exc
-
-
-LLM_HELP = "Base URL of an OpenAI-compatible API, e.g. http://localhost:8000/v1."
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
     def decompose(
         request: str = typer.Argument(..., help="The request, in quotes."),
-        llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
-        model: str | None = typer.Option(None, "--model", help="Model name on that server."),
-        api_key_env: str | None = typer.Option(
-            None, "--api-key-env", help="Environment variable holding the API key."
-        ),
-        llm_config: Path | None = typer.Option(
-            None,
-            "--llm-config",
-            help="JSON/TOML/YAML file with base_url, model, api_key_env, timeout_s, max_retries...",
-        ),
-        timeout: float | None = typer.Option(None, "--timeout", help="Seconds per LLM call."),
+        decomposer_kind: DecomposerOpt = None,
+        llm: LlmUrlOpt = None,
+        llm_model: LlmModelOpt = None,
+        api_key_env: ApiKeyEnvOpt = None,
+        llm_config: LlmConfigOpt = None,
+        llm_timeout: LlmTimeoutOpt = None,
+        model: LegacyModelOpt = None,
+        timeout: LegacyTimeoutOpt = None,
         tool_graph: Path | None = typer.Option(
             None,
             "--tool-graph",
             help="TaskBench graph_desc.json (default: HuggingFace + the zoo's extra types).",
         ),
-        semantic: bool | None = typer.Option(
+        semantic: SemanticOpt = None,
+        input_dir: InputDirOpt = Path("."),
+        allow_absolute: AllowAbsoluteOpt = False,
+        fmt: str | None = typer.Option(
             None,
-            "--semantic/--no-semantic",
-            help="Offline: MiniLM similarity fallback (default: on when installed).",
-        ),
-        input_dir: Path = typer.Option(
-            Path("."), "--input-dir", help="File arguments must resolve inside this folder."
-        ),
-        allow_absolute: bool = typer.Option(
-            False, "--allow-absolute", help="Allow absolute file paths."
-        ),
-        fmt: str = typer.Option(
-            "graph", "--format", help="JSON flavour: graph (problem file), taskbench, hugginggpt."
+            "--format",
+            help="Print JSON in this flavour: graph (problem file, the --json default), "
+            "taskbench or hugginggpt.",
         ),
         as_json: bool = typer.Option(False, "--json", help="Print JSON."),
         output: Path | None = typer.Option(None, "-o", "--output", help="Write JSON here."),
     ) -> None:
-        """Decompose a request into a task graph (offline rules, or an LLM with --llm)."""
+        """Decompose a request into a task graph (offline rules, or an LLM: --decomposer llm)."""
         from tasks.decompose import DecomposeError, InputPathError, InputPolicy
         from tasks.errors import GraphError
         from tasks.formats import graph_to_data, graph_to_hugginggpt, graph_to_taskbench
 
+        if fmt is not None:
+            as_json = True  # a format names a JSON flavour: never ignored for the table
+        fmt = fmt or "graph"
         if fmt not in ("graph", "taskbench", "hugginggpt"):
             raise DecomposeCLIError(f"--format must be graph, taskbench or hugginggpt, got {fmt!r}")
         registry = _registry(tool_graph)
-        decomposer = _decomposer(registry, llm, model, api_key_env, llm_config, timeout, semantic)
+        flags = DecomposerFlags(
+            decomposer_kind,
+            llm,
+            llm_model if llm_model is not None else model,
+            api_key_env,
+            llm_config,
+            llm_timeout if llm_timeout is not None else timeout,
+            semantic,
+        )
+        decomposer = _decomposer(registry, flags)
         try:
             graph = decomposer.decompose(request)
             InputPolicy(input_dir, allow_absolute=allow_absolute).check_graph(graph)
@@ -142,7 +140,8 @@ def register(app: typer.Typer) -> None:
             pad_edge=False,
         )
         for col in ("node", "task", "args", "after"):
-            table.add_column(col)
+            # ids and task names whole; the arguments wrap (long words fold, none is cut)
+            table.add_column(col, no_wrap=col in ("node", "task"), overflow="fold")
         preds = graph.predecessors()
         for node_id in graph.topological_order():
             node = graph.node(node_id)
@@ -180,18 +179,15 @@ def register(app: typer.Typer) -> None:
             "--tool-graph",
             help="Tool graph (default: graph_desc.json beside DATA, else HuggingFace).",
         ),
-        llm: str | None = typer.Option(None, "--llm", help=LLM_HELP),
-        model: str | None = typer.Option(None, "--model", help="Model name on that server."),
-        api_key_env: str | None = typer.Option(
-            None, "--api-key-env", help="Environment variable with the API key."
-        ),
-        llm_config: Path | None = typer.Option(None, "--llm-config", help="LLM config file."),
-        timeout: float | None = typer.Option(None, "--timeout", help="Seconds per LLM call."),
-        semantic: bool | None = typer.Option(
-            None,
-            "--semantic/--no-semantic",
-            help="Offline: MiniLM similarity fallback (default: on when installed).",
-        ),
+        decomposer_kind: DecomposerOpt = None,
+        llm: LlmUrlOpt = None,
+        llm_model: LlmModelOpt = None,
+        api_key_env: ApiKeyEnvOpt = None,
+        llm_config: LlmConfigOpt = None,
+        llm_timeout: LlmTimeoutOpt = None,
+        model: LegacyModelOpt = None,
+        timeout: LegacyTimeoutOpt = None,
+        semantic: SemanticOpt = None,
         limit: int | None = typer.Option(None, "--limit", help="Only the first N records."),
     ) -> None:
         """Score a decomposer on TaskBench records: node F1, link F1, exact match."""
@@ -207,7 +203,16 @@ def register(app: typer.Typer) -> None:
         if limit is not None:
             records = records[: max(0, limit)]
         registry = _registry(tool_graph, data)
-        decomposer = _decomposer(registry, llm, model, api_key_env, llm_config, timeout, semantic)
+        flags = DecomposerFlags(
+            decomposer_kind,
+            llm,
+            llm_model if llm_model is not None else model,
+            api_key_env,
+            llm_config,
+            llm_timeout if llm_timeout is not None else timeout,
+            semantic,
+        )
+        decomposer = _decomposer(registry, flags)
         errors: dict[str, str] = {}
 
         def predict(rec: Any) -> dict[str, Any] | None:

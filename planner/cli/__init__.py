@@ -8,13 +8,14 @@ import traceback
 
 import typer
 
-from planner.cli_catalog import register as register_catalog
-from planner.cli_decompose import register as register_decompose
-from planner.cli_insight import register as register_insight
-from planner.cli_profiles import register as register_profiles
-from planner.cli_run import register as register_run
-from planner.cli_serve import register as register_serve
-from planner.cli_solve import register as register_solve
+from planner.cli.catalog import register as register_catalog
+from planner.cli.decompose import register as register_decompose
+from planner.cli.insight import register as register_insight
+from planner.cli.plan import register as register_plan
+from planner.cli.profiles import register as register_profiles
+from planner.cli.run import register as register_run
+from planner.cli.serve import register as register_serve
+from planner.cli.solve import register as register_solve
 from planner.errors import PlannerError
 from planner.io import plain
 
@@ -36,6 +37,7 @@ def _root(
 
 
 register_solve(app)
+register_plan(app)
 register_catalog(app)
 register_insight(app)
 register_decompose(app)

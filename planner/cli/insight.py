@@ -12,15 +12,20 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from planner.cli_solve import (
+from planner.cli.options import (
+    CostBudgetOpt,
     EnergyBudgetOpt,
     ExecutionOpt,
+    InsightBackendOpt,
     LatencyBudgetOpt,
     MemoryBudgetOpt,
+    MilpTimeLimitOpt,
     MinAccuracyOpt,
     WeightsOpt,
+    apply_overrides,
 )
 from planner.errors import ProblemError, SolveError
+from planner.fmt import sig
 from planner.insight_models import Alternative, ParetoFront
 from planner.io import check_output_target, plain, shown, write_atomic
 from planner.plan import Plan
@@ -41,7 +46,6 @@ METRIC_ALIASES = {
     "cost": "cost_usd",
     "cost_usd": "cost_usd",
 }
-INSIGHT_BACKEND_HELP = "MILP backend: highs (default when installed) or cbc."
 
 
 def metric_name(text: str, option: str) -> str:
@@ -54,7 +58,8 @@ def metric_name(text: str, option: str) -> str:
 
 
 def fmt(value: float | None, digits: int = 4) -> str:
-    return "-" if value is None else f"{value:.{digits}g}"
+    """``value`` to ``digits`` significant digits, never in exponent notation."""
+    return "-" if value is None else sig(value, digits)
 
 
 def augment_plan(plan: Plan, alternatives: int = 0, time_limit_s: float | None = None) -> Plan:
@@ -138,7 +143,6 @@ def chosen_point(
 ) -> dict[str, object] | None:
     """The plan `planner solve` picks for the file's budgets, as a Pareto point dict."""
     from planner.insight import default_backend
-    from planner.problem import Problem
     from planner.solve import solve
 
     assert isinstance(problem, Problem)
@@ -146,25 +150,6 @@ def chosen_point(
     if plan.totals is None:
         return None
     return {**plan.totals.model_dump(), "objective": plan.objective, "assignment": plan.assignment}
-
-
-def load_problem_with(
-    path: Path,
-    energy_j: float | None,
-    latency_ms: float | None,
-    min_accuracy: float | None,
-    memory_mb: float | None,
-    weights: str | None,
-    execution: str | None,
-) -> Problem:
-    """Load a problem file and apply the same overrides as `planner solve`."""
-    from planner.cli_solve import (
-        apply_overrides,
-    )
-
-    return apply_overrides(
-        load_problem(path), energy_j, latency_ms, min_accuracy, memory_mb, weights, execution
-    )
 
 
 def register(app: typer.Typer) -> None:
@@ -175,6 +160,7 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         x: str = typer.Option("energy", "--x", help="energy or latency (or memory, cost)."),
@@ -185,10 +171,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print the front as JSON."),
         csv_path: Path | None = typer.Option(None, "--csv", help="Write the points as CSV."),
         png: Path | None = typer.Option(None, "--png", help="Plot the front as PNG."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(
-            None, "--time-limit", help="Seconds per MILP (default 60)."
-        ),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
         max_points: int = typer.Option(
             1000, "--max-points", help="Stop after this many points (front then marked incomplete)."
         ),
@@ -207,14 +191,15 @@ def register(app: typer.Typer) -> None:
         from planner.insight_models import ParetoPoint
         from planner.report_html import pareto_png
 
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         front = pareto_front(
             problem,
@@ -284,23 +269,25 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         as_json: bool = typer.Option(False, "--json", help="Print them as JSON."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> None:
         """The optimum's K next-best distinct plans and how much worse each is."""
         from planner.insight import alternatives as find_alternatives
 
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         alts = find_alternatives(problem, k, backend=backend, time_limit_s=time_limit)
         if as_json:
@@ -315,14 +302,15 @@ def register(app: typer.Typer) -> None:
         latency_budget: LatencyBudgetOpt = None,
         min_accuracy: MinAccuracyOpt = None,
         memory_budget: MemoryBudgetOpt = None,
+        cost_budget: CostBudgetOpt = None,
         weights: WeightsOpt = None,
         execution: ExecutionOpt = None,
         factors: str = typer.Option(
             "0.5,0.75,0.9,1.1,1.25,1.5", "--factors", help="Multipliers applied to each budget."
         ),
         as_json: bool = typer.Option(False, "--json", help="Print the analysis as JSON."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> int:
         """How the optimum moves when each budget moves; binding budgets; runner-ups."""
         from planner.insight import what_if
@@ -335,14 +323,15 @@ def register(app: typer.Typer) -> None:
             ) from exc
         if not values or any(not f > 0 for f in values):
             raise ProblemError(f"--factors: give positive multipliers, got {factors!r}")
-        problem = load_problem_with(
-            problem_file,
-            energy_budget,
-            latency_budget,
-            min_accuracy,
-            memory_budget,
-            weights,
-            execution,
+        problem = apply_overrides(
+            load_problem(problem_file),
+            energy_budget=energy_budget,
+            latency_budget=latency_budget,
+            min_accuracy=min_accuracy,
+            memory_budget=memory_budget,
+            cost_budget=cost_budget,
+            weights=weights,
+            execution=execution,
         )
         report = what_if(problem, values, backend=backend, time_limit_s=time_limit)
         if as_json:
@@ -480,8 +469,8 @@ def register(app: typer.Typer) -> None:
         x: str = typer.Option("energy", "--pareto-x", help="Pareto plot x metric."),
         y: str = typer.Option("accuracy", "--pareto-y", help="Pareto plot y metric."),
         no_pareto: bool = typer.Option(False, "--no-pareto", help="Skip the Pareto plot."),
-        backend: str | None = typer.Option(None, "--backend", help=INSIGHT_BACKEND_HELP),
-        time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds per MILP."),
+        backend: InsightBackendOpt = None,
+        time_limit: MilpTimeLimitOpt = None,
     ) -> None:
         """One self-contained HTML page: graph, candidates, budgets, Pareto plot."""
         check_output_target(output)  # before solving: nothing computed is lost
