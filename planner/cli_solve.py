@@ -115,13 +115,50 @@ def fmt(value: float | None, digits: int = 4) -> str:
     return f"{value:.{digits}g}"
 
 
+#: Above this many nodes `render_plan` shows one row per node (the chosen model), not a
+#: table of every candidate per node (500 such tables took 4 s to print).
+TABLE_PER_NODE_MAX = 40
+
+
+def _render_choices(plan: Plan, console: Console) -> None:
+    if not any(c.chosen for node in plan.nodes for c in node.candidates):
+        console.print(f"{len(plan.nodes)} nodes, no model chosen (no plan)")
+        return
+    table = Table(
+        title=f"{len(plan.nodes)} nodes: the chosen model of each (the plan file has every "
+        "candidate and why it was not chosen)",
+        title_justify="left",
+        show_edge=False,
+        pad_edge=False,
+    )
+    for col in ("node", "task", "model", "accuracy", "latency ms", "energy J", "memory MB"):
+        table.add_column(col, justify="left" if col in ("node", "task", "model") else "right")
+    for node in plan.nodes:
+        c = next((c for c in node.candidates if c.chosen), None)
+        crit = " *" if node.id in plan.critical_path else ""
+        table.add_row(
+            shown(node.id) + crit,
+            shown(node.task),
+            shown(c.model) if c else "-",
+            fmt(c.accuracy) if c else "-",
+            fmt(c.latency_ms) if c else "-",
+            fmt(c.energy_j) if c else "-",
+            fmt(c.memory_mb) if c else "-",
+        )
+    console.print(table)
+    if plan.critical_path:
+        console.print("* on the critical path")
+
+
 def render_plan(plan: Plan, console: Console) -> None:
     """Human view: a table per node of the considered models, then totals vs budgets."""
     head = {"optimal": "green", "feasible": "yellow"}.get(plan.status, "red")
     console.print(f"[bold {head}]{plan.status.upper()}[/]: {shown(plan.message, True)}")
     if plan.problem.name:
         console.print(f"problem: {shown(plan.problem.name)}")
-    for node in plan.nodes:
+    if len(plan.nodes) > TABLE_PER_NODE_MAX:
+        _render_choices(plan, console)  # a table per node would take seconds to print
+    for node in plan.nodes if len(plan.nodes) <= TABLE_PER_NODE_MAX else ():
         crit = " (critical path)" if node.id in plan.critical_path else ""
         table = Table(
             title=f"{shown(node.id)}: {shown(node.task)}{crit}",
