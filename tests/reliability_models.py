@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 
@@ -35,3 +36,12 @@ def read_only(inputs: dict[str, Any], path: str, tag: str = "") -> dict[str, Any
 
     os.chmod(path, 0o555)
     return echo(inputs, tag=tag)
+
+
+def pid_file_then_sleep(inputs: dict[str, Any], folder: str, sleep_s: float = 30.0) -> Any:
+    """Writes its process id as a file name in ``folder``, then sleeps (to be killed)."""
+    import time
+
+    Path(folder, str(os.getpid())).touch()
+    time.sleep(sleep_s)
+    return {"text": "too late"}
