@@ -41,6 +41,10 @@ ProgressFn = Callable[[str, str, str], None]
 class RunHook:
     """No-op base: override the points you need."""
 
+    #: What the hook has kept, once it has (``"the report in …"``): named when a run stops
+    #: because something could not be written (`planner.run.scheduler.RunAborted`).
+    done: str | None = None
+
     def before_run(self, run: Scheduler) -> None:
         pass
 
@@ -92,8 +96,6 @@ class ReportWriter(RunHook):
     def before_run(self, run: Scheduler) -> None:
         write_atomic(self.run_dir / "plan.json", run.plan.to_json())
 
-    done: str | None = None  #: what was written, once it was
-
     def after_run(self, run: Scheduler, report: Report) -> None:
         path = self.run_dir / "report.json"
         try:
@@ -124,8 +126,6 @@ class HistoryRecorder(RunHook):
             self.on_error(f"the run was not recorded: {exc}")
         else:
             self.done = f"a history row (run {report.run_id})"
-
-    done: str | None = None  #: what was recorded, once it was
 
 
 class QuietRuntime(RunHook):

@@ -323,7 +323,7 @@ class Scheduler:
                 report = self._report(False, error=str(exc) if storage else None)
                 errors = self._finish(report, raise_first=not storage)
                 if storage:
-                    kept = [str(h.done) for h in self.hooks if getattr(h, "done", None)]
+                    kept = [h.done for h in self.hooks if h.done]
                     raise RunAborted(report, exc, kept, [str(e) for e in errors]) from exc
                 raise
             quiet()
