@@ -112,8 +112,12 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--catalog {catalog}: no such file")
         if not input_dir.is_dir():
             raise ProblemError(f"--input-dir {input_dir}: not a folder")
-        _check_port(host, port)
-        service = Service(config)
+        service = Service(config)  # a bad catalog is named before the port is tried
+        try:
+            _check_port(host, port)
+        except ProblemError:
+            service.close()
+            raise
         budget = "no limit" if slot_energy_j is None else f"{slot_energy_j:g} J"
         print(
             f"planner serve: http://{host}:{port} (docs /docs), {len(service.catalog)} models, "
