@@ -606,6 +606,9 @@ def render(rows: list[Row], seconds: float, examples: int) -> str:
     for r in rows:
         for d in r.details:
             lines.append(f"- {r.fault.split(' (')[0]}: {d}")
+    from benchmarks.reliability_checklist import render_checklist
+
+    lines += ["", *render_checklist()]
     lines += [
         "",
         "Also covered by the test suite, not re-run here: Ctrl-C (SIGINT) stops a run with a "
