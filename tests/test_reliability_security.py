@@ -448,3 +448,17 @@ def test_markup_and_escapes_in_a_model_error_never_reach_the_terminal(
     assert "[/x][bold red]boom" in out + err  # shown as text, not interpreted
     report = json.loads((tmp_path / "r" / "report.json").read_text())
     assert any(HOSTILE_TEXT in (n["error"] or "") for n in report["nodes"])  # kept as data
+
+
+def test_user_input_names_fullmatch_so_a_final_newline_is_text() -> None:
+    from planner.run.args import input_names, json_safe, resolve_args
+
+    assert input_names({"a": "$x", "b": "$y\n", "c": ["$z"]}) == {"x", "z"}
+    assert resolve_args({"a": "$x", "b": "$x\n"}, {}, {"x": "hi"}) == {"a": "hi", "b": "$x\n"}
+    loop: dict[str, object] = {"k": 1}
+    loop["me"] = loop
+    assert json_safe({"o": loop, (1, 2): float("inf"), 3: {1, 2}}) == {
+        "o": {"k": 1, "me": "<circular reference>"},
+        "(1, 2)": "Infinity",
+        "3": [1, 2],
+    }
