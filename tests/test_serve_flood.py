@@ -229,7 +229,7 @@ def test_a_small_flood_is_shed_without_losing_accounting(tmp_path: Path) -> None
         server.stop()
     found = {name: (ok, value) for name, ok, value in bench.checks(args, flood, acc, kill)}
     # /healthz latency is the benchmark's to measure (a loaded 2-core machine decides it)
-    found.pop("/healthz p99 under 100 ms")
+    found.pop(next(name for name in found if name.startswith("/healthz")))
     assert flood.health_fail == 0  # but it always answered
     failed = {name: value for name, (ok, value) in found.items() if not ok}
     assert not failed, failed

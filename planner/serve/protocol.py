@@ -9,7 +9,8 @@ uvicorn answer everyone 503 (``limit_concurrency``). `guarded_protocol` closes:
   it opened or after its previous response (slowloris);
 - a connection whose response has waited ``write_timeout_s`` for the client to read it (the
   transport's write buffer stays above its high-water mark), which also ends the task
-  blocked on it.
+  blocked on it; the kernel's send buffer is capped at `SEND_BUFFER_BYTES`, so that point
+  comes after a few answers, not thousands.
 
 The body's own deadline is `planner.serve.app.BodyLimit`'s. Worker slots are never held by
 any of these: a request is admitted only once its body is read, and releases its slot
@@ -19,10 +20,15 @@ before its response is written.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import socket
 from typing import Any
 
 HEADER_TIMEOUT_S = 10.0
 WRITE_TIMEOUT_S = 10.0
+#: Kernel send buffer per connection (Linux otherwise grows it to megabytes on loopback, so
+#: a client pipelining requests it never reads makes the server answer thousands of them).
+SEND_BUFFER_BYTES = 256 * 1024
 
 
 def guarded_protocol(
@@ -38,6 +44,10 @@ def guarded_protocol(
 
         def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
+            sock = transport.get_extra_info("socket")
+            if sock is not None:  # a bounded kernel buffer: a client that stops reading
+                with contextlib.suppress(OSError):  # is noticed after this much, not MBs
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER_BYTES)
             self._arm_header()
 
         def connection_lost(self, exc: Exception | None) -> None:
