@@ -599,7 +599,10 @@ def report(
         "",
         "100 MB bodies:",
         "",
-        "| sent as | answer | MB the client sent before the answer (the server reads at most the 1 MB limit) | seconds |",
+        "The client keeps writing until it sees the answer; the server reads at most the "
+        "1 MB limit of it.",
+        "",
+        "| sent as | answer | MB the client sent before the answer | seconds |",
         "|---|---|---:|---:|",
         *[
             f"| {b['mode']} | {b['status']} | {b['sent_mb']:.1f} | {b['seconds']:.2f} |"
