@@ -519,15 +519,19 @@ def hostile_corpus(work: Path) -> list[Row]:
         "args and metadata, NaN/Infinity/1e400/1e308, ids with newlines/ESC/markup, /dev/zero, "
         "FIFO, socket, directory, over the size limit, -o FIFO/device/directory)",
         "flags": "hostile flags (--time-limit nan/inf/0, --gap nan, --points 1e8, "
-        "--max-points 1e10, --last 1e25)",
+        "--max-points 1e10, --last 1e25, budgets and weights nan/1e400, --factors nan/1e400)",
         "plans": "hostile plan files (adapter kind dict/list, missing/unknown nodes, a model "
         "that is not a candidate, NaN)",
-        "run": "`planner run` validation (paths with spaces, long paths, file: URLs, "
-        "untrusted adapters in problem files, --inputs /dev/zero or deep, 250-char ids)",
+        "run": "`planner run` validation and outputs (paths with spaces, long paths, file: URLs, "
+        "untrusted adapters in problem files, --inputs /dev/zero, deep, NaN or a YAML bomb, "
+        "250-char ids, --workers/--node-timeout 0/-1/nan; model outputs with a circular "
+        "reference, tuple keys or NaN written as strict JSON)",
         "decompose": "`planner decompose` / `eval` inputs (absolute path with a space, LLM "
         "config and tool graph as /dev/zero, FIFO, deep JSON, YAML bomb)",
         "report": "`planner report` / `diff` / `history` inputs (/dev/zero, deep, YAML bomb, "
         "-o FIFO, history of another schema)",
+        "serve": "`planner serve` flags and files (catalog as /dev/zero, FIFO, deep, YAML bomb; "
+        "NaN/zero/negative slot, budget, timeout; tiny body limit; unset token; bad port)",
     }
     rows = []
     for kind, outcomes in by_kind.items():
@@ -602,6 +606,9 @@ def render(rows: list[Row], seconds: float, examples: int) -> str:
     for r in rows:
         for d in r.details:
             lines.append(f"- {r.fault.split(' (')[0]}: {d}")
+    from benchmarks.reliability_checklist import render_checklist
+
+    lines += ["", *render_checklist()]
     lines += [
         "",
         "Also covered by the test suite, not re-run here: Ctrl-C (SIGINT) stops a run with a "

@@ -94,7 +94,9 @@ def describe_output(task: str, output: Mapping[str, Any]) -> str:
     text = output.get("text")
     if isinstance(text, str):
         return f'"{_clip(text)}"' if text.strip() else "(empty text)"
-    return _clip(json.dumps(output, default=str))
+    from planner.run.args import json_safe
+
+    return _clip(json.dumps(json_safe(output)))
 
 
 def compose_answer(

@@ -192,10 +192,10 @@ class Solver:
         self.exact = True
 
     def left(self) -> float:
-        """Seconds left of the time limit; `SolveError` when none are."""
+        """Seconds left of the time limit; `SolveTimeout` when none are."""
         left = self.deadline - time.perf_counter()
         if left <= 0:
-            raise SolveError(
+            raise SolveTimeout(
                 f"the time limit ({self.time_limit_s:g} s) ran out after {self.solves} "
                 "solve(s); raise --time-limit"
             )
@@ -602,7 +602,13 @@ DEFAULT_FACTORS = (0.5, 0.75, 0.9, 1.1, 1.25, 1.5)
 
 
 def _solve_sel(sel: SelectionProblem, solver: Solver) -> SolveResult:
-    left = solver.left()
+    """`solve_selection` within what is left of ``solver``'s time limit; a status
+    ``time_limit`` (no plan) once none is left, so an analysis keeps what it has."""
+    try:
+        left = solver.left()
+    except SolveTimeout as exc:
+        solver.exact = False
+        return SolveResult(Status.TIME_LIMIT, solver.backend, message=str(exc))
     solver.solves += 1
     try:
         outcome = solve_selection(sel, solver.backend, left)

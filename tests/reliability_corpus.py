@@ -27,7 +27,7 @@ CASE_SECONDS = 10.0
 @dataclass
 class Case:
     name: str
-    kind: str  # solve, run, plans, decompose, report, flags
+    kind: str  # solve, run, plans, decompose, report, flags, serve
     args: list[str]
     code: int = 2
     expect: str = "error:"  # in stderr (code 2) or stdout (code 0)
@@ -482,7 +482,183 @@ def cases(work: Path) -> list[Case]:
             "history schema",
         )
     )
+    out.extend(second_pass(work, put, fifo, laughs_plan=put("laughs2.yaml", laughs())))
     return out
+
+
+def second_pass(
+    work: Path, put: Callable[[str, Any], str], fifo: Path, laughs_plan: str
+) -> list[Case]:
+    """Cases of the second pass (issue 18): serve's flags and files, run outputs JSON cannot
+    hold, run/decompose/report/solve flags and files of the kinds the first pass missed."""
+    out: list[Case] = []
+    deep = put("deep2.json", "[" * 5000 + "]" * 5000)
+    good = put("good2.json", base_problem())
+
+    # -------------------------------------------------------------- serve (never binds:
+    # 192.0.2.1 is TEST-NET, not this machine's, so a case that passes validation fails
+    # on the port check instead of serving)
+    state = str(work / "serve-state")
+
+    def serve(name: str, extra: list[str], expect: str, env: dict[str, str | None] | None = None):
+        args = ["serve", "--host", "192.0.2.1", "--port", "8999", "--state-dir", state]
+        if "--token-env" not in extra:  # not loopback: a token is required
+            args += ["--token-env", "PLANNER_CORPUS_TOKEN"]
+        token: dict[str, str | None] = {"PLANNER_CORPUS_TOKEN": "corpus-secret"}
+        out.append(Case(name, "serve", [*args, *extra], 2, expect, env={**token, **(env or {})}))
+
+    serve("serve-catalog-dev-zero", ["--catalog", "/dev/zero"], "device")
+    serve("serve-catalog-fifo", ["--catalog", str(fifo)], "FIFO")
+    serve("serve-catalog-deep", ["--catalog", deep], "deep")
+    serve("serve-catalog-laughs", ["--catalog", laughs_plan], "aliases")
+    serve("serve-catalog-missing", ["--catalog", str(work / "nope.json")], "no such file")
+    serve("serve-slot-s-nan", ["--slot-s", "nan"], "slot")
+    serve("serve-slot-s-zero", ["--slot-s", "0"], "slot")
+    serve("serve-slot-energy-negative", ["--slot-energy-j", "-1"], "slot_energy_j")
+    serve("serve-slot-energy-nan", ["--slot-energy-j", "nan"], "slot_energy_j")
+    serve("serve-workers-zero", ["--workers", "0"], "workers")
+    serve("serve-port-out-of-range", ["--port", "70000"], "port")
+    serve("serve-policy-unknown", ["--policy", "sideways"], "--policy")
+    serve(
+        "serve-token-env-unset",
+        ["--token-env", "PLANNER_NO_SUCH_TOKEN"],
+        "PLANNER_NO_SUCH_TOKEN",
+        env={"PLANNER_NO_SUCH_TOKEN": None},
+    )
+    serve("serve-max-body-tiny", ["--max-body-bytes", "10"], "max_body_bytes")
+    serve("serve-request-timeout-nan", ["--request-timeout", "nan"], "request_timeout")
+    serve("serve-input-dir-missing", ["--input-dir", str(work / "no-dir")], "not a folder")
+    serve("serve-queue-max-negative", ["--queue-max", "-1"], "queue_max")
+    serve("serve-not-this-machine", [], "cannot listen")
+
+    # -------------------------------------------------------------- run: outputs and flags
+    runnable = runnable_problem()
+
+    def with_model(target: str) -> dict[str, Any]:
+        data = copy.deepcopy(runnable)
+        data["models"][1]["adapter"] = {"kind": "python", "target": target}
+        return data
+
+    trust = {"PLANNER_TRUST_FILES": "1"}
+
+    def output_holds(run_dir: Path, text: str) -> Callable[[], str | None]:
+        def check() -> str | None:
+            raw = (run_dir / "outputs" / "b.json").read_text()
+            json.loads(raw, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+            return None if text in raw else f"{text!r} not in outputs/b.json: {raw[:200]}"
+
+        return check
+
+    for name, target, text in (
+        ("run-output-circular", "circular", "<circular reference>"),
+        ("run-output-tuple-keys", "tuple_keys", "('a', 1)"),
+        ("run-output-nan", "non_finite", '"NaN"'),
+    ):
+        run_dir = work / f"run-{name}"
+        path = put(f"{name}.json", with_model(f"tests.reliability_models:{target}"))
+        out.append(
+            Case(
+                name,
+                "run",
+                ["run", path, "-q", "--out", str(run_dir)],
+                0,
+                "Answer",
+                env=trust,
+                after=output_holds(run_dir, text),
+            )
+        )
+
+    runnable_path = put("runnable2.json", runnable)
+
+    def run_flag(name: str, extra: list[str], expect: str) -> None:
+        args = ["run", runnable_path, "-q", "--out", str(work / f"run-{name}"), *extra]
+        out.append(Case(name, "run", args, 2, expect, env=trust))
+
+    run_flag("run-workers-zero", ["--workers", "0"], "workers")
+    run_flag("run-workers-negative", ["--workers", "-3"], "workers")
+    run_flag("run-node-timeout-nan", ["--node-timeout", "nan"], "timeout")
+    run_flag("run-node-timeout-negative", ["--node-timeout", "-1"], "timeout")
+    run_flag("run-time-limit-1e400", ["--time-limit", "1e400"], "time limit")
+    run_flag("run-out-is-a-file", ["--out", good], "Not a directory")
+    run_flag("run-inputs-nan", ["--inputs", put("nan-inputs.json", '{"x": NaN}')], "NaN")
+    run_flag("run-inputs-laughs", ["--inputs", laughs_plan], "aliases")
+    missing = mutate_copy(runnable, lambda d: d["metadata"].update(inputs={}))
+    out.append(
+        Case(
+            "run-missing-user-input",
+            "run",
+            ["run", put("missing-input.json", missing), "-q", "--out", str(work / "run-mi")],
+            2,
+            "x",
+            env=trust,
+        )
+    )
+    out.append(Case("run-plan-dev-zero", "run", ["run", "/dev/zero", "-q"], 2, "device"))
+    out.append(Case("run-plan-deep", "run", ["run", deep, "-q"], 2, "deep"))
+    out.append(Case("run-plan-fifo", "run", ["run", str(fifo), "-q"], 2, "FIFO"))
+
+    # -------------------------------------------------------------- decompose
+    def dec(name: str, args: list[str], expect: str, code: int = 2) -> None:
+        out.append(Case(name, "decompose", args, code, expect))
+
+    dec("decompose-tool-graph-yaml", ["decompose", "x", "--tool-graph", laughs_plan], "JSON")
+    dec("decompose-tool-graph-dev-zero", ["decompose", "x", "--tool-graph", "/dev/zero"], "device")
+    dec(
+        "decompose-llm-config-nan",
+        ["decompose", "x", "--llm-config", put("nan-llm.json", '{"timeout_s": NaN}')],
+        "NaN",
+    )
+    dec("eval-deep", ["eval", "decompose", deep], "deep")
+    dec("eval-not-jsonl", ["eval", "decompose", laughs_plan], "no usable TaskBench record")
+    dec(
+        "decompose-escapes-in-request-valid",
+        ["decompose", "Summarize this text: [2J]0;pwned [/x] the cat sat"],
+        "Summarization",
+        code=0,
+    )
+
+    # -------------------------------------------------------------- report, inspect, diff
+    def rep(name: str, args: list[str], expect: str) -> None:
+        out.append(Case(name, "report", args, 2, expect))
+
+    html = str(work / "report2.html")
+    rep("report-missing-file", ["report", str(work / "absent.json"), "-o", html], "absent.json")
+    rep("report-o-directory", ["report", good, "-o", str(work), "--no-pareto"], "directory")
+    rep("inspect-dev-zero", ["inspect", "/dev/zero"], "device")
+    rep("inspect-laughs", ["inspect", laughs_plan], "aliases")
+    rep("diff-fifo", ["diff", str(fifo), good], "FIFO")
+    rep("diff-deep", ["diff", deep, good], "deep")
+    rep(
+        "history-show-markup-id",
+        ["history", "--show", "[/x][2J", "--history", str(work / "h2.sqlite")],
+        "no run",
+    )
+
+    # -------------------------------------------------------------- solve and insight flags
+    def flag(name: str, args: list[str], expect: str) -> None:
+        out.append(Case(name, "flags", args, 2, expect))
+
+    flag("energy-budget-nan", ["solve", good, "--energy-budget", "nan"], "energy")
+    flag("energy-budget-1e400", ["solve", good, "--energy-budget", "1e400"], "energy")
+    flag("weights-nan", ["solve", good, "--weights", "energy=nan"], "weight")
+    flag("whatif-factors-nan", ["whatif", good, "--factors", "nan"], "--factors")
+    flag("whatif-factors-1e400", ["whatif", good, "--factors", "1e400"], "--factors")
+    out.append(  # as many as exist, found within the time limit
+        Case(
+            "alternatives-huge-k-valid",
+            "flags",
+            ["alternatives", good, "-k", "10000000000"],
+            0,
+            "tts",
+        )
+    )
+    return out
+
+
+def mutate_copy(data: dict[str, Any], fn: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    copied = copy.deepcopy(data)
+    fn(copied)
+    return copied
 
 
 def base_plan(work: Path) -> dict[str, Any]:

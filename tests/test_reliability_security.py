@@ -400,3 +400,65 @@ def test_http_model_adapter_refuses_deep_json(http: Any) -> None:
     url, _ = http("deep-body")
     with pytest.raises(AdapterError, match="levels deep"):
         HttpRunner(base_url=url, model="m", name="remote").run({"text": "hello"})
+
+
+# ------------------------------------------------------------------ markup from models and LLMs
+
+HOSTILE_TEXT = "[/x][bold red]boom\x1b[2J\x1b]0;pwned\x07"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"nodes": [{"id": HOSTILE_TEXT, "task": "Image-to-Text"}], "edges": []},
+        {"nodes": [{"id": "n1", "task": HOSTILE_TEXT}], "edges": []},
+        {"nodes": [{"id": "n1", "task": "Image-to-Text", "args": {"x": HOSTILE_TEXT}}]},
+        HOSTILE_TEXT,
+    ],
+    ids=["markup-id", "markup-task", "markup-arg", "markup-reply"],
+)
+def test_markup_and_escapes_in_an_llm_reply_never_reach_the_terminal(
+    http: Any, reply: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url, _ = http(json.dumps(reply) if isinstance(reply, dict) else reply)
+    code = main(["decompose", "describe a.jpg", "--llm", url, "--model", "m", "--timeout", "2"])
+    out, err = capsys.readouterr()
+    assert code in (0, 2), err
+    assert "internal error" not in err and "Traceback" not in err
+    assert "\x1b" not in out + err
+    if code == 2:
+        assert err.startswith("error:")
+
+
+def test_markup_and_escapes_in_a_model_error_never_reach_the_terminal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = runnable_problem()
+    data["models"][2]["adapter"] = {
+        "kind": "python",
+        "target": "tests.run_models:fail",
+        "options": {"message": HOSTILE_TEXT},
+    }
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    code = main(["run", str(path), "--out", str(tmp_path / "r")])  # with the progress display
+    out, err = capsys.readouterr()
+    assert code == 4, err  # partial: c failed, a and b kept
+    assert "internal error" not in err and "\x1b" not in out + err
+    assert "[/x][bold red]boom" in out + err  # shown as text, not interpreted
+    report = json.loads((tmp_path / "r" / "report.json").read_text())
+    assert any(HOSTILE_TEXT in (n["error"] or "") for n in report["nodes"])  # kept as data
+
+
+def test_user_input_names_fullmatch_so_a_final_newline_is_text() -> None:
+    from planner.run.args import input_names, json_safe, resolve_args
+
+    assert input_names({"a": "$x", "b": "$y\n", "c": ["$z"]}) == {"x", "z"}
+    assert resolve_args({"a": "$x", "b": "$x\n"}, {}, {"x": "hi"}) == {"a": "hi", "b": "$x\n"}
+    loop: dict[str, object] = {"k": 1}
+    loop["me"] = loop
+    assert json_safe({"o": loop, (1, 2): float("inf"), 3: {1, 2}}) == {
+        "o": {"k": 1, "me": "<circular reference>"},
+        "(1, 2)": "Infinity",
+        "3": [1, 2],
+    }

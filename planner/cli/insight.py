@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from pathlib import Path
 
 import typer
@@ -321,7 +322,7 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(
                 f"--factors: expected numbers like 0.5,1.5, got {factors!r}"
             ) from exc
-        if not values or any(not f > 0 for f in values):
+        if not values or any(not (math.isfinite(f) and f > 0) for f in values):
             raise ProblemError(f"--factors: give positive multipliers, got {factors!r}")
         problem = apply_overrides(
             load_problem(problem_file),

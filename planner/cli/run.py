@@ -51,7 +51,7 @@ from planner.cli.options import (
 )
 from planner.cli.render import render_plan
 from planner.errors import ProblemError
-from planner.io import shown, write_atomic
+from planner.io import plain, shown, write_atomic
 from planner.plan import Plan
 from planner.problem import (
     Problem,
@@ -773,7 +773,7 @@ def register(app: typer.Typer) -> None:
             from planner.report import render_report
 
             render_report(report, out)
-            typer.echo(report.answer)
+            typer.echo(plain(report.answer or "", newlines=True))  # model text: no raw ESC
         if report.overruns and as_json:  # the human view prints them itself
             for overrun in report.overruns:
                 err.print(overrun.line())

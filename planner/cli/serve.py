@@ -3,6 +3,7 @@ only when the command runs)."""
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from pathlib import Path
@@ -62,6 +63,7 @@ def register(app: typer.Typer) -> None:
 
             from planner.serve.app import build
             from planner.serve.config import POLICIES, ServeConfig
+            from planner.serve.protocol import guarded_protocol
             from planner.serve.service import Service
         except ImportError as exc:
             raise ProblemError(
@@ -110,8 +112,12 @@ def register(app: typer.Typer) -> None:
             raise ProblemError(f"--catalog {catalog}: no such file")
         if not input_dir.is_dir():
             raise ProblemError(f"--input-dir {input_dir}: not a folder")
-        _check_port(host, port)
-        service = Service(config)
+        service = Service(config)  # a bad catalog is named before the port is tried
+        try:
+            _check_port(host, port)
+        except ProblemError:
+            service.close()
+            raise
         budget = "no limit" if slot_energy_j is None else f"{slot_energy_j:g} J"
         print(
             f"planner serve: http://{host}:{port} (docs /docs), {len(service.catalog)} models, "
@@ -129,15 +135,27 @@ def register(app: typer.Typer) -> None:
                 access_log=False,
                 limit_concurrency=config.inflight_limit + config.queue_max + 64,
                 timeout_keep_alive=5,
+                http=guarded_protocol(),  # slow or non-reading clients are dropped
                 lifespan="on",
             )
         )
+        # the event loop (accepting, /healthz) waits for the GIL behind the worker threads:
+        # a 1 ms switch interval instead of 5 ms keeps it answering under a flood
+        sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
+        # and a full collection of the start-up heap (imports, catalog) holds the GIL for
+        # tens of ms: moved out of the collector's way once, it is not walked again
+        gc.collect()
+        gc.freeze()
         server.run()
         if not server.started:
             raise ProblemError(
                 f"could not serve on {host}:{port} (is the port in use, or the address not "
                 "this machine's?); pick another --port"
             )
+
+
+#: GIL switch interval of the server process (s).
+SWITCH_INTERVAL_S = 0.0002
 
 
 def _check_port(host: str, port: int) -> None:

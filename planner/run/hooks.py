@@ -24,8 +24,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from planner.errors import OutputError
 from planner.io import write_atomic
-from planner.run.args import json_default
+from planner.run.args import json_safe
 
 if TYPE_CHECKING:
     from planner.report import Report
@@ -39,6 +40,10 @@ ProgressFn = Callable[[str, str, str], None]
 
 class RunHook:
     """No-op base: override the points you need."""
+
+    #: What the hook has kept, once it has (``"the report in …"``): named when a run stops
+    #: because something could not be written (`planner.run.scheduler.RunAborted`).
+    done: str | None = None
 
     def before_run(self, run: Scheduler) -> None:
         pass
@@ -71,7 +76,14 @@ class OutputWriter(RunHook):
 
     def after_node(self, run: Scheduler, node: NodeState) -> None:
         path = self.run_dir / "outputs" / f"{node.id}.json"
-        write_atomic(path, json.dumps(node.output, indent=2, default=json_default) + "\n")
+        text = json.dumps(json_safe(node.output), indent=2, allow_nan=False) + "\n"
+        try:
+            write_atomic(path, text)
+        except OSError as exc:  # a full disk, a folder turned read-only: the run stops
+            raise OutputError(
+                f"the output of node {node.id!r} could not be written to {path}: "
+                f"{exc.strerror or exc}"
+            ) from exc
         node.output_path = str(path)
 
 
@@ -85,7 +97,12 @@ class ReportWriter(RunHook):
         write_atomic(self.run_dir / "plan.json", run.plan.to_json())
 
     def after_run(self, run: Scheduler, report: Report) -> None:
-        write_atomic(self.run_dir / "report.json", report.to_json())
+        path = self.run_dir / "report.json"
+        try:
+            write_atomic(path, report.to_json())
+        except OSError as exc:
+            raise OutputError(f"report.json to {path}: {exc.strerror or exc}") from exc
+        self.done = f"the report in {path}"
 
 
 class HistoryRecorder(RunHook):
@@ -107,6 +124,8 @@ class HistoryRecorder(RunHook):
             if self.on_error is None:
                 raise
             self.on_error(f"the run was not recorded: {exc}")
+        else:
+            self.done = f"a history row (run {report.run_id})"
 
 
 class QuietRuntime(RunHook):

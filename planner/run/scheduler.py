@@ -43,7 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from planner.errors import ProblemError
+from planner.errors import OutputError, PlannerError, ProblemError
 from planner.plan import Metrics, Plan
 from planner.problem import BUDGET_KEYS, Problem
 from planner.report import Attempt, BudgetUse, Measured, NodeReport, Replan, Report
@@ -80,6 +80,23 @@ class RunInterrupted(KeyboardInterrupt):
     def __init__(self, report: Report) -> None:
         super().__init__("interrupted")
         self.report = report
+
+
+class RunAborted(PlannerError):
+    """The run stopped because something it must write could not be (a full disk, a run
+    directory turned read-only): carries the report (through the hooks as far as they
+    could go) and says what was kept and what was not."""
+
+    def __init__(self, report: Report, cause: BaseException, kept: list[str], lost: list[str]):
+        parts = [f"the run stopped: {cause}"]
+        parts.append(f"report status {report.status}")
+        if kept:
+            parts.append("kept: " + ", ".join(kept))
+        if lost:
+            parts.append("not written: " + "; ".join(lost))
+        super().__init__("; ".join(parts))
+        self.report = report
+        self.cause = cause
 
 
 def new_run_id() -> str:
@@ -296,11 +313,18 @@ class Scheduler:
                 for st in self._running():
                     st.status = "pending"
                     st.error = "interrupted while running"
-            except BaseException:
+            except BaseException as exc:
                 quiet()
                 self.launcher.close()
-                if started:
-                    self._finish(self._report(False))
+                if not started:
+                    raise
+                storage = isinstance(exc, OSError | OutputError)  # not a bug: say what is kept
+                self.wall_ms = self._elapsed_ms()
+                report = self._report(False, error=str(exc) if storage else None)
+                errors = self._finish(report, raise_first=not storage)
+                if storage:
+                    kept = [h.done for h in self.hooks if h.done]
+                    raise RunAborted(report, exc, kept, [str(e) for e in errors]) from exc
                 raise
             quiet()
             self.wall_ms = self._elapsed_ms() if started else 0.0
@@ -311,15 +335,16 @@ class Scheduler:
             raise RunInterrupted(report)
         return report
 
-    def _finish(self, report: Report) -> None:
+    def _finish(self, report: Report, raise_first: bool = True) -> list[BaseException]:
         errors: list[BaseException] = []
         for hook in self.hooks:
             try:
                 hook.after_run(self, report)
             except Exception as exc:  # every hook runs; the first error is raised after
                 errors.append(exc)
-        if errors:
+        if errors and raise_first:
             raise errors[0]
+        return errors
 
     def _loop(self) -> None:
         for node_id in self.order:
@@ -561,7 +586,7 @@ class Scheduler:
 
     # ------------------------------------------------------------- report
 
-    def _report(self, interrupted: bool) -> Report:
+    def _report(self, interrupted: bool, error: str | None = None) -> Report:
         nodes = []
         for node_id in self.order:
             st = self.nodes[node_id]
@@ -627,7 +652,10 @@ class Scheduler:
             # the accuracy floor is about the whole graph: a missing node is reported as
             # missing, not as an accuracy overrun
             overruns = [o for o in overruns if o.budget != "min_accuracy"]
-        if interrupted:
+        if error is not None:  # the run itself could not go on (it could not write)
+            status = "failed"
+            message = f"{len(ok)}/{len(nodes)} node(s) ran; stopped: {error}"
+        elif interrupted:
             status = "interrupted"
             message = f"{len(ok)}/{len(nodes)} node(s) ran; stopped: interrupted"
         elif len(ok) == len(nodes):

@@ -192,16 +192,36 @@ def create_app(service: Service) -> FastAPI:
     return app
 
 
-class BodyLimit:
-    """ASGI middleware: bodies over ``limit`` bytes get 413 before the app reads them."""
+#: Seconds a request body may take to arrive in full (408 after it): a client that trickles
+#: its body or stops sending holds no worker slot, and holds its connection only this long.
+BODY_TIMEOUT_S = 10.0
 
-    def __init__(self, app: Any, limit: int) -> None:
+
+class BodyLimit:
+    """ASGI middleware: bodies over ``limit`` bytes get 413 while they stream in (at once
+    when ``Content-Length`` says so), never read in full; a body not complete within
+    ``timeout_s`` gets 408."""
+
+    def __init__(
+        self,
+        app: Any,
+        limit: int,
+        timeout_s: float = BODY_TIMEOUT_S,
+        health: Callable[[], dict[str, Any]] | None = None,
+        shed: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
+        self.timeout_s = timeout_s
+        self.health = health  # answers GET /healthz here, ahead of routing, under any load
+        self.shed = shed  # (path) -> why a POST is refused at once (503), or None
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if self.health is not None and scope["path"] == "/healthz" and scope["method"] == "GET":
+            await self._answer(send, 200, self.health())
             return
         for name, value in scope.get("headers", []):
             if name == b"content-length":
@@ -215,19 +235,34 @@ class BodyLimit:
                     return
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.limit:
-                await self._too_large(send)
-                return
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        complete = False
+        with anyio.move_on_after(self.timeout_s):
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.limit:
+                    await self._too_large(send)
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    complete = True
+                    break
+        if not complete:
+            await self._refuse(
+                send, 408, f"the request body did not arrive within {self.timeout_s:g} s"
+            )
+            return
         body = b"".join(chunks)
+        if self.shed is not None and scope["method"] == "POST":
+            # overloaded: answered before parsing or validation, so a flood of requests
+            # that cannot be admitted costs the event loop almost nothing
+            why = self.shed(scope["path"])
+            if why is not None:
+                await self._answer(send, 503, {"error": why, "retry_after_s": 1.0}, retry=1)
+                return
         sent = False
 
         async def replay() -> dict[str, Any]:
@@ -247,27 +282,40 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(send: Any, status: int, message: str) -> None:
+        await BodyLimit._answer(send, status, {"error": message}, close=True)
+
+    @staticmethod
+    async def _answer(
+        send: Any, status: int, body: dict[str, Any], close: bool = False, retry: int = 0
+    ) -> None:
         import json
 
-        payload = json.dumps({"error": message}).encode("utf-8")
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(payload)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
-        )
+        payload = json.dumps(body).encode("utf-8")
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]
+        if close:
+            headers.append((b"connection", b"close"))
+        if retry:
+            headers.append((b"retry-after", str(retry).encode()))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
 
 def build(service: Service) -> Any:
     """The ASGI application to serve: the app behind the body-size limit."""
     app = create_app(service)
-    return BodyLimit(app, service.config.max_body_bytes)
+    admission = service.admission
+
+    def shed(path: str) -> str | None:
+        if path not in ("/v1/plan", "/v1/run") or admission.inflight < admission.limit:
+            return None
+        service.metrics.rejections.labels("overload").inc()
+        service.metrics.requests.labels(path, "503").inc()
+        return f"all {admission.limit} admission slots are busy; retry shortly"
+
+    return BodyLimit(app, service.config.max_body_bytes, health=service.health, shed=shed)
 
 
 __all__ = ["BodyLimit", "build", "create_app", "error_response"]

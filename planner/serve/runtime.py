@@ -91,7 +91,9 @@ class _Outputs(RunHook):
 
     def after_node(self, run: Scheduler, node: NodeState) -> None:
         if node.status == "succeeded" and node.output is not None:
-            self.seen[node.id] = node.output
+            from planner.run.args import json_safe
+
+            self.seen[node.id] = json_safe(node.output)  # answered as strict JSON
 
 
 class _ServeExecutor(LocalExecutor):
@@ -214,4 +216,6 @@ def _text(output: Any) -> str:
                 return str(output[key])
     if isinstance(output, str):
         return output
-    return json.dumps(output, sort_keys=True, default=str)
+    from planner.run.args import json_safe
+
+    return json.dumps(json_safe(output), sort_keys=True)
