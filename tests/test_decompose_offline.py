@@ -456,3 +456,43 @@ def test_hand_written_requests_held_out_set():  # type: ignore[no-untyped-def]
     result = _user_suite("user_requests_heldout4.jsonl")
     assert result.requests == 30
     assert result.exact_match >= 0.76 and result.node.f1 >= 0.88 and result.link.f1 >= 0.81
+
+
+@pytest.mark.parametrize(
+    ("request_text", "task", "text"),
+    [
+        (
+            "Summarize this text and read the summary aloud: The team meeting moves to "
+            "Friday at noon. Please bring the quarterly figures.",
+            "Summarization",
+            "The team meeting moves to Friday at noon. Please bring the quarterly figures.",
+        ),
+        (
+            "Translate this to Spanish: Hello, how are you today my friend?",
+            "Translation",
+            "Hello, how are you today my friend?",
+        ),
+        (
+            "List the people and places in this memo: Maria Lopez flies to London on Friday.",
+            "Token Classification",
+            "Maria Lopez flies to London on Friday.",
+        ),
+    ],
+)
+def test_unquoted_text_after_a_colon_is_the_first_steps_input(
+    request_text: str, task: str, text: str
+) -> None:
+    """Text handed over after a colon at the end of a request is an argument, and its own
+    words ("read", "bring") add no step."""
+    graph = OfflineDecomposer().decompose(request_text)
+    first = graph.nodes[0]
+    assert first.task == task
+    assert first.args.get("text") == text
+
+
+def test_an_instruction_after_a_colon_is_not_taken_as_text() -> None:
+    graph = OfflineDecomposer().decompose(
+        "Do this: summarize the text 'a long memo about the budget' and read it aloud"
+    )
+    assert [n.task for n in graph.nodes] == ["Summarization", "Text-to-Speech"]
+    assert graph.nodes[0].args.get("text") == "a long memo about the budget"

@@ -45,10 +45,29 @@ _QUOTED = re.compile(
     r"|\u201c(?P<e>[^\u201d\"]{1,2000}?)[\u201d\"])" + _CLOSE
 )
 _URL = re.compile(r"https?://[^\s'\"<>]+[^\s'\"<>.,;:!?)]")
+#: Unquoted text handed over after a colon at the end of the request ("Summarize this memo:
+#: The team meeting moves to Friday ..."): the colon follows a word that names a text, and
+#: what follows is not another instruction.
+_COLON_TEXT = re.compile(
+    r"\b(?:this|text|texts|passage|paragraph|paragraphs|article|memo|e-?mail|message|"
+    r"sentence|sentences|story|review|note|notes|document|transcript|content|tweet|post|"
+    r"question|phrase|words?)\b[^:\n\"'`]{0,40}?:[ \t]+(?P<body>\S[^\n]{11,})\Z",
+    re.IGNORECASE,
+)
+_INSTRUCTION = re.compile(
+    r"(?:please\s+)?(?:first|then|summari[sz]e|translate|read|convert|generate|create|make|"
+    r"detect|classify|answer|find|transcribe|tell|describe|draw|edit|extract|identify|"
+    r"recogni[sz]e|count|write|turn|check|compare|list)\b",
+    re.IGNORECASE,
+)
 _FILE = re.compile(
     r"(?<![\w/.-])((?:~?/)?(?:[\w.-]+/)*[\w-]+(?:\.[\w-]+)*\.(?:jpe?g|png|gif|bmp|tiff?|svg|webp|ico|wav|"
     r"mp3|flac|ogg|aac|m4a|wma|aiff|mp4|avi|mov|mkv|webm|flv|wmv|m4v|mpe?g|txt|pdf|docx?|csv|"
     r"json|md|xlsx?))\b",
+    re.IGNORECASE,
+)
+_ASKS = re.compile(
+    r"\b(?:can|could|would|will) you\b|\bhelp me\b",
     re.IGNORECASE,
 )
 
@@ -93,6 +112,13 @@ def extract_literals(text: str) -> list[Literal]:
             Literal(value, "file" if kind == "text" else kind, m.start(1), m.end(1), False)
         )
         taken.append((m.start(1), m.end(1)))
+    colon = _COLON_TEXT.search(text)
+    if colon is not None and free(colon.start("body"), colon.end("body")):
+        body = colon.group("body").strip()
+        asks = _INSTRUCTION.match(body) or _ASKS.search(body)
+        if len(body.split()) >= 3 and not asks:
+            found.append(Literal(body, "text", colon.start("body"), colon.end("body"), True))
+            taken.append((colon.start("body"), colon.end("body")))
     return sorted(found, key=lambda lit: lit.start)
 
 
