@@ -176,7 +176,12 @@ def problem_from_request(
             "this installation; give a problem or plan file instead, or run `planner run` "
             "with no argument for the built-in demo"
         )
-    graph = decompose(text)
+    from tasks.decompose import DecomposeError
+
+    try:
+        graph = decompose(text)
+    except (DecomposeError, GraphError) as exc:  # an LLM unreachable, a reply refused...
+        raise ProblemError(f"the request cannot be decomposed: {exc}") from exc
     return problem_from_graph(
         graph.model_dump(mode="json"),
         catalog,
