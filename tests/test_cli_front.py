@@ -390,3 +390,76 @@ def test_short_ids_are_never_aliased() -> None:
     print_fitted(console, build, {"m": ["a", "bb"]})
     text = console.export_text()
     assert "bb" in text and "m1" not in text and "=" not in text
+
+
+def test_plan_with_the_offline_decomposer_flags(isolated: Path) -> None:
+    result = _invoke(
+        "plan", "Caption 'photo.jpg' and then read the caption aloud", "--decomposer",
+        "offline", "--no-semantic", "--catalog", str(_catalog(isolated)), "--json",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.output)
+    tasks = [n["task"] for n in plan["problem"]["graph"]["nodes"]]
+    assert tasks == ["Image-to-Text", "Text-to-Speech"]
+    assert plan["problem"]["description"].startswith("Caption")
+
+
+def test_plan_reads_llm_settings_from_a_config_file(
+    isolated: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    httpd, url, seen = _fake_llm([GOOD_REPLY])
+    try:
+        config = isolated / "llm.yaml"
+        config.write_text(f"llm:\n  base_url: {url}\n  model: from-file\n")
+        args = [
+            "plan", "caption photo.jpg, read it", "--llm-config", str(config), "--llm-timeout",
+            "3", "--api-key-env", "PLANNER_TEST_KEY", "--catalog", str(_catalog(isolated)),
+            "--json",
+        ]  # fmt: skip
+        # the flags override the file: the key variable named on the command line is unset
+        monkeypatch.delenv("PLANNER_TEST_KEY", raising=False)
+        code, _, err = run(capsys, *args)
+        assert code == 2 and "PLANNER_TEST_KEY" in err and not seen
+        monkeypatch.setenv("PLANNER_TEST_KEY", "sk-test")
+        code, out, _ = run(capsys, *args)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    assert code == 0 and json.loads(out)["assignment"]["n2"] == "tts-one"
+    assert seen[0]["model"] == "from-file"
+
+
+def test_plan_checks_file_arguments_as_run_does(
+    isolated: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    graph = isolated / "graph.json"
+    data = json.loads(json.dumps(CAPTION_GRAPH))
+    data["nodes"][0]["args"]["image"] = "../outside.jpg"
+    graph.write_text(json.dumps(data))
+    code, _, err = run(capsys, "plan", str(graph), "--catalog", str(_catalog(isolated)))
+    assert code == 2 and "outside.jpg" in err
+    absolute = isolated / "abs.jpg"
+    absolute.write_bytes(b"")
+    data["nodes"][0]["args"]["image"] = str(absolute)
+    graph.write_text(json.dumps(data))
+    code, _, err = run(capsys, "plan", str(graph), "--catalog", str(_catalog(isolated)))
+    assert code == 2
+    code, _, _ = run(
+        capsys, "plan", str(graph), "--catalog", str(_catalog(isolated)), "--allow-absolute"
+    )
+    assert code == 0
+
+
+def test_run_cost_budget_refuses_before_anything_runs(isolated: Path) -> None:
+    problem = _runnable(isolated)
+    data = json.loads(problem.read_text())
+    for row in data["models"]:
+        row["cost_usd"] = 0.5
+    problem.write_text(json.dumps(data))
+    result = _invoke("run", str(problem), "--cost-budget", "1", "--out", str(isolated / "r"))
+    assert result.exit_code == 3 and "nothing was run" in result.output
+    assert not (isolated / "r").exists()
+    result = _invoke("run", str(problem), "--cost-budget", "2.5", "--out", str(isolated / "r"))
+    assert result.exit_code == 0, result.output
+    report = json.loads((isolated / "r" / "report.json").read_text())
+    assert report["status"] == "succeeded"

@@ -23,6 +23,8 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from planner import catalogs
+from planner.catalogs import trusted_models
 from planner.cli.options import (
     AllowAbsoluteOpt,
     ApiKeyEnvOpt,
@@ -138,43 +140,8 @@ def load_models(catalog: Path | None) -> list[Any]:
 
 
 def base_catalog(catalog: Path | None) -> Any:
-    """``catalog``, or the built-in zoo's shipped catalog (warning on stderr when the
-    shipped profiles are stale)."""
-    from profiles import load_catalog
-
-    if catalog is not None:
-        return load_catalog(catalog)
-    try:
-        from profiles.zoo import shipped_catalog, stale_warning
-    except ImportError as exc:
-        raise ProblemError(
-            f"the built-in model zoo is not installed ({exc}); give a problem "
-            "or plan file, or --catalog"
-        ) from exc
-    try:
-        shipped = shipped_catalog()
-    except (OSError, ValueError) as exc:
-        raise ProblemError(
-            f"the built-in zoo catalog cannot be read ({exc}); give "
-            "--catalog, or measure one with `planner profile --all -o FILE`"
-        ) from exc
-    warning = stale_warning()
-    if warning:
-        err.print(f"warning: {shown(warning, True)}")
-    return shipped
-
-
-def trusted_models(catalog: Path | None) -> list[Any]:
-    """The user's own catalog: ``--catalog FILE``, else the shipped zoo catalog (none when it
-    cannot be read)."""
-    if catalog is not None:
-        return load_models(catalog)
-    from profiles.zoo import shipped_catalog
-
-    try:
-        return list(shipped_catalog().models)
-    except (OSError, ValueError):
-        return []
+    """`planner.catalogs.base_catalog`, its stale-profile warning on stderr."""
+    return catalogs.base_catalog(catalog, warn=lambda m: err.print(f"warning: {shown(m, True)}"))
 
 
 def check_file_arguments(
@@ -209,7 +176,12 @@ def problem_from_request(
             "this installation; give a problem or plan file instead, or run `planner run` "
             "with no argument for the built-in demo"
         )
-    graph = decompose(text)
+    from tasks.decompose import DecomposeError
+
+    try:
+        graph = decompose(text)
+    except (DecomposeError, GraphError) as exc:  # an LLM unreachable, a reply refused...
+        raise ProblemError(f"the request cannot be decomposed: {exc}") from exc
     return problem_from_graph(
         graph.model_dump(mode="json"),
         catalog,

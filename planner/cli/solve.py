@@ -67,7 +67,7 @@ def register(app: typer.Typer) -> None:
         catalog: CatalogOpt = None,
         verbose: VerboseOpt = False,
     ) -> int:
-        """Solve a problem file: pick one model per node within the budgets."""
+        """Solve a problem or task graph file: pick one model per node within the budgets."""
         import time
 
         check_output_target(output)  # before solving: nothing computed is lost

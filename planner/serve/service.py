@@ -549,9 +549,12 @@ class Service:
 
 
 def _load_catalog(path: Path | None) -> list[ModelProfile]:
-    from planner.cli.run import load_models
+    import sys
 
-    return list(load_models(path))
+    from planner.catalogs import load_models
+    from planner.io import plain
+
+    return load_models(path, warn=lambda m: print(f"warning: {plain(m)}", file=sys.stderr))
 
 
 def _exclusive_lock(path: Path) -> Any:
