@@ -30,6 +30,8 @@ SHORTCUT_DUAL = "flow dual"
 #: Share of the time limit the flow dual may take at most before the MILP (it stops by
 #: its iteration count first on every benchmark instance; the clock only caps it).
 DUAL_SHARE = 0.3
+#: Seconds kept back from the backend's limit for writing its model and reading its answer.
+BACKEND_MARGIN_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,9 @@ def solve_selection(
         else:
             milp = build_milp(work) if engine.solves_milp else None
             mip_start = start_values(milp, work, incumbent) if milp and incumbent else None
+            # what is left after building the model; the backend's own start-up and the
+            # check of its answer come out of the same limit
+            remaining = limit - (time.perf_counter() - start) - BACKEND_MARGIN_S
             found = engine.solve(
                 work, milp, max(remaining, 0.05 * limit), gap_rel, mip_start, threads
             )
