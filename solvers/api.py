@@ -9,8 +9,9 @@ from dataclasses import dataclass, replace
 
 from solvers.backends import REGISTRY, get_backend
 from solvers.backends import available_backends as available_backends  # re-export
-from solvers.bnb import DIVE_NODES, branch_and_bound
+from solvers.bnb import branch_and_bound
 from solvers.formulation import build_milp, start_values
+from solvers.lagrange import flow_dual
 from solvers.model import SelectionProblem, evaluate, objective_value, violations
 from solvers.presolve import PresolveResult, presolve
 from solvers.status import SolverError, SolveResult, Status
@@ -25,6 +26,12 @@ DEFAULT_TIME_LIMIT_S = 60.0
 FAST_PATH_NODES = 2_000_000
 FAST_PATH_STALL_NODES = 400_000
 SHORTCUT_BNB = "branch-and-bound"
+SHORTCUT_DUAL = "flow dual"
+#: Share of the time limit the flow dual may take at most before the MILP (it stops by
+#: its iteration count first on every benchmark instance; the clock only caps it).
+DUAL_SHARE = 0.3
+#: Seconds kept back from the backend's limit for writing its model and reading its answer.
+BACKEND_MARGIN_S = 0.3
 
 
 @dataclass(frozen=True)
@@ -106,15 +113,41 @@ def solve_selection(
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
-    if found is None and engine.solves_milp and fast_path:
-        full = _fast_path_pays(work)
+    if found is None and engine.solves_milp and fast_path and not _fast_path_pays(work):
+        # critical-path objectives on larger graphs: the flow dual's bound and plan
+        # (`solvers.lagrange`); the MILP starts from them
+        dual = flow_dual(work, deadline=start + DUAL_SHARE * limit)
+        if dual.bound == math.inf:
+            found = SolveResult(
+                Status.INFEASIBLE,
+                backend,
+                message="the flow dual proved that a node has no allowed model",
+            )
+        else:
+            if math.isfinite(dual.bound):
+                fast_bound = dual.bound
+            incumbent = dual.choice
+            if dual.objective is not None and math.isfinite(dual.bound):
+                dual_gap = max(0.0, dual.objective - dual.bound) / max(abs(dual.objective), 1e-10)
+                if dual_gap <= (gap_rel or 0.0) or dual_gap < 1e-9:
+                    shortcut = SHORTCUT_DUAL
+                    found = SolveResult(
+                        Status.OPTIMAL,
+                        backend,
+                        dual.choice,
+                        dual.objective,
+                        dual.bound,
+                        dual_gap,
+                        message=f"answered by the flow dual ({dual.iterations} iterations, "
+                        f"proven within {dual_gap:.3%}); {backend} was not called",
+                    )
+    elif found is None and engine.solves_milp and fast_path:
         bnb = branch_and_bound(
             work,
-            node_limit=FAST_PATH_NODES if full else DIVE_NODES,
+            node_limit=FAST_PATH_NODES,
             time_limit_s=limit,
             gap_rel=gap_rel or 0.0,
             stall_nodes=_stall_nodes(work),
-            dive_only=not full,
         )
         if math.isfinite(bnb.root_bound):
             fast_bound = bnb.root_bound
@@ -154,6 +187,9 @@ def solve_selection(
         else:
             milp = build_milp(work) if engine.solves_milp else None
             mip_start = start_values(milp, work, incumbent) if milp and incumbent else None
+            # what is left after building the model; the backend's own start-up and the
+            # check of its answer come out of the same limit
+            remaining = limit - (time.perf_counter() - start) - BACKEND_MARGIN_S
             found = engine.solve(
                 work, milp, max(remaining, 0.05 * limit), gap_rel, mip_start, threads
             )
@@ -221,9 +257,26 @@ def _keep_better(
 ) -> SolveResult:
     """The backend's result, or the fast path's plan when the backend stopped (time limit)
     with a worse plan or none; the backend's bound is kept either way."""
-    if result.status in (Status.OPTIMAL, Status.INFEASIBLE, Status.ERROR):
-        return result
     obj = objective_value(problem, evaluate(problem, incumbent, simulate=False))
+    if result.status == Status.ERROR:
+        return result
+    if result.status in (Status.OPTIMAL, Status.INFEASIBLE):
+        claimed = result.objective if result.status == Status.OPTIMAL else None
+        if claimed is not None and claimed <= obj + 1e-9 * max(1.0, abs(obj)):
+            return result
+        # the backend claims optimality (or infeasibility) yet a better plan is known:
+        # its claim is wrong, so its bound is not trusted either
+        return SolveResult(
+            Status.FEASIBLE,
+            backend,
+            incumbent,
+            obj,
+            None,
+            None,
+            result.solve_time_s,
+            f"{backend} claimed {result.status.value} but the fast path's plan is better; "
+            "kept that plan",
+        )
     if result.objective is not None and result.objective <= obj:
         return result
     gap = None
@@ -237,7 +290,7 @@ def _keep_better(
         result.bound,
         gap,
         result.solve_time_s,
-        "time limit reached; plan from the branch-and-bound's search",
+        "time limit reached; plan from the fast path (branch-and-bound or flow dual)",
     )
 
 

@@ -160,7 +160,11 @@ def _solve(
         timed_out = "time" in log.lower() or elapsed >= 0.95 * time_limit_s
         status = Status.TIME_LIMIT if timed_out else Status.ERROR
         return SolveResult(
-            status, "cbc", solve_time_s=elapsed, message="CBC stopped before finding any plan"
+            status,
+            "cbc",
+            bound=_parse_bound(log) if timed_out else None,
+            solve_time_s=elapsed,
+            message="CBC stopped before finding any plan",
         ), None
     if sol not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
         return SolveResult(

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-from solvers.model import Candidate, SelectionProblem, accuracy_floor, within
+from solvers.model import Candidate, SelectionProblem, accuracy_floor, budget_limit, within
 
 _ELSEWHERE = "breaks the {} budget even with the best choices elsewhere"
 
@@ -126,6 +126,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
             fastest = [min(dur(cands[v][i]) for i in alive[v]) for v in range(n)]
             head, tail = _longest_before_after(problem, fastest)
             work_total = math.fsum(fastest)
+            cap = budget_limit(b.latency_ms)  # `within`, computed once
             for v in range(n):
                 rest = (
                     problem.startup_ms
@@ -135,7 +136,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                 for i in list(alive[v]):
                     c = cands[v][i]
                     own = loads[c.key][0] + (shape.work + shape.path) * dur(c)
-                    if not within(own + rest, b.latency_ms):
+                    if own + rest > cap:
                         alive[v].remove(i)
                         reasons[v][i] = _ELSEWHERE.format("latency")
                         changed = True
@@ -170,11 +171,12 @@ def _drop_sum(
     best = [min(value(cands[v][i]) for i in alive[v]) for v in range(problem.n_nodes)]
     total = math.fsum(best)
     changed = False
+    cap = budget_limit(limit)  # `within`, computed once
     for v in range(problem.n_nodes):
         rest = total - best[v]
         for i in list(alive[v]):
             c = cands[v][i]
-            if not within(value(c) + own_extra(c) + rest, limit):
+            if value(c) + own_extra(c) + rest > cap:
                 alive[v].remove(i)
                 reasons[v][i] = _ELSEWHERE.format(label)
                 changed = True
