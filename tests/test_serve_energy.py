@@ -48,3 +48,7 @@ def test_concurrent_runs_split_the_shared_meter_instead_of_double_counting(
     assert sum(node_j) == pytest.approx(spent, rel=1e-6)
     # the tracker's per-request energy adds up to the meter too
     assert sum(a["energy"]["measured_j"] for a in answers) == pytest.approx(spent, rel=1e-6)
+    # the report keeps its two totals (issue 17: other fields may change, these stay)
+    for a in answers:
+        for totals in ("totals_predicted", "totals_measured"):
+            assert {"energy_j", "latency_ms"} <= set(a["report"][totals])
