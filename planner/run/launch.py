@@ -217,6 +217,9 @@ class ThreadLauncher:
 
     kind = "thread"
     startup_allowance_s = 0.0
+    #: Prefixed to every attempt's key (accountant and pool tag): launchers that share one
+    #: accountant or pool give each run its own, so runs with the same node ids stay apart.
+    key_prefix = ""
 
     def __init__(
         self,
@@ -293,16 +296,17 @@ class ThreadLauncher:
         assert self.pool is not None
         runner = self.runners[job.profile.id]
         accountant, post = self.accountant, self.post
+        key = self.key_prefix + job.key
 
         def work() -> None:
-            out, error, marks = attempt(runner, job.args, accountant, job.key)
+            out, error, marks = attempt(runner, job.args, accountant, key)
             post(AttemptResult.of(job.node, job.token, out, error, marks))
 
-        self.pool.submit(work, tag=job.key)
+        self.pool.submit(work, tag=key)
 
     def abandon(self, job: Job) -> str | None:
         if self.pool is not None:
-            self.pool.abandon(job.key)
+            self.pool.abandon(self.key_prefix + job.key)
         return None
 
     def close(self) -> None:

@@ -7,6 +7,10 @@
 - nodes of every request run on one shared pool of ``workers`` threads (the executor's
   `WorkerPool`), so concurrent requests share the worker slots instead of each starting its
   own threads; a run still starts at most ``workers`` of its own nodes at once;
+- one `Accountant` measures the nodes of every request: the meter is the process's (or the
+  machine's), so a reading is shared among all the nodes running, whichever request they
+  belong to, and the nodes' energies add up to the meter's (a run of its own would give
+  every concurrent node the whole increment: double counting);
 - the process-wide settings the executor changes per run (garbage-collector pause, thread
   limits) are set once for the service instead, since runs overlap.
 
@@ -17,11 +21,12 @@ from __future__ import annotations
 
 import shutil
 import sys
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from planner.measure import EnergyCounter
+from planner.measure import Accountant, EnergyCounter
 from planner.plan import Plan
 from planner.report import Report
 from planner.run.executor import LocalExecutor
@@ -69,9 +74,17 @@ class _SharedLauncher(ThreadLauncher):
     """A thread launcher whose attempts go to the service's shared worker pool; the cache
     warmed resident models up when it loaded them, and the pool outlives the run."""
 
-    def __init__(self, load_model: Any, counter: Any, shared_pool: WorkerPool) -> None:
-        super().__init__(load_model, counter, threads=None, warmup=0)
+    def __init__(
+        self,
+        load_model: Any,
+        shared_pool: WorkerPool,
+        shared_accountant: Accountant,
+        key_prefix: str,
+    ) -> None:
+        super().__init__(load_model, shared_accountant.counter, threads=None, warmup=0)
         self.shared_pool = shared_pool
+        self.accountant = shared_accountant
+        self.key_prefix = key_prefix
 
     def start(self, profiles: list[ModelProfile], slots: int, post: Any) -> None:
         self.post = post
@@ -79,8 +92,7 @@ class _SharedLauncher(ThreadLauncher):
         self._load_all(profiles)
 
     def close(self) -> None:
-        self.pool = None  # not closed: shared by every request
-        self.accountant.close()
+        self.pool = None  # neither is closed: shared by every request
 
 
 class _Outputs(RunHook):
@@ -103,12 +115,15 @@ class _ServeExecutor(LocalExecutor):
         options: RunOptions,
         counter: EnergyCounter | None,
         shared_pool: WorkerPool,
+        shared_accountant: Accountant,
     ) -> None:
         super().__init__(factory=factory, options=options, counter=counter)
         self.shared_pool = shared_pool
+        self.shared_accountant = shared_accountant
 
     def launcher_for(self, plan: Plan) -> Launcher:
-        return _SharedLauncher(self.load_model, self.counter, self.shared_pool)
+        prefix = f"{uuid.uuid4().hex[:12]}:"  # this run's attempts, apart from other runs'
+        return _SharedLauncher(self.load_model, self.shared_pool, self.shared_accountant, prefix)
 
     def hooks_for(self, run_dir: Path | None, extra: tuple[RunHook, ...] = ()) -> list[RunHook]:
         # no QuietRuntime: runs overlap, so the service sets those process-wide settings once
@@ -136,6 +151,7 @@ class Runtime:
         self.runs_dir = runs_dir
         self.keep_runs = keep_runs
         self.pool = WorkerPool(workers, torch_threads)
+        self.accountant = Accountant(counter)
         self.options = RunOptions(
             pool="thread",
             max_workers=workers,
@@ -160,7 +176,7 @@ class Runtime:
     ) -> RunOutcome:
         """Run ``plan`` (its models held by ``lease``); raises `RunError` if it cannot start."""
         factory = _LeasedFactory(self.cache, lease)
-        ex = _ServeExecutor(factory, self.options, self.counter, self.pool)
+        ex = _ServeExecutor(factory, self.options, self.counter, self.pool, self.accountant)
         run_dir = None
         if self.runs_dir is not None and run_id is not None:
             run_dir = self.runs_dir / run_id
@@ -189,6 +205,7 @@ class Runtime:
 
     def close(self) -> None:
         self.pool.close()
+        self.accountant.close()
 
 
 def answer_of(plan: Plan, outputs: dict[str, Any]) -> str | None:

@@ -11,6 +11,7 @@ returns the cheapest plan, flagged).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
 import threading
@@ -37,7 +38,7 @@ from planner.serve.select import select, select_accurate
 from planner.serve.store import SlotStore
 from planner.serve.tracker import EnergyBudgetTracker, Reservation
 from planner.trust import untrusted_models
-from profiles import ModelProfile
+from profiles import ModelProfile, with_load_costs
 from tasks import TaskGraph
 
 #: Tries to reserve a plan's energy when concurrent requests took the slot's energy first.
@@ -87,9 +88,11 @@ class Service:
         catalog: list[ModelProfile] | None = None,
     ) -> None:
         self.config = config
-        self.catalog = catalog if catalog is not None else _load_catalog(config.catalog)
-        if not self.catalog:
+        self.cache = ModelCache(config.memory_mb, factory)
+        rows = catalog if catalog is not None else _load_catalog(config.catalog)
+        if not rows:
             raise ProblemError("the catalog has no models; give --catalog FILE with some")
+        self.catalog = [cold_row(m, self.cache.warmup) for m in rows]
         self.by_task: dict[str, list[ModelProfile]] = {}
         for m in self.catalog:
             self.by_task.setdefault(m.task, []).append(m)
@@ -106,7 +109,6 @@ class Service:
             sample_s=config.sample_s,
             clock=clock,
         )
-        self.cache = ModelCache(config.memory_mb, factory)
         zoo = any((m.adapter or {}).get("kind") == "zoo" for m in self.catalog)
         self.runtime = Runtime(
             self.cache,
@@ -132,11 +134,34 @@ class Service:
         # the workers' start-up (thread limits import torch for zoo models) and the preload
         # happen before the tracker starts counting: they are the service's, not a request's
         self.runtime.ready()
+        self.import_libraries()
         self._decompose_ready()
         if self.config.preload:
             lease = self.cache.lease(self.catalog)
             self.cache.release(lease)
         self.tracker.start()
+
+    def import_libraries(self) -> list[str]:
+        """Import the shared libraries the catalog's zoo models need (torch, sentence
+        transformers, ...), as the profiler does before it times a load: then a cold load
+        costs what its profile says (``load_ms``), and the first model of a library does
+        not also pay the library's import inside a request. Returns the modules imported."""
+        try:
+            from profiles.zoo.registry import MODEL_CLASSES
+        except ImportError:  # pragma: no cover - the zoo is part of the distribution
+            return []
+        modules: list[str] = []
+        for m in self.catalog:
+            adapter = m.adapter or {}
+            cls = MODEL_CLASSES.get(str(adapter.get("name", m.id)))
+            if adapter.get("kind") == "zoo" and cls is not None and cls.available():
+                modules.extend(mod for mod in cls.requires if mod not in modules)
+        done = []
+        for mod in modules:
+            with contextlib.suppress(Exception):  # a broken library fails its model's load
+                importlib.import_module(mod)
+                done.append(mod)
+        return done
 
     def close(self) -> None:
         self.tracker.close()
@@ -234,8 +259,8 @@ class Service:
                 raise ServiceError(422, str(exc).replace("\n", " ")) from exc
             finally:
                 self.cache.release(lease)
-            # a cold start's load energy is no per-request overhead (loads are not planned
-            # yet): such a run is counted in the slot but not learned from
+            # a cold start's load is planned from its profile, whose error is the load's,
+            # not the request's overhead: such a run is counted in the slot, not learned from
             learn = not lease.cold
             outcome = run.report.status
             for node in run.report.nodes:
@@ -451,8 +476,15 @@ class Service:
                         )
                     }
                 )
-        metadata = {**problem.metadata, "resident_models": self.cache.resident()}
-        return problem.model_copy(update={"metadata": metadata}), text
+        resident = self.cache.resident()
+        metadata = {**problem.metadata, "resident_models": resident}
+        # the plan counts a cold start (load_ms, load_energy_j, once per distinct model) for
+        # every chosen model that is not resident now (it may still be evicted before the
+        # run leases it: then the run loads it, unplanned)
+        machine = problem.machine.model_copy(
+            update={"cold": True, "resident": tuple(sorted({*problem.machine.resident, *resident}))}
+        )
+        return problem.model_copy(update={"metadata": metadata, "machine": machine}), text
 
     def _problem(self, graph: TaskGraph, body: PlanRequest, text: str | None) -> Problem:
         try:
@@ -555,6 +587,24 @@ def _load_catalog(path: Path | None) -> list[ModelProfile]:
     from planner.io import plain
 
     return load_models(path, warn=lambda m: print(f"warning: {plain(m)}", file=sys.stderr))
+
+
+def cold_row(model: ModelProfile, warmup: int) -> ModelProfile:
+    """``model`` with the cost of loading it into the service (`ModelCache`): its profile's
+    load (`profiles.with_load_costs`: the profiler's timed load, energy derived where not
+    measured) plus, for a zoo model whose load came from the profiler, the ``warmup``
+    inferences the cache runs after loading it. A row that gives ``load_ms`` itself keeps
+    it as given; a row with no recorded load counts none."""
+    row = with_load_costs(model)
+    zoo = (model.adapter or {}).get("kind") == "zoo"
+    if model.load_ms is None and row.load_ms is not None and warmup > 0 and zoo:
+        row = row.model_copy(
+            update={
+                "load_ms": row.load_ms + warmup * row.latency_ms,
+                "load_energy_j": (row.load_energy_j or 0.0) + warmup * row.energy_j,
+            }
+        )
+    return row
 
 
 def _exclusive_lock(path: Path) -> Any:
