@@ -648,6 +648,7 @@ def register(app: typer.Typer) -> None:
         from planner.history import History, data_dir
         from planner.measure import default_counter
         from planner.run.executor import LocalExecutor
+        from planner.run.files import missing_input_file
         from planner.run.options import RunOptions
         from planner.run.scheduler import RunInterrupted, new_run_id
         from planner.runners import RunnerFactory
@@ -733,6 +734,9 @@ def register(app: typer.Typer) -> None:
         file_inputs = plan.problem.metadata.get("inputs", {})
         check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
         inputs = {**file_inputs, **parse_inputs(input_pairs, inputs_file)}
+        absent = missing_input_file(plan.problem.graph, inputs)
+        if absent is not None:  # the user's mistake, caught before anything is shown or run
+            raise ProblemError(f"nothing was run: {absent}")
         run_id = new_run_id()
         run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
         if run_dir.exists() and any(run_dir.iterdir()):

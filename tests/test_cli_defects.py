@@ -1,0 +1,88 @@
+"""Regression tests of the CLI defects of issue 15 (missing input files, targets with '/',
+`planner report` on a run's report.json, output file names, progress while loading, Ctrl-C)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from planner.cli import main
+from tests.test_execute import model
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs and history go under tmp_path, never into the user's data directory."""
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("PLANNER_HISTORY", str(tmp_path / "history.sqlite"))
+    monkeypatch.chdir(tmp_path)
+
+
+def cli(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def image_problem(tmp_path: Path, image: str, inputs: dict[str, Any] | None = None) -> Path:
+    """One node reading an image file, then one more node after it."""
+    data = {
+        "name": "files",
+        "graph": {
+            "nodes": [
+                {"id": "look", "task": "A", "args": {"image": image}},
+                {"id": "say", "task": "B", "args": {"text": "<look>"}},
+            ]
+        },
+        "models": [model("ma", "A", "echo", 10), model("mb", "B", "echo", 10)],
+        "metadata": {"inputs": inputs or {}},
+    }
+    path = tmp_path / "problem.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+# ---------------------------------------------------------------- defect 3: missing input file
+
+
+def test_a_missing_input_file_is_bad_input_not_a_model_failure(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = image_problem(tmp_path, "photos/missing.png")
+    code, out, err = cli(capsys, "run", str(problem), "-q", "--trust-plan")
+    assert code == 2, err
+    assert "node 'look'" in err and "'photos/missing.png'" in err and "no such file" in err
+    assert out == "" and "no model serves" not in err
+    assert not (tmp_path / "data" / "cost-aware-planner" / "runs").exists()  # nothing ran
+
+
+def test_a_missing_file_given_as_an_input_names_the_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    problem = image_problem(tmp_path, "$photo")
+    code, _, err = cli(
+        capsys, "run", str(problem), "-q", "--trust-plan", "--input", "photo=gone.jpg"
+    )
+    assert code == 2 and "node 'look'" in err and "input 'photo'" in err and "gone.jpg" in err
+    (tmp_path / "gone.jpg").write_bytes(b"x")  # once it is there, the run goes ahead
+    code, out, err = cli(
+        capsys, "run", str(problem), "-q", "--trust-plan", "--input", "photo=gone.jpg", "--json"
+    )
+    assert code == 0, err
+    assert json.loads(out)["status"] == "succeeded"
+
+
+def test_the_executor_refuses_a_missing_file_before_running(tmp_path: Path) -> None:
+    from planner.problem import problem_from_data
+    from planner.run.executor import LocalExecutor
+    from planner.run.options import RunError
+    from planner.solve import solve
+
+    data = json.loads(image_problem(tmp_path, "nowhere.wav").read_text())
+    data["graph"]["nodes"][0]["args"] = {"audio": "nowhere.wav", "text": "a/b is text"}
+    plan = solve(problem_from_data(data))
+    with pytest.raises(RunError, match="node 'look' argument 'audio': no such file 'nowhere.wav'"):
+        LocalExecutor().execute(plan, {})
