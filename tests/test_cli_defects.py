@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -84,5 +85,52 @@ def test_the_executor_refuses_a_missing_file_before_running(tmp_path: Path) -> N
     data = json.loads(image_problem(tmp_path, "nowhere.wav").read_text())
     data["graph"]["nodes"][0]["args"] = {"audio": "nowhere.wav", "text": "a/b is text"}
     plan = solve(problem_from_data(data))
-    with pytest.raises(RunError, match="node 'look' argument 'audio': no such file 'nowhere.wav'"):
+    why = "node 'look' argument 'audio': no such file 'nowhere.wav'"
+    with pytest.raises(RunError, match=re.escape(why)):
         LocalExecutor().execute(plan, {})
+
+
+# ---------------------------------------------------------------- defect 2: '/' in a request
+
+
+def test_a_request_with_a_slash_is_a_request_and_a_missing_file_name_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import planner.cli.run as cli_run
+    from tasks import TaskGraph
+
+    seen: list[str] = []
+
+    def decompose(text: str) -> TaskGraph:
+        seen.append(text)
+        return TaskGraph.model_validate(
+            {"nodes": [{"id": "a", "task": "A", "args": {"text": "digits"}}]}
+        )
+
+    monkeypatch.setattr(cli_run, "DECOMPOSER", decompose)
+    catalog = tmp_path / "catalog.json"
+    catalog.write_text(json.dumps({"models": [model("ma", "A", "echo", 10)]}))
+    request = "Detect the digits in images/scan.png"
+    code, out, err = cli(capsys, "plan", request, "--catalog", str(catalog), "--json")
+    assert code == 0, err
+    assert seen == [request] and "no such file" not in err
+    assert json.loads(out)["assignment"] == {"a": "ma"}
+    for missing in ("nope.json", "runs/plan.yaml", "problem.YML"):
+        code, _, err = cli(capsys, "plan", missing, "--catalog", str(catalog))
+        assert code == 2 and f"{missing}: no such file" in err
+    assert seen == [request]  # no file name was decomposed as a request
+    (tmp_path / "images").mkdir()
+    code, _, err = cli(capsys, "run", "images", "--catalog", str(catalog), "-q")
+    assert code == 2 and "images" in err  # an existing path is a file (here: not a file)
+
+
+def test_the_target_rule_is_in_the_help() -> None:
+    from typer.testing import CliRunner
+
+    from planner.cli import app
+
+    for command in ("run", "plan"):
+        result = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"})
+        text = " ".join(result.output.split())
+        assert "a single word ending in .json, .yaml or .yml names a file" in text, text
+        assert "even with a '/' in it" in text

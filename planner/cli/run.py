@@ -319,9 +319,28 @@ def load_target(
     path = Path(target)
     if path.exists():
         return load_file(path, catalog), None
-    if path.suffix.lower() in (".json", ".yaml", ".yml") or "/" in target:
+    if names_a_file(target):
         raise ProblemError(f"{target}: no such file")
     return problem_from_request(target, catalog, decomposer), target
+
+
+#: What `planner run` and `planner plan` say about their argument (`load_target`).
+TARGET_RULE = (
+    "An existing file is read as a file; a single word ending in .json, .yaml or .yml "
+    "names a file (an error if it is missing); anything else is a request text, even with "
+    "a '/' in it ('Detect the digits in images/scan.png')."
+)
+
+
+def names_a_file(target: str) -> bool:
+    """Whether a ``target`` that is no existing file still names one (`TARGET_RULE`): one
+    token, no whitespace, ending in a problem or plan file's suffix."""
+    text = target.strip()
+    return (
+        bool(text)
+        and not any(c.isspace() for c in text)
+        and Path(text).suffix.lower() in (".json", ".yaml", ".yml")
+    )
 
 
 def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
@@ -545,7 +564,7 @@ def register(app: typer.Typer) -> None:
             None,
             help="A request text, a problem file, a task graph file (graph, TaskBench or "
             "HuggingGPT format) or a plan file (format plan/v1). Omitted: the built-in demo "
-            "request over the built-in model zoo.",
+            "request over the built-in model zoo. " + TARGET_RULE,
         ),
         energy_budget: EnergyBudgetOpt = None,
         latency_budget: LatencyBudgetOpt = None,
