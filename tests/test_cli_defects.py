@@ -134,3 +134,32 @@ def test_the_target_rule_is_in_the_help() -> None:
         text = " ".join(result.output.split())
         assert "a single word ending in .json, .yaml or .yml names a file" in text, text
         assert "even with a '/' in it" in text
+
+
+# ---------------------------------------------------------------- defect 4: report of a run
+
+
+def test_report_and_inspect_take_the_report_json_planner_run_writes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "photo.png").write_bytes(b"x")
+    problem = image_problem(tmp_path, "photo.png")
+    code, _, err = cli(capsys, "run", str(problem), "-q", "--trust-plan", "--out", "r")
+    assert code == 0, err
+    report = tmp_path / "r" / "report.json"
+    measured = json.loads(report.read_text())["totals_measured"]["energy_j"]
+    code, out, err = cli(capsys, "report", str(report), "-o", "page.html")
+    assert code == 0, err
+    page = (tmp_path / "page.html").read_text()
+    assert "look" in page and "measured" in page.lower()
+    assert f"{measured:.4g}" in page  # the run's measured total is on the page
+    code, out, err = cli(capsys, "inspect", str(report))
+    assert code == 0, err
+    assert "look" in out and "say" in out
+    moved = tmp_path / "elsewhere" / "report.json"  # a copy still finds its run's plan.json
+    moved.parent.mkdir()
+    moved.write_text(report.read_text())
+    assert cli(capsys, "report", str(moved), "-o", "copy.html", "--no-pareto")[0] == 0
+    (tmp_path / "r" / "plan.json").unlink()
+    code, _, err = cli(capsys, "report", str(report), "-o", "gone.html")
+    assert code == 2 and "holds no plan" in err and len(err.strip().splitlines()) == 1

@@ -256,7 +256,14 @@ def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_plan(path: Path) -> Plan:
-    return _plan_from(read_data_file(path), path)
+    """A plan file, or the plan of a run's report.json (the plan.json beside it)."""
+    from planner.report import is_run_report, plan_file_of_report
+
+    data = read_data_file(path)
+    if is_run_report(data):
+        path = plan_file_of_report(path, data)
+        data = read_data_file(path)
+    return _plan_from(data, path)
 
 
 def _plan_from(data: Any, path: Path) -> Plan:

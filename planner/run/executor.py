@@ -10,8 +10,8 @@ from typing import Any
 from planner.plan import Plan
 from planner.report import Report
 from planner.run.args import input_names
-from planner.run.files import missing_input_file
 from planner.run.budget import profiles_of, slots
+from planner.run.files import missing_input_file
 from planner.run.hooks import (
     OutputWriter,
     Progress,
