@@ -163,3 +163,52 @@ def test_report_and_inspect_take_the_report_json_planner_run_writes(
     (tmp_path / "r" / "plan.json").unlink()
     code, _, err = cli(capsys, "report", str(report), "-o", "gone.html")
     assert code == 2 and "holds no plan" in err and len(err.strip().splitlines()) == 1
+
+
+# ---------------------------------------------------------------- defect 9a: output file names
+
+
+@pytest.mark.parametrize("output_dir", ["$run_dir", None])
+def test_output_files_are_named_after_the_node_inside_the_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], output_dir: str | None
+) -> None:
+    import tempfile
+
+    speak: dict[str, Any] = {"text": "hello"}
+    if output_dir:
+        speak["output_dir"] = output_dir
+    data = {
+        "name": "files",
+        "graph": {
+            "nodes": [
+                {"id": "speak", "task": "A", "args": speak},
+                {"id": "hear", "task": "B", "args": {"audio": "<speak>"}},
+            ]
+        },
+        "models": [model("ma", "A", "make_file", 10), model("mb", "B", "read_file", 10)],
+    }
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps(data))
+    temp = Path(tempfile.gettempdir())
+    before = set(temp.glob("planner-zoo-*"))
+    code, _, err = cli(capsys, "run", str(problem), "-q", "--trust-plan", "--out", "r", "--json")
+    assert code == 0, err
+    outputs = tmp_path / "r" / "outputs"
+    wav = outputs / "speak.wav"
+    assert wav.read_text() == "hello"
+    assert sorted(p.name for p in outputs.iterdir()) == ["hear.json", "speak.json", "speak.wav"]
+    saved = json.loads((outputs / "speak.json").read_text())
+    assert saved["audio"] == saved["text"]
+    assert Path(saved["audio"]).resolve() == wav.resolve()
+    assert json.loads((outputs / "hear.json").read_text())["text"] == "speak.wav:hello"
+    assert set(temp.glob("planner-zoo-*")) == before  # nothing left outside the run
+
+
+def test_a_users_own_file_is_never_moved(tmp_path: Path) -> None:
+    from planner.run.hooks import name_output_files
+
+    mine = tmp_path / "mine.wav"
+    mine.write_text("x")
+    output = {"audio": str(mine), "text": str(mine)}
+    assert name_output_files(output, "speak", tmp_path / "run" / "outputs") == output
+    assert mine.exists()
