@@ -212,3 +212,41 @@ def test_a_users_own_file_is_never_moved(tmp_path: Path) -> None:
     output = {"audio": str(mine), "text": str(mine)}
     assert name_output_files(output, "speak", tmp_path / "run" / "outputs") == output
     assert mine.exists()
+
+
+# ---------------------------------------------------------------- defect 9b: "Did you mean"
+
+
+def _unserved(tmp_path: Path, capsys: pytest.CaptureFixture[str], task: str) -> str:
+    rows = [
+        {"id": f"m{i}", "task": t, "accuracy": 0.8, "latency_ms": 10, "energy_j": 1}
+        for i, t in enumerate(["Image-to-Image", "Text-to-Speech", "Image-Text-Merge"])
+    ]
+    data = {"graph": {"nodes": [{"id": "n1", "task": task, "args": {}}]}, "models": rows}
+    path = tmp_path / f"{task}.json"
+    path.write_text(json.dumps(data))
+    code, _, err = cli(capsys, "solve", str(path))
+    assert code == 2 and "which no model serves" in err
+    return err
+
+
+def test_a_neighbouring_task_type_is_not_suggested_for_a_real_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    err = _unserved(tmp_path, capsys, "Image-to-Text")
+    assert "Did you mean" not in err  # Image-to-Image is another task, not a spelling of it
+    assert "Did you mean 'Image-to-Image'?" in _unserved(tmp_path, capsys, "Image-to-Imgae")
+    assert "Did you mean 'Text-to-Speech'?" in _unserved(tmp_path, capsys, "text to speech")
+
+
+def test_suggest_task() -> None:
+    from tasks.registry import default_registry, suggest_task
+
+    served = ["Image-to-Image", "Image-to-Text", "Text-to-Image"]
+    assert suggest_task("Image-to-Txt", served) == ["Image-to-Text"]
+    assert suggest_task("image_to_text", served) == ["Image-to-Text"]
+    assert suggest_task("Object Detection", served) == []
+    assert suggest_task("Translate", served) == []
+    with pytest.raises(KeyError) as info:
+        default_registry().get("Sumarization")
+    assert "did you mean 'Summarization'?" in str(info.value)
