@@ -250,3 +250,54 @@ def test_suggest_task() -> None:
     with pytest.raises(KeyError) as info:
         default_registry().get("Sumarization")
     assert "did you mean 'Summarization'?" in str(info.value)
+
+
+# ---------------------------------------------------------------- defect 9c: docs' run demos
+
+
+def _packages_only(tmp_path: Path) -> dict[str, str]:
+    """An environment whose import path holds the project's packages but not ``tests``."""
+    import os
+
+    from tests.conftest import REPO
+
+    pkgs = tmp_path / "pkgs"
+    pkgs.mkdir()
+    for name in ("planner", "profiles", "tasks", "solvers"):
+        (pkgs / name).symlink_to(REPO / name)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    return {**env, "PYTHONPATH": str(pkgs), "XDG_DATA_HOME": str(tmp_path / "data")}
+
+
+@pytest.mark.parametrize(
+    ("demo", "flags", "code"),
+    [
+        ("failure_demo.json", [], 0),
+        pytest.param("budget_demo.json", ["--latency-budget", "200"], 4, marks=pytest.mark.slow),
+        pytest.param("over_budget_demo.json", [], 5, marks=pytest.mark.slow),
+    ],
+)
+def test_the_run_demos_of_the_docs_run_without_the_repository_on_the_path(
+    tmp_path: Path, demo: str, flags: list[str], code: int
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import REPO
+
+    demo_file = REPO / "docs" / "examples" / demo
+    assert "tests." not in demo_file.read_text()
+    args = ["run", str(demo_file), "--trust-plan", "--out", str(tmp_path / "r"), "-q", "--json"]
+    done = subprocess.run(
+        [sys.executable, "-m", "planner", *args, *flags, "--no-history"],
+        cwd=tmp_path,  # not the repository: nothing but the installed packages
+        env=_packages_only(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == code, done.stderr
+    report = json.loads(done.stdout)
+    assert "No module named" not in done.stdout + done.stderr
+    if demo == "failure_demo.json":
+        assert report["status"] == "succeeded" and len(report["replans"]) == 1
