@@ -301,3 +301,108 @@ def test_the_run_demos_of_the_docs_run_without_the_repository_on_the_path(
     assert "No module named" not in done.stdout + done.stderr
     if demo == "failure_demo.json":
         assert report["status"] == "succeeded" and len(report["replans"]) == 1
+
+
+# ---------------------------------------------------------------- defect 8: loading, Ctrl-C
+
+
+def test_progress_says_models_are_loading_before_nodes_wait(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "photo.png").write_bytes(b"x")
+    problem = image_problem(tmp_path, "photo.png")
+    code, _, err = cli(capsys, "run", str(problem), "--trust-plan", "--yes", "--out", "r")
+    assert code == 0, err
+    lines = [line for line in err.splitlines() if line.startswith(("look:", "say:"))]
+    assert lines[:2] == ["look: loading ma", "say: loading mb"], lines
+    assert lines.index("look: running ma") > 1
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            status = (entry / "status").read_text()
+        except OSError:
+            continue
+        if f"\nPPid:\t{pid}\n" in status:
+            found.append(int(entry.name))
+    return found
+
+
+def _cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _workers(pid: int) -> list[int]:
+    """Worker processes of the run ``pid``: children of its fork server (forked, so they
+    share its command line), or spawned children."""
+    found = []
+    for child in _children(pid):
+        line = _cmdline(child)
+        if "spawn_main" in line:
+            found.append(child)
+        elif "forkserver import main" in line:
+            found += _children(child)
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc (Linux)")
+def test_ctrl_c_while_workers_start_ends_interrupted_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    """Ctrl-C goes to the whole process group (the run and its workers); pressed while the
+    worker processes start, it ends the run as interrupted (exit 130), and no process
+    prints a KeyboardInterrupt traceback into the display."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.conftest import REPO
+
+    nodes = [{"id": f"n{i}", "task": "A", "args": {"text": "hi"}} for i in range(2)]
+    data = {
+        "name": "ctrl-c",
+        "graph": {"nodes": nodes},
+        "models": [model("ma", "A", "echo", 10, sleep_s=5.0)],
+    }
+    problem = tmp_path / "problem.json"
+    problem.write_text(json.dumps(data))
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PLANNER_TRUST_FILES": "1"}
+    args = ["run", str(problem), "--pool", "process", "--workers", "2", "--json", "--out", "r"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "planner", *args, "--no-history"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group, as a terminal's foreground job
+    )
+    assert proc.stderr is not None
+    seen = []
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        line = proc.stderr.readline()
+        seen.append(line)
+        if "loading" in line or not line:
+            break
+    assert any("n0: loading ma" in s for s in seen), seen
+    while not _workers(proc.pid):  # then Ctrl-C while a worker is starting up
+        assert proc.poll() is None and time.time() < deadline
+        time.sleep(0.005)
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: the run and its workers
+    stdout, rest = proc.communicate(timeout=60)
+    err = "".join(seen) + rest
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert json.loads(stdout)["status"] == "interrupted"
+    assert json.loads((tmp_path / "r" / "report.json").read_text())["status"] == "interrupted"

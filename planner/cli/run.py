@@ -398,6 +398,7 @@ class Progress:
     """Node states on stderr: a live table on a terminal, one line per change otherwise."""
 
     STYLE: ClassVar[dict[str, str]] = {
+        "loading": "blue",
         "waiting": "dim",
         "running": "cyan",
         "retrying": "yellow",

@@ -3,8 +3,9 @@
 The `Scheduler` calls every hook at four points and knows nothing of what they do:
 
 - ``before_run(run)``: models are loaded and workers started; the clock starts next;
-- ``node_state(node, state, detail)``: a node changes state (waiting, running, retrying,
-  succeeded, failed, replanned, not_run): progress displays;
+- ``node_state(node, state, detail)``: a node changes state (loading: workers start and
+  models load, detail the node's model; waiting, running, retrying, succeeded, failed,
+  replanned, not_run): progress displays;
 - ``after_node(run, node)``: a node succeeded (its `NodeState` carries output and
   measurements): writing outputs;
 - ``after_run(run, report)``: the report is built (also after an interruption): writing it,
