@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -24,6 +23,7 @@ from profiles.catalog import CatalogError, read_structured
 from profiles.schema import MAX_METRIC
 from tasks import TaskGraph
 from tasks.graph import MAX_NODES
+from tasks.registry import suggest_task
 
 Execution = Literal["parallel", "sequential"]
 #: Largest budget accepted: above any total a valid problem can reach (at most `MAX_NODES`
@@ -166,7 +166,7 @@ class Problem(BaseModel):
         tasks = {m.task for m in self.models}
         for node in self.graph.nodes:
             if node.task not in tasks:
-                close = difflib.get_close_matches(node.task, sorted(tasks), n=3, cutoff=0.5)
+                close = suggest_task(node.task, tasks)
                 hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
                 raise ValueError(
                     f"node {node.id!r} has task {node.task!r}, which no model serves.{hint} "

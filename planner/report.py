@@ -378,3 +378,29 @@ def speed_summary(check: SpeedCheck, chosen: list[str | None]) -> str:
         f"{len(check.skipped)} skipped): predictions scaled by this machine's speed now"
         + (f": {factors}" if factors else "")
     )
+
+
+def is_run_report(data: Any) -> bool:
+    """Whether ``data`` (a read JSON/YAML file) is a run report (format report/v1)."""
+    return isinstance(data, dict) and data.get("format") == "report/v1"
+
+
+def plan_file_of_report(path: Any, data: dict[str, Any]) -> Any:
+    """The ``plan.json`` a run wrote next to its ``report.json`` (a report holds no plan):
+    beside ``path``, else in the report's ``run_dir``. Raises `ProblemError` when neither
+    is there. The plan is the one the run started with (re-plans are in ``replans``)."""
+    from pathlib import Path
+
+    from planner.errors import ProblemError
+
+    candidates = [Path(path).parent / "plan.json"]
+    run_dir = data.get("run_dir")
+    if isinstance(run_dir, str) and run_dir:
+        candidates.append(Path(run_dir) / "plan.json")
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    raise ProblemError(
+        f"{path} is a run report, which holds no plan; the plan.json its run wrote was not "
+        f"found in {' or '.join(str(c.parent) for c in candidates)}: give that plan.json"
+    )

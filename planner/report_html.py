@@ -5,9 +5,11 @@ predicted and, for run reports, measured metrics; the critical path in red), eac
 candidate table, budgets against totals, the explanation (infeasible plans), alternatives,
 and the Pareto front as an inline PNG (matplotlib, Agg, base64).
 
-Input: a plan (``plan/v1``), or a run report: any JSON object holding the plan under
-``plan`` plus measured numbers, per node under ``nodes[*].measured`` (``nodes`` a list of
-``{"id", "measured": {...}}``) and in total under ``totals.measured`` or ``measured``.
+Input: a plan (``plan/v1``); a ``report.json`` that `planner run` wrote (``report/v1``: its
+plan is the ``plan.json`` beside it, its measured numbers ``nodes[*].measured`` and
+``totals_measured``); or any JSON object holding the plan under ``plan`` plus measured
+numbers, per node under ``nodes[*].measured`` (``nodes`` a list of ``{"id", "measured":
+{...}}``) and in total under ``totals.measured`` or ``measured``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from planner.insight_models import ParetoFront
 from planner.metrics import BUDGET_METRICS
 from planner.plan import Plan
 from planner.problem import format_validation_error, read_data_file
+from planner.report import is_run_report, plan_file_of_report
 
 PALETTE = [
     "#8ecae6",
@@ -89,14 +92,20 @@ def load_report_input(path: str | Path) -> ReportInput:
         raise ProblemError(f"{path}: expected a JSON object (a plan or a run report)")
     kind = "plan"
     plan_data: Any = data
-    if str(data.get("format", "")).startswith("plan/") or "plan" not in data:
+    if is_run_report(data):  # `planner run`'s report.json: its plan.json is beside it
+        plan_path = plan_file_of_report(path, data)
+        plan_data, kind = read_data_file(plan_path), "report"
+        path = plan_path
+    elif str(data.get("format", "")).startswith("plan/") or "plan" not in data:
         plan_data = data
     else:
         plan_data, kind = data["plan"], "report"
     try:
         plan = Plan.model_validate(plan_data)
     except ValidationError as exc:
-        where = f"{path} (a plan file)" if kind == "plan" else f"{path}: 'plan'"
+        where = (
+            f"{path} (a plan file)" if kind == "plan" or is_run_report(data) else f"{path}: 'plan'"
+        )
         raise ProblemError(format_validation_error(exc, where)) from exc
     measured_nodes: dict[str, dict[str, float]] = {}
     measured_totals: dict[str, float] = {}
@@ -108,6 +117,8 @@ def load_report_input(path: str | Path) -> ReportInput:
                 measured_nodes[str(node["id"])] = _numbers(node.get("measured"))
         totals = data.get("totals")
         measured_totals = _numbers(totals.get("measured")) if isinstance(totals, dict) else {}
+        if not measured_totals:
+            measured_totals = _numbers(data.get("totals_measured"))  # report/v1
         if not measured_totals:
             measured_totals = _numbers(data.get("measured"))
     return ReportInput(plan, kind, measured_nodes, measured_totals)

@@ -13,6 +13,7 @@ use data types: ``a`` feeds ``b`` when one of ``a``'s outputs is one of ``b``'s 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from importlib import resources
@@ -118,9 +119,7 @@ class TaskRegistry(BaseModel):
         for t in self.types:
             if t.name == name:
                 return t
-        import difflib
-
-        close = difflib.get_close_matches(name, self.names, n=3)
+        close = suggest_task(name, self.names)
         hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         raise KeyError(f"unknown task type {name!r}{hint}")
 
@@ -298,3 +297,37 @@ def planner_registry() -> TaskRegistry:
     """The HuggingFace types plus the built-in zoo's extra types (`ZOO_TYPES`): what
     ``planner decompose`` uses by default. TaskBench scoring uses `default_registry`."""
     return default_registry().with_types(ZOO_TYPES)
+
+
+def _folded(name: str) -> str:
+    return re.sub(r"[\s_\-]+", "-", name.strip().lower())
+
+
+def suggest_task(
+    name: str, choices: Iterable[str], known: Iterable[str] | None = None
+) -> list[str]:
+    """The task types of ``choices`` that ``name`` is probably a misspelling of, for a
+    "did you mean" hint: one that differs only in case or separators
+    (``image-to-text`` -> ``Image-to-Text``), else the closest spelling(s) (a ratio of at
+    least 0.8 on the folded names, only those as close as the best). A ``name`` that is
+    itself a task type (of ``known``, default `planner_registry`, or of ``choices``) is no
+    misspelling: a neighbouring type (``Image-to-Image`` for ``Image-to-Text``) is another
+    task, so nothing is suggested."""
+    import difflib
+
+    options = sorted(set(choices))
+    folded = _folded(name)
+    same = [c for c in options if _folded(c) == folded and c != name]
+    if same:
+        return same[:3]
+    names = set(options) | set(planner_registry().names if known is None else known)
+    if name in names or folded in {_folded(n) for n in names}:
+        return []
+    scored = sorted(
+        ((difflib.SequenceMatcher(None, folded, _folded(c)).ratio(), c) for c in options),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < 0.8:
+        return []
+    best = scored[0][0]
+    return [c for ratio, c in scored if ratio >= best - 0.02][:3]

@@ -107,3 +107,23 @@ def pid_then_sleep(inputs: dict[str, Any], path: str, sleep_s: float = 30.0) -> 
     Path(path).write_text(str(os.getpid()))
     time.sleep(sleep_s)
     return {"text": "woke up"}
+
+
+def make_file(inputs: dict[str, Any], suffix: str = ".wav", key: str = "audio") -> dict[str, Any]:
+    """Writes a file the way the zoo's media models do (a fresh temporary name in the node's
+    ``output_dir``, else in a ``planner-zoo-`` temporary folder) and returns its path under
+    ``key`` and as ``text``."""
+    import tempfile
+
+    folder = Path(inputs.get("output_dir") or tempfile.mkdtemp(prefix="planner-zoo-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix="speech-", suffix=suffix, dir=folder)
+    with os.fdopen(fd, "w") as f:
+        f.write(str(inputs.get("text", "")))
+    return {key: name, "text": name}
+
+
+def read_file(inputs: dict[str, Any]) -> dict[str, Any]:
+    """The text of the file ``inputs['audio']`` names (so a test sees which path it got)."""
+    path = Path(str(inputs["audio"]))
+    return {"text": f"{path.name}:{path.read_text()}"}

@@ -36,6 +36,7 @@ from planner.cli.options import (
 from planner.cli.render import render_plan
 from planner.cli.run import (
     EXIT_INFEASIBLE,
+    TARGET_RULE,
     TRUST_ENV,
     check_file_arguments,
     load_target,
@@ -52,7 +53,7 @@ def register(app: typer.Typer) -> None:
         target: str | None = typer.Argument(
             None,
             help="A request text, a problem file, a task graph file (graph, TaskBench or "
-            "HuggingGPT format) or a plan file. Omitted: the built-in demo request.",
+            "HuggingGPT format) or a plan file. Omitted: the built-in demo request. " + TARGET_RULE,
         ),
         energy_budget: EnergyBudgetOpt = None,
         latency_budget: LatencyBudgetOpt = None,

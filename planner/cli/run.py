@@ -228,7 +228,14 @@ def files_into_run_dir(graph: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_plan(path: Path) -> Plan:
-    return _plan_from(read_data_file(path), path)
+    """A plan file, or the plan of a run's report.json (the plan.json beside it)."""
+    from planner.report import is_run_report, plan_file_of_report
+
+    data = read_data_file(path)
+    if is_run_report(data):
+        path = plan_file_of_report(path, data)
+        data = read_data_file(path)
+    return _plan_from(data, path)
 
 
 def _plan_from(data: Any, path: Path) -> Plan:
@@ -291,9 +298,28 @@ def load_target(
     path = Path(target)
     if path.exists():
         return load_file(path, catalog), None
-    if path.suffix.lower() in (".json", ".yaml", ".yml") or "/" in target:
+    if names_a_file(target):
         raise ProblemError(f"{target}: no such file")
     return problem_from_request(target, catalog, decomposer), target
+
+
+#: What `planner run` and `planner plan` say about their argument (`load_target`).
+TARGET_RULE = (
+    "An existing file is read as a file; a single word ending in .json, .yaml or .yml "
+    "names a file (an error if it is missing); anything else is a request text, even with "
+    "a '/' in it ('Detect the digits in images/scan.png')."
+)
+
+
+def names_a_file(target: str) -> bool:
+    """Whether a ``target`` that is no existing file still names one (`TARGET_RULE`): one
+    token, no whitespace, ending in a problem or plan file's suffix."""
+    text = target.strip()
+    return (
+        bool(text)
+        and not any(c.isspace() for c in text)
+        and Path(text).suffix.lower() in (".json", ".yaml", ".yml")
+    )
 
 
 def parse_inputs(pairs: list[str], inputs_file: Path | None) -> dict[str, Any]:
@@ -344,6 +370,7 @@ class Progress:
     """Node states on stderr: a live table on a terminal, one line per change otherwise."""
 
     STYLE: ClassVar[dict[str, str]] = {
+        "loading": "blue",
         "waiting": "dim",
         "running": "cyan",
         "retrying": "yellow",
@@ -517,7 +544,7 @@ def register(app: typer.Typer) -> None:
             None,
             help="A request text, a problem file, a task graph file (graph, TaskBench or "
             "HuggingGPT format) or a plan file (format plan/v1). Omitted: the built-in demo "
-            "request over the built-in model zoo.",
+            "request over the built-in model zoo. " + TARGET_RULE,
         ),
         energy_budget: EnergyBudgetOpt = None,
         latency_budget: LatencyBudgetOpt = None,
@@ -620,6 +647,7 @@ def register(app: typer.Typer) -> None:
         from planner.history import History, data_dir
         from planner.measure import default_counter
         from planner.run.executor import LocalExecutor
+        from planner.run.files import missing_input_file
         from planner.run.options import RunOptions
         from planner.run.scheduler import RunInterrupted, new_run_id
         from planner.runners import RunnerFactory
@@ -705,6 +733,9 @@ def register(app: typer.Typer) -> None:
         file_inputs = plan.problem.metadata.get("inputs", {})
         check_file_arguments(plan, file_inputs, input_dir, allow_absolute)
         inputs = {**file_inputs, **parse_inputs(input_pairs, inputs_file)}
+        absent = missing_input_file(plan.problem.graph, inputs)
+        if absent is not None:  # the user's mistake, caught before anything is shown or run
+            raise ProblemError(f"nothing was run: {absent}")
         run_id = new_run_id()
         run_dir = out_dir if out_dir is not None else data_dir() / "runs" / run_id
         if run_dir.exists() and any(run_dir.iterdir()):

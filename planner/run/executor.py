@@ -11,6 +11,7 @@ from planner.plan import Plan
 from planner.report import Report
 from planner.run.args import input_names
 from planner.run.budget import profiles_of, slots
+from planner.run.files import missing_input_file
 from planner.run.hooks import (
     OutputWriter,
     Progress,
@@ -71,6 +72,10 @@ class LocalExecutor:
                 + ", ".join(f"${m}" for m in missing)
                 + ": give them with --input NAME=VALUE"
             )
+        else:
+            absent = missing_input_file(problem.graph, inputs)
+            if absent is not None:
+                errors.append(absent)
         for node in problem.graph.nodes:
             if node.id not in plan.assignment:
                 errors.append(f"node {node.id!r} has no model in the plan")

@@ -3,8 +3,9 @@
 The `Scheduler` calls every hook at four points and knows nothing of what they do:
 
 - ``before_run(run)``: models are loaded and workers started; the clock starts next;
-- ``node_state(node, state, detail)``: a node changes state (waiting, running, retrying,
-  succeeded, failed, replanned, not_run): progress displays;
+- ``node_state(node, state, detail)``: a node changes state (loading: workers start and
+  models load, detail the node's model; waiting, running, retrying, succeeded, failed,
+  replanned, not_run): progress displays;
 - ``after_node(run, node)``: a node succeeded (its `NodeState` carries output and
   measurements): writing outputs;
 - ``after_run(run, report)``: the report is built (also after an interruption): writing it,
@@ -68,13 +69,25 @@ class Progress(RunHook):
         self.fn(node, state, detail)
 
 
+#: Output keys (digits stripped) whose string values are files a node made.
+FILE_OUTPUT_KEYS = frozenset({"image", "audio", "video", "file", "path"})
+#: Prefixes of the temporary folders models write files to when no ``output_dir`` is given
+#: (the zoo's ``planner-zoo-``): files there are the node's, and move into the run.
+TEMP_OUTPUT_PREFIXES = ("planner-zoo-", "planner-run-")
+
+
 class OutputWriter(RunHook):
-    """Writes each finished node's output to ``<run_dir>/outputs/<node>.json``."""
+    """Writes each finished node's output to ``<run_dir>/outputs/<node>.json``, and names the
+    files the node made after it (`name_output_files`: ``outputs/speak.wav``)."""
 
     def __init__(self, run_dir: Path) -> None:
         self.run_dir = run_dir
 
     def after_node(self, run: Scheduler, node: NodeState) -> None:
+        if isinstance(node.output, dict):
+            # a launcher that passes outputs itself (Ray) hands the old path downstream
+            keep = getattr(run.launcher, "kind", "thread") == "ray"
+            node.output = name_output_files(node.output, node.id, self.run_dir / "outputs", keep)
         path = self.run_dir / "outputs" / f"{node.id}.json"
         text = json.dumps(json_safe(node.output), indent=2, allow_nan=False) + "\n"
         try:
@@ -85,6 +98,72 @@ class OutputWriter(RunHook):
                 f"{exc.strerror or exc}"
             ) from exc
         node.output_path = str(path)
+
+
+def _ours(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is a file the run may rename: in the run's ``folder``, or in a
+    temporary folder a model made for its output (never a user's file elsewhere)."""
+    import tempfile
+
+    try:
+        resolved = path.resolve()
+        if folder.resolve() in resolved.parents:
+            return True
+        parent = resolved.parent
+        return parent.parent == Path(tempfile.gettempdir()).resolve() and parent.name.startswith(
+            TEMP_OUTPUT_PREFIXES
+        )
+    except OSError:
+        return False
+
+
+def name_output_files(
+    output: dict[str, Any], node: str, folder: Path, keep: bool = False
+) -> dict[str, Any]:
+    """``output`` with the files the node made (values of its ``image``/``audio``/... keys
+    that name a file in the run's ``folder`` or a model's temporary folder) moved to
+    ``folder/<node><suffix>`` (``<node>-<key><suffix>`` for a second file), every mention of
+    the old path replaced. ``keep``: copy instead of moving. Files elsewhere (an
+    ``output_dir`` the graph chose) stay where they are."""
+    import shutil
+
+    renamed: dict[str, str] = {}
+    for key, value in output.items():
+        if not isinstance(value, str) or key.rstrip("0123456789_").lower() not in FILE_OUTPUT_KEYS:
+            continue
+        old = Path(value)
+        if value in renamed or not old.is_file() or not _ours(old, folder):
+            continue
+        stem = node if not renamed else f"{node}-{key}"
+        new = folder / f"{stem}{old.suffix}"
+        if new.resolve() == old.resolve():
+            renamed[value] = value
+            continue
+        if new.exists():
+            new = folder / f"{stem}-{len(renamed) + 1}{old.suffix}"
+        folder.mkdir(parents=True, exist_ok=True)
+        if keep:
+            shutil.copy2(old, new)
+        else:
+            shutil.move(old, new)
+            with contextlib.suppress(OSError):  # a model's own temporary folder, now empty
+                if old.parent.resolve() != folder.resolve():
+                    old.parent.rmdir()
+        renamed[value] = str(new)
+    if not renamed:
+        return output
+
+    def swap(item: Any) -> Any:
+        if isinstance(item, str):
+            return renamed.get(item, item)
+        if isinstance(item, dict):
+            return {k: swap(v) for k, v in item.items()}
+        if isinstance(item, list):
+            return [swap(v) for v in item]
+        return item
+
+    swapped: dict[str, Any] = swap(output)
+    return swapped
 
 
 class ReportWriter(RunHook):

@@ -24,6 +24,7 @@ import gc
 import multiprocessing
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -69,7 +70,11 @@ def _worker_main(
     conn: Connection, options_json: str, index: int = 0, parent_pid: int | None = None
 ) -> None:
     """The worker process: load/run requests until ``None`` or the pipe closes."""
-    import signal
+    # Ctrl-C and hang-ups go to the whole process group: the run's process decides what
+    # happens (it stops the workers itself); a worker starts ignoring them already
+    # (`_interrupts_ignored`), this keeps it so whatever started it
+    for sig in IGNORED_SIGNALS:
+        signal.signal(sig, signal.SIG_IGN)
 
     from planner.measure import Accountant, default_counter
     from planner.run.options import RunOptions
@@ -79,10 +84,6 @@ def _worker_main(
 
     if parent_pid is not None:
         _watch_parent(parent_pid)
-    # Ctrl-C and hang-ups go to the whole process group: the run's process decides what
-    # happens (it stops the workers itself)
-    for sig in (signal.SIGINT, signal.SIGHUP):
-        signal.signal(sig, signal.SIG_IGN)
     options = RunOptions.model_validate_json(options_json)
     retain_freed_memory()  # as the profiler measured: per-call buffers are not page-faulted
     if options.pin_workers:
@@ -216,6 +217,73 @@ def _context() -> Any:
 
 
 _MAIN_LOCK = threading.Lock()
+#: Signals a worker ignores (the run's process decides what happens).
+IGNORED_SIGNALS = (signal.SIGINT, signal.SIGHUP)
+
+
+@contextlib.contextmanager
+def _interrupts_ignored() -> Any:
+    """Ignore Ctrl-C and hang-ups in this process while a child starts, so that it inherits
+    the ignoring: a Ctrl-C during a worker's (or the fork server's) start-up, before
+    `_worker_main` ignores it, would otherwise print a KeyboardInterrupt traceback into the
+    run's display. Only around the fork and exec (milliseconds; the fork server, which forks
+    the workers, keeps ignoring them), and only on the main thread, where handlers are set."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old: dict[int, Any] = {}
+    for sig in IGNORED_SIGNALS:
+        handler = signal.getsignal(sig)
+        if handler is not None:  # None: a handler not set from Python, left alone
+            old[sig] = signal.signal(sig, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Any:
+    """Hold Ctrl-C and hang-ups in this process until the block ends, then deliver them: an
+    interruption in the middle of starting a worker would leave the half-started child
+    reading a closed pipe (an EOFError traceback from multiprocessing). Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    got: list[int] = []
+
+    def hold(signum: int, frame: Any) -> None:
+        got.append(signum)
+
+    old: dict[int, Any] = {}
+    for sig in IGNORED_SIGNALS:
+        if signal.getsignal(sig) is not None:
+            old[sig] = signal.signal(sig, hold)
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        for signum in dict.fromkeys(got):
+            signal.raise_signal(signum)  # now, to the handler the run had
+
+
+def _start(ctx: Any, process: Any) -> None:
+    """Start ``process`` so that it ignores Ctrl-C from its first instruction
+    (`_interrupts_ignored`): for the fork server, by starting the server itself (and its
+    resource tracker) ignoring it, its workers inherit that; for spawn, each child. A Ctrl-C
+    meanwhile reaches this process once the start is complete (`_interrupts_deferred`)."""
+    if ctx.get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        with _interrupts_ignored(), _without_main():
+            forkserver.ensure_running()  # no-op once the server runs
+        with _interrupts_deferred(), _without_main():
+            process.start()
+        return
+    with _interrupts_ignored(), _without_main():
+        process.start()
 
 
 @contextlib.contextmanager
@@ -265,8 +333,7 @@ class ProcessPool:
             name="planner-worker",
             daemon=True,
         )
-        with _without_main():
-            process.start()
+        _start(self.ctx, process)
         child.close()
         worker = _Worker(process, parent, index)
         threading.Thread(

@@ -292,6 +292,8 @@ class Scheduler:
             try:
                 if self.prepare is not None:
                     self.prepare()
+                for node_id in self.order:  # a display shows loading, not "waiting"
+                    self._emit(node_id, "loading", self.nodes[node_id].model or "")
                 t = time.perf_counter()
                 self.launcher.start([], self.slots, self.events.put)
                 self.startup_ms = (time.perf_counter() - t) * 1000.0

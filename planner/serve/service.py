@@ -505,9 +505,9 @@ class Service:
         rows: list[ModelProfile] = []
         for node in graph.nodes:
             if node.task not in self.by_task:
-                import difflib
+                from tasks.registry import suggest_task
 
-                close = difflib.get_close_matches(node.task, sorted(self.by_task), n=3)
+                close = suggest_task(node.task, self.by_task)
                 hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
                 raise ProblemError(
                     f"node {node.id!r} has task {node.task!r}, which no model of the server's "
