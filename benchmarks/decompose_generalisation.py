@@ -111,7 +111,7 @@ def main() -> int:
     names = args.sets.split(",") if args.sets else []
     if names == ["all"]:
         names = sorted(
-            p.stem.removeprefix("user_requests_") or "tuning"
+            p.stem.removeprefix("user_requests").removeprefix("_") or "tuning"
             for p in DATA.glob("user_requests*.jsonl")
         )
     for name in names:

@@ -9,13 +9,16 @@ import pytest
 
 from tasks.decompose import OfflineDecomposer
 from tasks.decompose.learned import (
+    CHAR,
     MODEL_PATH,
     TRAIN_PATH,
     TaskSetModel,
     candidate_rows,
+    char_features,
     features,
     fit_reranker,
     load_model,
+    request_shape,
     train,
 )
 from tasks.evaluate import load_records
@@ -45,6 +48,38 @@ def test_features_read_placeholders_and_word_pairs():  # type: ignore[no-untyped
     f = features("Transcribe AUDIOFILE and summarize the transcripts")
     assert "AUDF" in f and "transcribe AUDF" in f and "AUDF summarize" in f
     assert "transcript" in f and "and" not in f and "the" not in f  # stemmed, no stop words
+
+
+def test_character_ngrams_are_padded_word_pieces():  # type: ignore[no-untyped-def]
+    f = char_features("Dub it")
+    assert f == [
+        CHAR + g for g in (" du", "dub", "ub ", " dub", "dub ", " dub ", " it", "it ", " it ")
+    ]
+    assert not set(f) & set(features("Dub it"))  # their own block, never a word
+
+
+def test_character_ngrams_reach_unseen_word_forms():  # type: ignore[no-untyped-def]
+    # "captioning" and "translating" never occur in training; their pieces do
+    texts = ["caption IMGF", "captions for IMGF", "translate QQ", "translated QQ"]
+    labels = [["Image-to-Text"], ["Image-to-Text"], ["Translation"], ["Translation"]]
+    model = train(texts * 5, labels * 5, ["Image-to-Text", "Translation"], min_df=1)
+    assert model.probabilities("captioning")["Image-to-Text"] > 0.6
+    assert model.probabilities("translating")["Translation"] > 0.6
+
+
+def test_request_shape_counts_steps():  # type: ignore[no-untyped-def]
+    one = request_shape("Could you caption IMGF for me?")
+    three = request_shape(
+        "I have IMGF here. First caption it, then translate the caption. Finally read it aloud."
+    )
+    assert one["steps"] == 1.0 and one["q=1"] == 1.0
+    assert three["steps"] == 4.0 and three["cues=3"] == 1.0 and three["sent=3"] == 1.0
+    row = dict(
+        candidate_rows(
+            {"A": 0.4}, [], set(), 20, masked="Do this now. Then do that. And some more."
+        )
+    )
+    assert row["A"]["gap=3|norule"] == 1.0
 
 
 def test_train_learns_an_obvious_association():  # type: ignore[no-untyped-def]

@@ -279,12 +279,13 @@ def test_offline_quality_on_held_out_huggingface():  # type: ignore[no-untyped-d
 def test_offline_quality_on_the_166_held_out_records():  # type: ignore[no-untyped-def]
     """TaskBench HuggingFace records from raw offsets 920k-1.15M of the published data.json,
     which neither the rules nor the learned stage saw. Measured (2026-12-02): rules alone
-    node F1 0.711, link F1 0.341; with the learned stage 0.727 / 0.351. Issue #15 asks for
-    0.75 / 0.40: NOT met; these floors guard against regressions."""
+    node F1 0.711, link F1 0.341; with the learned stage 0.727 / 0.351; with character
+    n-grams and the request's shape in the learned stage (2026-12-03) 0.743 / 0.361. Issue
+    #15 asks for 0.75 / 0.40: NOT met; these floors guard against regressions."""
     heldout = DATA / "huggingface" / "heldout_920k_1150k.jsonl"
     result = _run(heldout, learned=True, split="all")
     assert result.requests == 166 and result.failures == 0
-    assert result.node.f1 >= 0.71 and result.link.f1 >= 0.34
+    assert result.node.f1 >= 0.735 and result.link.f1 >= 0.35
 
 
 def test_offline_runs_on_other_tool_graphs():  # type: ignore[no-untyped-def]

@@ -1,9 +1,9 @@
 """Learned parts of the offline decomposer, trained locally from packaged TaskBench data.
 
 `TaskSetModel` scores, for a request, how likely each task type belongs to its graph. It is
-a TF-IDF bag of words and word pairs over the request with its literals masked (``IMGF`` for
-an image file...) and one logistic regression per task type, fitted with plain numpy
-(`train`). The weights ship as ``tasks/data/taskset_model.json``; ``python -m
+a TF-IDF bag of words, word pairs and character 3-5-grams over the request with its
+literals masked (``IMGF`` for an image file...) and one logistic regression per task type,
+fitted with plain numpy (`train`). The weights ship as ``tasks/data/taskset_model.json``; ``python -m
 tasks.decompose.learned`` rebuilds that file from ``tasks/data/taskbench_hf_train.jsonl``
 (655 TaskBench HuggingFace records, offsets 0-920k of the published ``data.json``; see
 ``tasks/data/README.md``). Nothing is downloaded.
@@ -126,6 +126,23 @@ def features(masked: str) -> list[str]:
     return words + [f"{a} {b}" for a, b in itertools.pairwise(words)]
 
 
+#: character n-grams are told apart from words by this prefix (their own block of the vector)
+CHAR = "#"
+
+
+def char_features(masked: str, low: int = 3, high: int = 5) -> list[str]:
+    """Character 3- to 5-grams inside each word padded with spaces (as scikit-learn's
+    ``char_wb``): they match spelling variants and word parts that words miss."""
+    out: list[str] = []
+    for w in masked.lower().split():
+        w = f" {w} "
+        for n in range(low, high + 1):
+            if len(w) < n:
+                break
+            out.extend(CHAR + w[i : i + n] for i in range(len(w) - n + 1))
+    return out
+
+
 @dataclass
 class TaskSetModel:
     """Per task type: P(type is in the request's graph | request words)."""
@@ -158,7 +175,7 @@ class TaskSetModel:
         if self.reranker is None or len(masked.split()) < self.min_words:
             return [t for t, _ in rule_tasks]
         probs = self.probabilities(masked)
-        rows = candidate_rows(probs, rule_tasks, kinds, len(masked.split()))
+        rows = candidate_rows(probs, rule_tasks, kinds, len(masked.split()), masked=masked)
         ruled = {t for t, _ in rule_tasks}
         kept = [
             t
@@ -183,16 +200,25 @@ class TaskSetModel:
         return at
 
     def _vector(self, masked: str) -> Any:
+        """TF-IDF (log counts) of the words and word pairs, and of the character n-grams,
+        each block scaled to unit length."""
         import numpy as np
 
         x = np.zeros(len(self.vocab))
-        for f in features(masked):
+        for f in features(masked) + char_features(masked):
             k = self.vocab.get(f)
             if k is not None:
                 x[k] += 1.0
         x = np.log1p(x) * np.asarray(self.idf)
-        norm = float(np.linalg.norm(x))
-        return x / norm if norm else x
+        chars = getattr(self, "_chars", None)
+        if chars is None or len(chars) != len(self.vocab):
+            terms = sorted(self.vocab, key=self.vocab.__getitem__)
+            chars = self._chars = np.array([t.startswith(CHAR) for t in terms], dtype=bool)
+        for block in (chars, ~chars):
+            norm = float(np.linalg.norm(x[block]))
+            if norm:
+                x[block] /= norm
+        return x
 
     def probabilities(self, masked: str) -> dict[str, float]:
         import numpy as np
@@ -283,6 +309,7 @@ def candidate_rows(
     kinds: set[str],
     n_words: int,
     min_prob: float = 0.05,
+    masked: str = "",
 ) -> list[tuple[str, dict[str, float]]]:
     """One feature dict per candidate task: the rules' tasks and any the first stage finds at
     least ``min_prob`` likely. Features: the first stage's probability, whether and how
@@ -292,6 +319,7 @@ def candidate_rows(
     names = [t for t in probs if t in ruled or probs[t] >= min_prob]
     rows = []
     n_rules = min(len(ruled), 4)
+    shape = request_shape(masked) if masked else {}
     for t in names:
         p = min(max(probs[t], 1e-4), 1 - 1e-4)
         f: dict[str, float] = {
@@ -314,8 +342,35 @@ def candidate_rows(
                 f[f"with={u}|t={t}"] = 1.0
         for k in kinds:
             f[f"kind={k}|t={t}"] = 1.0
+        side = "rule" if t in ruled else "norule"
+        for k, v in shape.items():
+            f[f"{k}|{side}"] = v
+        if shape:
+            gap = max(-2, min(3, shape["steps"] - len(ruled)))
+            f[f"gap={gap}|{side}"] = 1.0
         rows.append((t, f))
     return rows
+
+
+_CUE = re.compile(
+    r"\b(?:then|after(?:wards?)?|next|finally|once|subsequently|following|lastly|"
+    r"also|additionally|furthermore|moreover|second(?:ly)?|third|first(?:ly)?)\b",
+    re.IGNORECASE,
+)
+
+
+def request_shape(masked: str) -> dict[str, float]:
+    """How many steps a request seems to ask for: its sentences, order words ("then",
+    "finally"...) and questions, as features of the second stage."""
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", masked.strip()) if len(s.split()) >= 3]
+    cues = len(_CUE.findall(masked))
+    steps = min(6, max(len(sentences), cues + 1))
+    return {
+        f"sent={min(len(sentences), 6)}": 1.0,
+        f"cues={min(cues, 4)}": 1.0,
+        f"q={min(masked.count('?'), 3)}": 1.0,
+        "steps": float(steps),
+    }
 
 
 def fit_reranker(
@@ -339,10 +394,12 @@ def _fit_logistic(x: Any, y: Any, l2: float, steps: int, lr: float = 0.05) -> tu
     full-batch Adam on the mean log loss plus ``l2`` times the squared weights."""
     import numpy as np
 
+    x = np.asarray(x, dtype=np.float32)  # one precision throughout: no copies per step
+    y = np.asarray(y, dtype=np.float32)
     n = x.shape[0]
-    w = np.zeros((x.shape[1], y.shape[1]))
+    w = np.zeros((x.shape[1], y.shape[1]), dtype=np.float32)
     rate = y.mean(0)
-    b = np.log((rate + 1e-3) / (1 - rate + 1e-3))
+    b = np.log((rate + 1e-3) / (1 - rate + 1e-3)).astype(np.float32)
     mw, vw, mb, vb = (np.zeros_like(w), np.zeros_like(w), np.zeros_like(b), np.zeros_like(b))
     beta1, beta2 = 0.9, 0.999
     for step in range(1, steps + 1):
@@ -370,7 +427,7 @@ def train(
     """Fit the task-set model on masked requests and their gold task sets."""
     import numpy as np
 
-    docs = [features(t) for t in texts]
+    docs = [features(t) + char_features(t) for t in texts]
     df: dict[str, int] = {}
     for d in docs:
         for f in set(d):
@@ -381,7 +438,7 @@ def train(
     model = TaskSetModel(
         list(tasks), {t: i for i, t in enumerate(terms)}, idf, np.zeros((len(terms), 1)), None
     )
-    x = np.stack([model._vector(t) for t in texts])
+    x = np.stack([model._vector(t).astype(np.float32) for t in texts])
     y = np.array([[1.0 if task in set(lab) else 0.0 for task in tasks] for lab in labels])
     model.weights, model.bias = _fit_logistic(x, y, l2, steps, lr=0.1)
     return model
@@ -431,7 +488,7 @@ def reranker_rows(
 ) -> tuple[list[dict[str, float]], list[int]]:
     rows, ys = [], []
     for p, (ruled, kinds, masked), gold in zip(probs, rules, labels, strict=True):
-        for t, f in candidate_rows(p, ruled, kinds, len(masked.split())):
+        for t, f in candidate_rows(p, ruled, kinds, len(masked.split()), masked=masked):
             rows.append(f)
             ys.append(int(t in gold))
     return rows, ys
@@ -467,7 +524,7 @@ def build(out: Path = MODEL_PATH) -> TaskSetModel:
             if a in tasks and b in tasks:
                 prec[(a, b)] = prec.get((a, b), 0) + 1
     model.precedence = prec
-    model.keep_at, model.add_at, model.min_words = 0.2, 0.5, MIN_WORDS
+    model.keep_at, model.add_at, model.min_words = 0.3, 0.5, MIN_WORDS
     out.write_text(json.dumps(model.to_data(), separators=(",", ":")) + "\n", encoding="utf-8")
     load_model.cache_clear()
     return model
