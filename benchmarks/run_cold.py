@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -83,6 +84,7 @@ def run_once(catalog: Path) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="run-cold-out-")) / "run"
     cmd = [sys.executable, "-m", "planner", "run", "--cold", "--catalog", str(catalog)]
     cmd += ["--json", "--no-history", "-q", "--out", str(out)]
+    load1 = os.getloadavg()[0]
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     elapsed = time.perf_counter() - start
@@ -92,6 +94,7 @@ def run_once(catalog: Path) -> dict[str, Any]:
     plan = json.loads((out / "plan.json").read_text())
     report["_plan_latency_ms"] = (plan.get("totals") or {}).get("latency_ms")
     report["_process_s"] = elapsed
+    report["_load1"] = (load1 + os.getloadavg()[0]) / 2
     return report
 
 
@@ -108,7 +111,8 @@ def summarise(
         rows.append(
             f"| {i} | {pred:.0f} | {r['predicted_schedule']['load_ms']:.0f} | "
             f"{r['_plan_latency_ms']:.4g} | {meas:.0f} | {r['totals_measured']['load_ms']:.0f} | "
-            f"{r['totals_measured']['makespan_ms']:.0f} | {r['startup_ms']:.0f} | {ratio:.2f} |"
+            f"{r['totals_measured']['makespan_ms']:.0f} | {r['startup_ms']:.0f} | {ratio:.2f} | "
+            f"{r['_load1']:.1f} |"
         )
     ratios = [
         r["totals_measured"]["latency_ms"] / r["predicted_schedule"]["latency_ms"] for r in reports
@@ -131,8 +135,9 @@ def summarise(
         "reported apart (last column).",
         "",
         "| run | predicted ms | of which loading | plan total ms (solver) | measured ms | "
-        "of which loading | makespan | start-up (apart) | measured / predicted |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "of which loading | makespan | start-up (apart) | measured / predicted | "
+        "load average (1 min, mean of start and end) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
     return "\n".join(lines) + "\n"

@@ -406,3 +406,18 @@ def test_ctrl_c_while_workers_start_ends_interrupted_without_a_traceback(
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert json.loads(stdout)["status"] == "interrupted"
     assert json.loads((tmp_path / "r" / "report.json").read_text())["status"] == "interrupted"
+
+
+def test_serve_refuses_a_run_whose_input_file_is_missing(tmp_path: Path) -> None:
+    from tests.test_serve import client, make_service
+
+    service = make_service(tmp_path)
+    graph = {"nodes": [{"id": "n", "task": "Summarization", "args": {"text": "$x"}}]}
+    graph["nodes"][0]["args"]["image"] = "$photo"
+    with client(service) as c:
+        r = c.post("/v1/run", json={"graph": graph, "inputs": {"x": "hi", "photo": "gone.png"}})
+        assert r.status_code == 422, r.text
+        assert "node 'n'" in r.json()["error"] and "no such file 'gone.png'" in r.json()["error"]
+        (tmp_path / "gone.png").write_bytes(b"x")
+        r = c.post("/v1/run", json={"graph": graph, "inputs": {"x": "hi", "photo": "gone.png"}})
+        assert r.status_code == 200, r.text

@@ -239,8 +239,8 @@ def _interrupts_ignored() -> Any:
     try:
         yield
     finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        for held, previous in old.items():
+            signal.signal(held, previous)
 
 
 @contextlib.contextmanager
@@ -263,8 +263,8 @@ def _interrupts_deferred() -> Any:
     try:
         yield
     finally:
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
+        for held, previous in old.items():
+            signal.signal(held, previous)
         for signum in dict.fromkeys(got):
             signal.raise_signal(signum)  # now, to the handler the run had
 
