@@ -272,6 +272,8 @@ def limited_threads(n: int | None) -> Iterator[None]:
 
         stack.enter_context(threadpool_limits(limits=n))
     torch = sys.modules.get("torch")
+    if torch is not None and getattr(getattr(torch, "__spec__", None), "_initializing", False):
+        torch = None  # another thread is importing it right now: its functions are not there yet
     before = torch.get_num_threads() if torch is not None else None
     if torch is not None and before != n:
         torch.set_num_threads(n)

@@ -9,6 +9,7 @@ needs only these methods (see ``tests/test_run_scheduler.py``).
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -155,7 +156,13 @@ class WorkerPool:
     def _loop(self) -> None:
         from planner.runners import limited_threads
 
-        with limited_threads(self.threads):
+        try:
+            limits: contextlib.AbstractContextManager[None] = limited_threads(self.threads)
+            limits.__enter__()
+        except Exception:  # a worker without thread limits still serves its jobs (a dead
+            limits = contextlib.nullcontext()  # worker would leave `on_each` waiting forever)
+        with contextlib.ExitStack() as stack:
+            stack.push(limits)
             me = threading.get_ident()
             while True:
                 job = self.jobs.get()
