@@ -361,8 +361,10 @@ def test_symlink_out_of_the_input_dir_is_refused(
 
 
 def test_file_given_inputs_are_checked_but_the_users_own_are_not(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # the models open relative file arguments from here
+    (tmp_path / "photo.jpg").write_bytes(b"x")  # a missing input file is refused (exit 2)
     problem = problem_with_arg(tmp_path, "photo.jpg", inputs={"x": "../../etc/hosts.txt"})
     code = main(["run", str(problem), "-q", "--input-dir", str(tmp_path)])
     assert code == 2 and "input 'x' of the file" in " ".join(capsys.readouterr().err.split())
@@ -373,11 +375,16 @@ def test_file_given_inputs_are_checked_but_the_users_own_are_not(
     assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
 
 
-def test_allowed_paths_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_allowed_paths_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the models open relative file arguments from here
+    (tmp_path / "photos").mkdir()
+    (tmp_path / "photos" / "cat.jpg").write_bytes(b"x")  # a missing one is refused (exit 2)
     problem = problem_with_arg(tmp_path, "photos/cat.jpg")
     code = main(["run", str(problem), "-q", "--json", "--input-dir", str(tmp_path)])
     assert code == 0, capsys.readouterr().err
     capsys.readouterr()
-    problem = problem_with_arg(tmp_path, "/data/cat.jpg")
+    problem = problem_with_arg(tmp_path, str(tmp_path / "photos" / "cat.jpg"))
     code = main(["run", str(problem), "-q", "--json", "--allow-absolute"])
     assert code == 0 and json.loads(capsys.readouterr().out)["status"] == "succeeded"
