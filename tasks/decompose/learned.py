@@ -3,8 +3,9 @@
 `TaskSetModel` scores, for a request, how likely each task type belongs to its graph. It is
 a TF-IDF bag of words, word pairs and character 3-5-grams over the request with its
 literals masked (``IMGF`` for an image file...) and one logistic regression per task type,
-fitted with plain numpy (`train`). The weights ship as ``tasks/data/taskset_model.json``; ``python -m
-tasks.decompose.learned`` rebuilds that file from ``tasks/data/taskbench_hf_train.jsonl``
+fitted with plain numpy (`train`). The weights ship as ``tasks/data/taskset_model.json``;
+``python -m tasks.decompose.learned`` rebuilds that file from
+``tasks/data/taskbench_hf_train.jsonl``
 (655 TaskBench HuggingFace records, offsets 0-920k of the published ``data.json``; see
 ``tasks/data/README.md``). Nothing is downloaded.
 
