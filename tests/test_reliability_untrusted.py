@@ -46,6 +46,7 @@ FORBIDDEN_CALLS = {
         "planner/runners.py": "python adapters: only after planner.trust (plan files)",
         "profiles/adapters.py": "python adapters of the user's own catalog",
         "profiles/profiler.py": "fixed library names from the zoo registry",
+        "planner/serve/service.py": "fixed library names from the zoo registry (requires)",
         "planner/cli/__init__.py": "fixed typer/click module names",
         "planner/cli/run.py": "the fixed module tasks.decompose",
         "planner/measure.py": "the fixed module profiles.energy",

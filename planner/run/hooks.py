@@ -129,7 +129,9 @@ def name_output_files(
 
     renamed: dict[str, str] = {}
     for key, value in output.items():
-        if not isinstance(value, str) or key.rstrip("0123456789_").lower() not in FILE_OUTPUT_KEYS:
+        if not isinstance(key, str) or not isinstance(value, str):
+            continue  # a model's odd keys (tuples, numbers) name no file
+        if key.rstrip("0123456789_").lower() not in FILE_OUTPUT_KEYS:
             continue
         old = Path(value)
         if value in renamed or not old.is_file() or not _ours(old, folder):
