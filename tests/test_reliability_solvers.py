@@ -289,7 +289,9 @@ def test_solve_time_limit_bounds_the_whole_command(
     code = main(["solve", str(big_problem_file), "--time-limit", "1"])
     wall = time.perf_counter() - start
     out, err = capsys.readouterr()
-    assert code in (0, 3) and "internal error" not in err
+    assert "internal error" not in err
+    # 0 plan, 3 infeasible; 1 with TIME_LIMIT when a loaded machine finds no plan in 1 s
+    assert code in (0, 3) or (code == 1 and out.startswith("TIME_LIMIT")), (code, out[:200])
     assert wall <= 1.0 + 2.0, f"took {wall:.1f} s for --time-limit 1"
     assert len(out.splitlines()) < 600
 
