@@ -291,7 +291,7 @@ def test_solve_time_limit_bounds_the_whole_command(
     out, err = capsys.readouterr()
     assert "internal error" not in err
     # 0 plan, 3 infeasible; 1 with TIME_LIMIT when a loaded machine finds no plan in 1 s
-    assert code in (0, 3) or (code == 1 and out.startswith("TIME_LIMIT")), (code, out[:200])
+    assert code in (0, 3) or (code == 1 and "TIME_LIMIT" in out + err), (code, err[:200])
     assert wall <= 1.0 + 2.0, f"took {wall:.1f} s for --time-limit 1"
     assert len(out.splitlines()) < 600
 
