@@ -60,10 +60,15 @@ def burn(inputs: dict[str, Any], cpu_s: float = 0.05, tag: str = "") -> dict[str
     return {"text": f"{text}|{tag}".strip("|")}
 
 
-def burn_catalog() -> dict[str, Any]:
+def burn_catalog(
+    sizes: tuple[tuple[str, float, float], ...] = SIZES,
+    reference: str = "benchmarks/bench_serve.py (busy loop)",
+) -> dict[str, Any]:
+    """Synthetic busy-loop models, one per (task, size): ``sizes`` holds (name, accuracy,
+    CPU seconds per call)."""
     rows = []
     for task in TASKS:
-        for size, accuracy, cpu_s in SIZES:
+        for size, accuracy, cpu_s in sizes:
             mid = f"{task.lower().replace('-', '').replace(' ', '')}-{size}"
             rows.append(
                 {
@@ -76,7 +81,7 @@ def burn_catalog() -> dict[str, Any]:
                     "provenance": {
                         "source": "synthetic",
                         "energy_source": "estimate",
-                        "reference": "benchmarks/bench_serve.py (busy loop)",
+                        "reference": reference,
                     },
                     "adapter": {
                         "kind": "python",

@@ -44,52 +44,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from benchmarks.bench_serve import WATTS, Server, pct
+from benchmarks.bench_serve import GRAPH, WIDE, Server, burn_catalog, pct
 
 REPO = Path(__file__).resolve().parent.parent
 BIG_BYTES = 100 * 2**20
-GRAPH = {
-    "nodes": [
-        {"id": "tr", "task": "Translation", "args": {"text": "$text"}},
-        {"id": "say", "task": "Text-to-Speech", "args": {"text": "<tr>"}},
-    ]
-}
-WIDE = {
-    "nodes": [
-        {"id": "s1", "task": "Summarization"},
-        {"id": "s2", "task": "Summarization"},
-        {"id": "t1", "task": "Translation", "args": {"text": "<s1> <s2>"}},
-    ]
-}
 
 
 def flood_catalog() -> dict[str, Any]:
-    """Three sizes per task, light enough that 1,000 requests fit two cores in a minute."""
-    rows = []
-    for task in ("Summarization", "Translation", "Text-to-Speech"):
-        for size, accuracy, cpu_s in (("large", 0.95, 0.01), ("small", 0.7, 0.002)):
-            mid = f"{task.lower().replace('-', '').replace(' ', '')}-{size}"
-            rows.append(
-                {
-                    "id": mid,
-                    "task": task,
-                    "accuracy": accuracy,
-                    "latency_ms": cpu_s * 1000,
-                    "energy_j": cpu_s * WATTS,
-                    "memory_mb": 5,
-                    "provenance": {
-                        "source": "synthetic",
-                        "energy_source": "estimate",
-                        "reference": "benchmarks/serve_flood.py (busy loop)",
-                    },
-                    "adapter": {
-                        "kind": "python",
-                        "target": "benchmarks.bench_serve:burn",
-                        "options": {"cpu_s": cpu_s, "tag": mid},
-                    },
-                }
-            )
-    return {"models": rows}
+    """Three tasks, two sizes each, light enough that 1,000 requests fit two cores in a
+    minute."""
+    return burn_catalog(
+        (("large", 0.95, 0.01), ("small", 0.7, 0.002)), "benchmarks/serve_flood.py (busy loop)"
+    )
 
 
 # --------------------------------------------------------------------------- HTTP by hand
