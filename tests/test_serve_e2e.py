@@ -275,7 +275,7 @@ def test_mixed_load_over_three_slots_stays_within_each_budget(
         for kind, status, body, _ in results
         if kind == "run" and status == 200 and body is not None
     }
-    cheaper = 0
+    cheaper = judged = 0
     for start, *_ in slots[:3]:
         rows = db_rows(
             state,
@@ -286,11 +286,14 @@ def test_mixed_load_over_three_slots_stays_within_each_budget(
             start,
         )
         energies = [e for rid, e in rows if rid in graph_runs]
-        assert len(energies) >= 3, (start, energies)
+        if len(energies) < 3:  # the budget turned most of this slot's graph runs away
+            continue
+        judged += 1
         half = len(energies) // 2
         assert sum(energies[:half]) / half > sum(energies[-half:]) / half, energies
         if energies[0] == max(energies) and energies[-1] < energies[0]:
             cheaper += 1
+    assert judged >= 2, "too few graph runs were served to see the plans move"
     assert cheaper >= 2
 
 
