@@ -1,24 +1,23 @@
 """Cold runs of the built-in demo: is the predicted wall time, loading included, the measured?
 
-1. **Profile the cold loads** (tuning): in ``k`` fresh worker processes at once (``k``: the
-   run's worker slots), load the plan's models one at a time in the order the executor loads
-   them (first use in the graph's topological order), ``--calibrations`` times; each model's
-   ``load_ms`` is the median of the slowest worker's time (imports it is the first to need,
-   reading or training its weights, the executor's warm-up). The first torch model carries
-   the ``import torch``, as it does in a run. Written to a copy of the shipped catalog.
-2. **Evaluate** (apart from the tuning): ``--runs`` times ``planner run --cold --catalog
-   <that copy> --json --no-history``, each in a fresh process as a user would. Predicted wall
-   time: the plan's start-up + cold loading + the executor's list schedule on the run's slots
-   (``report.predicted_schedule.latency_ms``; equal to the plan's own total once the solver
-   counts loading); measured: ``totals_measured.latency_ms`` (makespan + loading, as
-   ``latency_counts`` says). Counted: runs within ``--tolerance`` (issue 17: 30%).
+By default the benchmark runs what a user runs: ``--runs`` times ``planner run --cold --json
+--no-history``, each in a fresh process, on the shipped catalog; the plan counts each model's
+cold load from ``planner/data/cold_loads.json`` (measured apart, before, by
+``python -m benchmarks.cold_loads``: each model alone in fresh worker processes). Predicted
+wall time: the plan's start-up + cold loading + the executor's list schedule on the run's
+slots (``report.predicted_schedule.latency_ms``, equal to the plan's own total); measured:
+``totals_measured.latency_ms`` (makespan + loading, as ``latency_counts`` says). Counted: runs
+within ``--tolerance`` (issue 17: 30%).
 
-    python -m benchmarks.run_cold [--runs 10] [--calibrations 3] [--tolerance 0.3] [-o FILE]
-        [--interleave]
+``--calibrations N`` instead profiles the demo's cold loads in the benchmark (tuning, before
+the runs): in ``k`` fresh worker processes at once (``k``: the run's worker slots), load the
+plan's models one at a time in the order the executor loads them, ``N`` times, the median of
+the slowest worker's time, written to a copy of the shipped catalog the runs then use
+(``--catalog``). ``--interleave`` (with ``--calibrations``) profiles again (once) just before
+each run, so that the machine's drift hits the profile and the run alike.
 
-``--interleave`` profiles the cold loads again (once) just before each run, so that the
-machine's drift (on a shared VM, the same loads took 3.4 s and 9.9 s half an hour apart)
-hits the profile and the run alike; still a separate measurement, never the run's own.
+    python -m benchmarks.run_cold [--runs 10] [--calibrations N [--interleave]]
+        [--tolerance 0.3] [-o FILE]
 """
 
 from __future__ import annotations
@@ -80,9 +79,30 @@ def calibrate(calibrations: int) -> tuple[dict[str, float], list[str], int, Path
     return load, [p.id for p in order], slots, path
 
 
-def run_once(catalog: Path) -> dict[str, Any]:
+def shipped_loads() -> tuple[dict[str, float], list[str], int, str]:
+    """The cold loads the shipped files give the demo's cold plan, in load order, the slots,
+    and where they came from."""
+    from planner.cli.options import apply_overrides
+    from planner.cli.run import demo_problem
+    from planner.run.budget import cold_models
+    from planner.run.calibration import cold_loads_default
+    from planner.run.executor import LocalExecutor
+    from planner.run.options import RunOptions
+    from planner.solve import solve
+
+    problem = apply_overrides(demo_problem(), cold=True, measured_dispatch=True)
+    plan = solve(problem)
+    order = cold_models(plan.problem, plan.assignment)
+    slots = LocalExecutor(options=RunOptions()).slots_for(plan)
+    _, note = cold_loads_default(slots)
+    return {p.id: p.load_ms or 0.0 for p in order}, [p.id for p in order], slots, note
+
+
+def run_once(catalog: Path | None) -> dict[str, Any]:
     out = Path(tempfile.mkdtemp(prefix="run-cold-out-")) / "run"
-    cmd = [sys.executable, "-m", "planner", "run", "--cold", "--catalog", str(catalog)]
+    cmd = [sys.executable, "-m", "planner", "run", "--cold"]
+    if catalog is not None:
+        cmd += ["--catalog", str(catalog)]
     cmd += ["--json", "--no-history", "-q", "--out", str(out)]
     load1 = os.getloadavg()[0]
     start = time.perf_counter()
@@ -99,7 +119,12 @@ def run_once(catalog: Path) -> dict[str, Any]:
 
 
 def summarise(
-    load: dict[str, float], order: list[str], slots: int, reports: list[dict[str, Any]], tol: float
+    load: dict[str, float],
+    order: list[str],
+    slots: int,
+    reports: list[dict[str, Any]],
+    tol: float,
+    source: str,
 ) -> str:
     rows = []
     ok = 0
@@ -124,10 +149,11 @@ def summarise(
         *[f"- {line}" for line in describe()],
         f"- pool: {reports[0].get('pool')}, {slots} worker slot(s); latency counts "
         f"`{reports[0].get('latency_counts')}`",
-        "- cold load profile (tuning, before the runs): "
+        f"- cold loads the plan counts ({source}): "
         + ", ".join(f"{m} {load[m]:.0f} ms" for m in order),
-        f"- runs: {len(reports)} x `planner run --cold --catalog <profiled copy> --json "
-        "--no-history -q`, each a fresh process",
+        f"- runs: {len(reports)} x `planner run --cold"
+        + (" --catalog <profiled copy>" if "tuning" in source else "")
+        + " --json --no-history -q`, each a fresh process",
         "",
         f"**{ok}/{len(reports)} runs within {tol:.0%}** of the predicted wall time; median "
         f"measured / predicted {statistics.median(ratios):.2f} (min {min(ratios):.2f}, max "
@@ -146,25 +172,27 @@ def summarise(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--calibrations", type=int, default=3)
+    parser.add_argument("--calibrations", type=int, default=0)
     parser.add_argument("--tolerance", type=float, default=0.3)
     parser.add_argument("-o", "--output", type=Path)
     parser.add_argument("--interleave", action="store_true")
     args = parser.parse_args(argv)
+    if args.interleave and args.calibrations < 1:
+        parser.error("--interleave profiles again before each run: give --calibrations N")
     if args.interleave:
         reports = []
         for _ in range(args.runs):
             load, order, slots, catalog = calibrate(1)
             reports.append(run_once(catalog))
-    else:
+        source = "tuning: profiled again before each run (`--interleave`), the last"
+    elif args.calibrations:
         load, order, slots, catalog = calibrate(args.calibrations)
         reports = [run_once(catalog) for _ in range(args.runs)]
-    text = summarise(load, order, slots, reports, args.tolerance)
-    if args.interleave:
-        text = text.replace(
-            "- cold load profile (tuning, before the runs):",
-            "- cold load profile: taken again before each run (`--interleave`); the last one:",
-        )
+        source = f"tuning: profiled in the benchmark before the runs, {args.calibrations} times"
+    else:
+        load, order, slots, source = shipped_loads()
+        reports = [run_once(None) for _ in range(args.runs)]
+    text = summarise(load, order, slots, reports, args.tolerance, source)
     if args.output:
         args.output.write_text(text)
     print(text)

@@ -53,6 +53,14 @@ class Machine(BaseModel):
         "distinct one counts its load_ms and load_energy_j once. False (warm): loading is "
         "not part of the plan (reported separately by a run).",
     )
+    cold_base_ms: float = Field(
+        default=0.0,
+        ge=0.0,
+        allow_inf_nan=False,
+        description="When cold: what the workers pay once before their first model, "
+        "importing the libraries many local models share (measured here with the cold "
+        "loads, `planner.run.calibration`), ms; counted in the plan's loading once.",
+    )
     resident: tuple[str, ...] = Field(
         default=(), description="Model ids already loaded (no cold start even when cold)."
     )
@@ -60,6 +68,10 @@ class Machine(BaseModel):
     def resolved_workers(self) -> int:
         """The worker count the executor will really use."""
         return self.workers if self.workers is not None else default_workers()
+
+    def base_load_ms(self) -> float:
+        """The shared cold base a cold plan pays once (0 when warm)."""
+        return self.cold_base_ms if self.cold else 0.0
 
     def is_cold(self, model_id: str) -> bool:
         return self.cold and model_id not in self.resident

@@ -105,7 +105,8 @@ class Compiled:
             node_min_accuracy=floors if any(f is not None for f in floors) else None,
             workers=self.workers,
             dispatch_ms=machine.dispatch_ms,
-            startup_ms=machine.startup_ms,
+            # the shared cold base is paid once whatever the plan: a constant, like start-up
+            startup_ms=machine.startup_ms + machine.base_load_ms(),
         )
 
 
@@ -121,7 +122,8 @@ def _schedule(
     sim = list_schedule(durations, sel.edges, compiled.workers, prio)
     loads = sel.load_by_key
     cold = sorted({c.key for c in chosen if loads[c.key] != (0.0, 0.0)})
-    load_ms = math.fsum(loads[k][0] for k in cold)
+    base = compiled.problem.machine.base_load_ms()  # counted in sel.startup_ms, shown here
+    load_ms = base + math.fsum(loads[k][0] for k in cold)
     load_j = math.fsum(loads[k][1] for k in cold)
     shape = sel.shape
     if shape.path == 0:
@@ -133,7 +135,7 @@ def _schedule(
     info = ScheduleInfo(
         workers=compiled.workers,
         dispatch_ms=sel.dispatch_ms,
-        startup_ms=sel.startup_ms,
+        startup_ms=sel.startup_ms - base,
         load_ms=load_ms,
         load_energy_j=load_j,
         cold_models=cold,

@@ -118,7 +118,8 @@ def apply_overrides(
 
     ``measured_dispatch`` (`planner plan` and `planner run`): when the problem leaves the
     machine's per-node dispatch overhead at 0, use the one measured here for the pool the run
-    will use (`planner.run.calibration`), so the plan shown is the plan that runs."""
+    will use (`planner.run.calibration`), so the plan shown is the plan that runs. A cold
+    problem counts each local row's cold load as measured here (`with_cold_loads`)."""
     budgets: dict[str, float | None] = {
         k: v
         for k, v in {
@@ -152,6 +153,10 @@ def apply_overrides(
         found = dispatch_ms_default(pool)
         if found is not None:
             problem = problem.with_machine(dispatch_ms=found)
+    if problem.machine.cold:  # count the loading measured here, not 0, for local rows
+        from planner.run.calibration import with_cold_loads
+
+        problem = with_cold_loads(problem)
     return problem
 
 

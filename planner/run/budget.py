@@ -115,7 +115,7 @@ def predicted_timing(
         workers=max(1, k),
         schedule=schedule,
         startup_ms=problem.machine.startup_ms,
-        load_ms=sum(p.load_ms or 0.0 for p in cold),
+        load_ms=problem.machine.base_load_ms() + sum(p.load_ms or 0.0 for p in cold),
         load_energy_j=sum(p.load_energy_j or 0.0 for p in cold),
     )
 
@@ -172,6 +172,7 @@ def remaining_problem(
     data["models"] = [m for m in data["models"] if m["id"] not in exclude]
     machine = dict(data.get("machine") or {})
     machine["startup_ms"] = 0.0
+    machine["cold_base_ms"] = 0.0  # paid before the first node
     machine["resident"] = sorted(set(machine.get("resident") or ()) | set(resident))
     data["machine"] = machine
     return problem_from_data(data, where="the re-planned problem")
