@@ -68,35 +68,47 @@ class Compiled:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.order: list[str] = problem.graph.topological_order()
+        graph = problem.graph
+        self.order: list[str] = graph.topological_order()
         index = {node_id: i for i, node_id in enumerate(self.order)}
-        self.rows: list[list[ModelProfile]] = [
-            problem.candidates_for(problem.graph.node(node_id).task) for node_id in self.order
-        ]
-        edges = tuple(sorted((index[u], index[v]) for u, v in problem.graph.dependency_edges()))
+        task_of = {node.id: node.task for node in graph.nodes}
+        #: the task of each node, by index
+        self.tasks: list[str] = [task_of[node_id] for node_id in self.order]
+        by_task: dict[str, list[ModelProfile]] = {task: [] for task in self.tasks}
+        for m in problem.candidates:
+            if m.task in by_task:
+                by_task[m.task].append(m)
+        for rows in by_task.values():  # `Problem.candidates_for`'s order
+            rows.sort(key=lambda m: m.id)
+        self.rows: list[list[ModelProfile]] = [by_task[task] for task in self.tasks]
+        edges = tuple(sorted((index[u], index[v]) for u, v in graph.dependency_edges()))
         b = problem.budgets
         machine = problem.machine
         parallel = problem.execution == "parallel"
         self.workers = machine.resolved_workers() if parallel else 1
         floors = tuple(b.node_min_accuracy.get(node_id) for node_id in self.order)
 
-        def candidate(m: ModelProfile) -> Candidate:
-            load_ms, load_j = load_cost(machine, m)
-            return Candidate(
-                m.id,
-                m.accuracy,
-                m.latency_ms,
-                m.energy_j,
-                m.memory_mb,
-                m.cost_usd,
-                load_ms,
-                load_j,
+        # one Candidate per profile row, shared by the nodes of its task
+        made = {
+            task: tuple(
+                Candidate(
+                    m.id,
+                    m.accuracy,
+                    m.latency_ms,
+                    m.energy_j,
+                    m.memory_mb,
+                    m.cost_usd,
+                    *load_cost(machine, m),
+                )
+                for m in rows
             )
+            for task, rows in by_task.items()
+        }
 
         self.selection = SelectionProblem(
             n_nodes=len(self.order),
             edges=edges,
-            candidates=tuple(tuple(candidate(m) for m in rows) for rows in self.rows),
+            candidates=tuple(made[task] for task in self.tasks),
             budgets=selection_budgets(b),
             weights=SolverWeights(
                 problem.weights.energy, problem.weights.latency, problem.weights.cost
@@ -246,25 +258,34 @@ def _plan(
     prio: list[float] = []
     offset = 0.0
     if choice is not None:
-        totals = Metrics.of(evaluate(sel, choice))
         info, sim, prio, crit = _schedule(compiled, choice)
+        totals = Metrics.of(evaluate(sel, choice, makespan=sim.makespan))
         offset = info.startup_ms + info.load_ms
 
+    # views and predicted metrics are immutable: a row that serves several nodes in the
+    # same state (same reason) shares one instance instead of being validated per node
+    views_of: dict[tuple[int, bool, str], CandidateView] = {}
+    metrics_of: dict[int, Metrics] = {}
     nodes: list[NodePlan] = []
     for v, node_id in enumerate(compiled.order):
+        rows = compiled.rows[v]
+        dropped = pre.reasons[v] if pre is not None else {}
+        pick = choice[v] if choice is not None else -1
         views = []
-        for i, m in enumerate(compiled.rows[v]):
-            chosen = choice is not None and choice[v] == i
+        for i, m in enumerate(rows):
+            chosen = i == pick
             if chosen:
                 reason = "chosen"
-            elif pre is not None and i in pre.reasons[v]:
-                reason = pre.reasons[v][i]
+            elif i in dropped:
+                reason = dropped[i]
             elif choice is None:
                 reason = "no feasible plan"
             else:
                 reason = NOT_ANALYSED
-            views.append(
-                CandidateView(
+            key = (id(m), chosen, reason)
+            view = views_of.get(key)
+            if view is None:
+                view = views_of[key] = CandidateView(
                     model=m.id,
                     accuracy=m.accuracy,
                     latency_ms=m.latency_ms,
@@ -274,14 +295,19 @@ def _plan(
                     chosen=chosen,
                     reason=reason,
                 )
-            )
-        model = compiled.rows[v][choice[v]] if choice is not None else None
+            views.append(view)
+        model = rows[pick] if choice is not None else None
+        predicted = None
+        if model is not None:
+            predicted = metrics_of.get(id(model))
+            if predicted is None:
+                predicted = metrics_of[id(model)] = Metrics.of(model)
         nodes.append(
             NodePlan(
                 id=node_id,
-                task=problem.graph.node(node_id).task,
+                task=compiled.tasks[v],
                 model=model.id if model else None,
-                predicted=Metrics.of(model) if model else None,
+                predicted=predicted,
                 start_ms=offset + sim.start[v] if sim is not None else None,
                 finish_ms=offset + sim.finish[v] if sim is not None else None,
                 worker=sim.worker[v] if sim is not None else None,

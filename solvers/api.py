@@ -108,8 +108,9 @@ def solve_selection(
     fast_bound: float | None = None
     if engine.solves_milp:
         quick = _separable_optimum(work)
-        if quick is not None and not violations(work, quick):
-            totals = evaluate(work, quick, simulate=False)
+        totals = evaluate(work, quick, simulate=False) if quick is not None else None
+        if quick is not None and not violations(work, quick, totals):
+            assert totals is not None
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
@@ -210,7 +211,8 @@ def solve_selection(
         )
         return SolveOutcome(bad, pre, shortcut)
     choice = pre.lift(result.choice) if pre is not None else result.choice
-    broken = violations(problem, choice)
+    totals = evaluate(problem, choice, simulate=False)
+    broken = violations(problem, choice, totals)
     if broken:
         bad = SolveResult(
             Status.ERROR,
@@ -220,7 +222,7 @@ def solve_selection(
             "the solver misbehaved (try another --backend)",
         )
         return SolveOutcome(bad, pre, shortcut)
-    objective = objective_value(problem, evaluate(problem, choice, simulate=False))
+    objective = objective_value(problem, totals)
     # every proven lower bound counts: the backend's and the fast path's (both are bounds
     # on the same presolved problem, whose optimum equals the original's)
     bounds = [b for b in (result.bound, fast_bound) if b is not None and math.isfinite(b)]

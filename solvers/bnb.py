@@ -100,15 +100,16 @@ class _Data:
                 [i for i, c in enumerate(cands[v]) if floor is None or c.accuracy >= floor]
             )
         shape = problem.shape
-        dur = problem.duration
+        dispatch = problem.dispatch_ms
+        # durations (`SelectionProblem.duration`)
+        self.lat = [[c.latency_ms + dispatch for c in cs] for cs in cands]
+        we, wc, wl = w.energy, w.cost, w.latency * shape.work
         self.sep = [
             [
-                w.energy * c.energy_j / e_ref
-                + w.cost * c.cost_usd / c_ref
-                + w.latency * shape.work * dur(c) / l_ref
-                for c in cs
+                we * c.energy_j / e_ref + wc * c.cost_usd / c_ref + wl * d / l_ref
+                for c, d in zip(cs, ds, strict=True)
             ]
-            for cs in cands
+            for cs, ds in zip(cands, self.lat, strict=True)
         ]
         # additive budgets: coefficient per candidate, loosened limit
         self.res: list[tuple[list[list[float]], float]] = []
@@ -124,9 +125,7 @@ class _Data:
                 )
             )
         if b.latency_ms is not None and shape.path == 0:  # S + loads + W <= B_L
-            self.res.append(
-                ([[dur(c) for c in cs] for cs in cands], _loose(b.latency_ms) - problem.startup_ms)
-            )
+            self.res.append((self.lat, _loose(b.latency_ms) - problem.startup_ms))
         # memory: key index per candidate
         self.mem_limit = _loose(b.memory_mb) if b.memory_mb is not None else None
         mem_by_key = problem.memory_by_key
@@ -148,7 +147,6 @@ class _Data:
         self.lat_limit = _loose(b.latency_ms) if b.latency_ms is not None else math.inf
         self.w_time = w.latency * shape.path / l_ref
         self.path = shape.path
-        self.lat = [[dur(c) for c in cs] for cs in cands]
         self.preds = problem.predecessors()
         inf = math.inf
         fastest = [min((self.lat[v][i] for i in self.allowed[v]), default=inf) for v in range(n)]
@@ -277,7 +275,7 @@ def _completion(
 ) -> _Completion | None:
     import numpy as np
 
-    fronts = suffix_fronts(rel, cutoff, max_states, deadline)
+    fronts = suffix_fronts(rel, cutoff, max_states, deadline, first=1)  # expand reads 1..n
     if fronts is None:
         return None
     g = rel.g if rel.g is not None else np.zeros_like(rel.sep)
@@ -335,8 +333,17 @@ def branch_and_bound(
     static = d.w_time * d.static_time + d.const
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
-        root_bound = lagrangian_bound(rel) + static
-        base = max(root_bound, 1e-12)
+        # a small problem searched once with its full fronts from no plan, gap 0: a plan
+        # it finds is optimal and is its own bound, so the Lagrangian root bound is only
+        # computed (by `root`) where an answer reports it
+        lazy = d.n <= SMALL_NODES and best is None and not dive_only and gap_rel <= 0
+
+        def root() -> float:
+            assert rel is not None
+            return lagrangian_bound(rel) + static
+
+        root_bound = math.nan if lazy else root()
+        base = 1e-12 if lazy else max(root_bound, 1e-12)
         if d.n > SMALL_NODES and best is None:
             # a first plan from a short dive (Lagrangian bounds), so that a search stopped
             # by its limits still has a plan to hand over
@@ -373,6 +380,7 @@ def branch_and_bound(
                 deadline,
             )
             if comp is None or time.perf_counter() > deadline:
+                root_bound = root() if lazy else root_bound
                 if time.perf_counter() > deadline:
                     return BnbResult(
                         False, best, best_obj if best is not None else None, root_bound, nodes
@@ -382,14 +390,17 @@ def branch_and_bound(
                 problem, d, cutoff, round_nodes, deadline, comp, gap_rel
             )
             nodes += count
+            if found is not None and not stopped:
+                # lazy: gap 0, so the bound is the plan's objective itself
+                return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
+            root_bound = root() if lazy else root_bound
+            lazy = False
             if stopped:
                 if found is not None and obj < best_obj:
                     best, best_obj = found, obj
                 return BnbResult(
                     False, best, best_obj if best is not None else None, root_bound, nodes
                 )
-            if found is not None:
-                return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
             if final:  # nothing below the incumbent (or infeasible)
                 if best is None:
                     return BnbResult(True, None, None, root_bound, nodes)
@@ -560,8 +571,9 @@ def _search(
         loaded[keys[depth][i]] += 1
         if nxt == n:
             choice = tuple(chosen)
-            if not violations(problem, choice):
-                obj = objective_value(problem, evaluate(problem, choice, simulate=False))
+            totals = evaluate(problem, choice, simulate=False)
+            if not violations(problem, choice, totals):
+                obj = objective_value(problem, totals)
                 if obj < best_obj:
                     best_obj, best = obj, choice
                     found_plan = True

@@ -7,6 +7,7 @@ dependency edge ``node-id -> this node``. Explicit ``edges`` are ``[source, targ
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -161,8 +162,24 @@ class TaskGraph(BaseModel):
         raise KeyError(node_id)
 
     def topological_order(self) -> list[str]:
-        """Deterministic topological order (lexicographic among ready nodes)."""
-        return list(nx.lexicographical_topological_sort(self._build_nx()))
+        """Deterministic topological order: the smallest ready node id first (the order of
+        `networkx.lexicographical_topological_sort`, computed without building a graph)."""
+        succs: dict[str, list[str]] = {node.id: [] for node in self.nodes}
+        waiting = dict.fromkeys(succs, 0)
+        for src, dst in self.dependency_edges():
+            succs[src].append(dst)
+            waiting[dst] += 1
+        ready = [node_id for node_id, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            node_id = heapq.heappop(ready)
+            order.append(node_id)
+            for dst in succs[node_id]:
+                waiting[dst] -= 1
+                if waiting[dst] == 0:
+                    heapq.heappush(ready, dst)
+        return order
 
     def predecessors(self) -> dict[str, list[str]]:
         graph = self._build_nx()
