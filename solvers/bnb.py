@@ -47,6 +47,7 @@ from solvers.model import (
     budget_limit,
     evaluate,
     objective_value,
+    per_row,
     violations,
 )
 from solvers.pareto import Relaxation, additive_relaxation, lagrangian_bound, suffix_fronts
@@ -101,26 +102,28 @@ class _Data:
             )
         shape = problem.shape
         dispatch = problem.dispatch_ms
-        # durations (`SelectionProblem.duration`)
-        self.lat = [[c.latency_ms + dispatch for c in cs] for cs in cands]
+        # durations (`SelectionProblem.duration`); rows of a shared candidate tuple are
+        # computed once (`per_row`; read only)
+        self.lat = per_row(problem, lambda c: c.latency_ms + dispatch)
         we, wc, wl = w.energy, w.cost, w.latency * shape.work
-        self.sep = [
-            [
-                we * c.energy_j / e_ref + wc * c.cost_usd / c_ref + wl * d / l_ref
-                for c, d in zip(cs, ds, strict=True)
-            ]
-            for cs, ds in zip(cands, self.lat, strict=True)
-        ]
+        self.sep = per_row(
+            problem,
+            lambda c: (
+                we * c.energy_j / e_ref
+                + wc * c.cost_usd / c_ref
+                + wl * (c.latency_ms + dispatch) / l_ref
+            ),
+        )
         # additive budgets: coefficient per candidate, loosened limit
         self.res: list[tuple[list[list[float]], float]] = []
         if b.energy_j is not None:
-            self.res.append(([[c.energy_j for c in cs] for cs in cands], _loose(b.energy_j)))
+            self.res.append((per_row(problem, lambda c: c.energy_j), _loose(b.energy_j)))
         if b.cost_usd is not None:
-            self.res.append(([[c.cost_usd for c in cs] for cs in cands], _loose(b.cost_usd)))
+            self.res.append((per_row(problem, lambda c: c.cost_usd), _loose(b.cost_usd)))
         if b.min_accuracy is not None:
             self.res.append(
                 (
-                    [[-math.log(c.accuracy) for c in cs] for cs in cands],
+                    per_row(problem, lambda c: -math.log(c.accuracy)),
                     -accuracy_floor(b.min_accuracy, PRUNE_SLACK),
                 )
             )
@@ -131,7 +134,7 @@ class _Data:
         mem_by_key = problem.memory_by_key
         keys = sorted(mem_by_key)
         key_id = {k: j for j, k in enumerate(keys)}
-        self.key = [[key_id[c.key] for c in cs] for cs in cands]
+        self.key = per_row(problem, lambda c: key_id[c.key])
         self.key_mem = [mem_by_key[k] for k in keys]
         # cold loads, paid once per key: (latency, objective) added when a key first loads
         loads = problem.load_by_key
@@ -496,59 +499,71 @@ def _search(
         out = []
         nxt = depth + 1
         prev = acc_res[depth]
+        # this depth's rows and sums, read once per expansion (same arithmetic as per child)
+        checks = [(prev[r], res[r][0][depth], suf_res[r][nxt], res[r][1]) for r in range(n_res)]
         start_t = max((finish[u] for u in preds[depth]), default=0.0) if track_time else 0.0
         limit = prune_at()
+        keys_d, lat_d, sep_d = keys[depth], lat[depth], sep[depth]
+        mem0, lms0, lobj0 = acc_mem[depth], acc_lms[depth], acc_lobj[depth]
+        t0, w0, s0, tail_d, suf_w_next = (
+            acc_t[depth],
+            acc_w[depth],
+            acc_sep[depth],
+            tail[depth],
+            suf_w[nxt],
+        )
+        if comp is not None:
+            g0, comp_g_d = acc_g[depth], comp_g[depth]
+            uses, costs = fronts[nxt]
         for i in allowed[depth]:
             values = []
-            ok = True
-            for r in range(n_res):
-                value = prev[r] + res[r][0][depth][i]
-                if value + suf_res[r][nxt] > res[r][1]:
-                    ok = False
+            for p, coef, suf, lim in checks:
+                value = p + coef[i]
+                if value + suf > lim:
                     break
                 values.append(value)
-            if not ok:
-                continue
-            key = keys[depth][i]
-            mem = acc_mem[depth]
-            lms = acc_lms[depth]
-            lobj = acc_lobj[depth]
-            if loaded[key] == 0:
-                mem += key_mem[key]
-                if mem_limit is not None and mem > mem_limit:
-                    continue
-                lms += key_load_ms[key]
-                lobj += key_load_obj[key]
-            t_bound = acc_t[depth]
-            f = 0.0
-            wk = acc_w[depth] + lat[depth][i]
-            if track_time:
-                f = start_t + lat[depth][i]
-                reach = f + tail[depth]
-                if reach > t_bound:
-                    t_bound = reach
-                if lat_budget and (
-                    startup + lms + work * (wk + suf_w[nxt]) + path * t_bound > lat_limit
-                ):
-                    continue
-            s = acc_sep[depth] + sep[depth][i]
-            time_part = lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
-            gsum = 0.0
-            if comp is not None:
-                gsum = acc_g[depth] + comp_g[depth][i]
-                uses, costs = fronts[nxt]
-                k = bisect_right(uses, g_limit - gsum) - 1
-                if k < 0:
-                    continue
-                rest = costs[k]
-                if s + rest > cap:
-                    continue
-                bound = s + rest + time_part
             else:
-                bound = s + d.lagrange(nxt, values) + time_part
-            if bound >= limit:
-                continue
-            out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
+                key = keys_d[i]
+                mem = mem0
+                lms = lms0
+                lobj = lobj0
+                if loaded[key] == 0:
+                    mem += key_mem[key]
+                    if mem_limit is not None and mem > mem_limit:
+                        continue
+                    lms += key_load_ms[key]
+                    lobj += key_load_obj[key]
+                t_bound = t0
+                f = 0.0
+                wk = w0 + lat_d[i]
+                if track_time:
+                    f = start_t + lat_d[i]
+                    reach = f + tail_d
+                    if reach > t_bound:
+                        t_bound = reach
+                    if lat_budget and (
+                        startup + lms + work * (wk + suf_w_next) + path * t_bound > lat_limit
+                    ):
+                        continue
+                s = s0 + sep_d[i]
+                time_part = (
+                    lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
+                )
+                gsum = 0.0
+                if comp is not None:
+                    gsum = g0 + comp_g_d[i]
+                    k = bisect_right(uses, g_limit - gsum) - 1
+                    if k < 0:
+                        continue
+                    rest = costs[k]
+                    if s + rest > cap:
+                        continue
+                    bound = s + rest + time_part
+                else:
+                    bound = s + d.lagrange(nxt, values) + time_part
+                if bound >= limit:
+                    continue
+                out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
         out.sort(key=lambda kid: (kid[0], kid[1]))
         return out
 

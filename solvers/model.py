@@ -8,9 +8,13 @@ topological order, ``edges`` are ``(u, v)`` index pairs with ``u`` before ``v``,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from solvers.schedule import critical_path, list_schedule, wider_than
+
+T = TypeVar("T")
 
 #: Relative tolerance used when checking a total against a budget.
 BUDGET_RTOL = 1e-9
@@ -262,6 +266,19 @@ class SelectionProblem:
         for u, v in self.edges:
             succ[u].append(v)
         return succ
+
+
+def per_row(problem: SelectionProblem, value: Callable[[Candidate], T]) -> list[list[T]]:
+    """``value`` of every candidate, as [node][row]; a candidate tuple that several nodes
+    share is evaluated once (its row list is then shared too: read only)."""
+    memo: dict[int, list[T]] = {}
+    table = []
+    for cs in problem.candidates:
+        row = memo.get(id(cs))
+        if row is None:
+            row = memo[id(cs)] = [value(c) for c in cs]
+        table.append(row)
+    return table
 
 
 def longest_path(n: int, edges: tuple[tuple[int, int], ...], weight: list[float]) -> float:

@@ -206,10 +206,12 @@ def _forward(
     max_states: int = MAX_STATES,
     deadline: float = math.inf,
     stop: int | None = None,
+    track: bool = True,
 ) -> tuple[list[tuple[np.ndarray, ...]], bool]:
     """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
     (cost ascending, use descending, parent state, candidate). ``stop``: build layers
-    ``0..stop`` only (default: all ``n + 1``).
+    ``0..stop`` only (default: all ``n + 1``). ``track=False``: the values only, (cost,
+    use), for callers that never walk back to the choices (fewer array operations).
 
     Each layer is the Pareto front of every (state, candidate) pair. The pairs are laid
     out candidate-major, so they form one cost-sorted run per candidate (the states are
@@ -239,6 +241,10 @@ def _forward(
     sep_of = [sep[d, cols][:, None] for d, cols in enumerate(cols_of)]
     g_of = [g[d, cols][:, None] for d, cols in enumerate(cols_of)]
     rooms = list(zip(room_g[1:].tolist(), room_s[1:].tolist(), strict=True))
+    if not track:
+        return _forward_values(
+            layers, sep_of, g_of, rooms, bound, rel.g_limit, cutoff - tol, max_states, deadline
+        )
     for d in range(last):
         cols = cols_of[d]
         m = len(s)
@@ -271,6 +277,56 @@ def _forward(
             return layers, False
         s, gg = ns[idx], ng[idx]
         layers.append((s, gg, idx % m, cols[idx // m]))
+        if len(s) == 0:
+            break
+    return layers, True
+
+
+def _forward_values(
+    layers: list[tuple[np.ndarray, ...]],
+    sep_of: list[np.ndarray],
+    g_of: list[np.ndarray],
+    rooms: list[tuple[float, float]],
+    bound: _Bound | None,
+    g_limit: float,
+    below: float,
+    max_states: int,
+    deadline: float,
+) -> tuple[list[tuple[np.ndarray, ...]], bool]:
+    """`_forward`'s loop on the values alone: the same states in the same order (the
+    pairs that pass are compressed in place of their indices), without parent and
+    candidate, which ``track=False`` callers never read."""
+    import numpy as np
+
+    s, gg = layers[0][0], layers[0][1]
+    total = 0
+    for d in range(len(sep_of)):
+        ns = (sep_of[d] + s).ravel()
+        ng = (g_of[d] + gg).ravel()
+        ok = (ng <= rooms[d][0]) & (ns <= rooms[d][1])
+        if bound is not None:
+            ok &= ns + bound(d + 1, g_limit - ng) < below
+        ns, ng = ns[ok], ng[ok]
+        if len(ns) > 1:
+            o = ns.argsort(kind="stable")
+            ns, ng = ns[o], ng[o]
+            keep = np.empty(len(ns), dtype=bool)
+            keep[0] = True
+            np.less(ng[1:], np.minimum.accumulate(ng)[:-1], out=keep[1:])
+            ns, ng = ns[keep], ng[keep]
+            if len(ns) > 1:
+                same = ns[1:] == ns[:-1]  # equal costs: the last (least use) dominates
+                if same.any():
+                    keep = np.ones(len(ns), dtype=bool)
+                    keep[:-1] = ~same
+                    ns, ng = ns[keep], ng[keep]
+        total += len(ns)
+        if len(ns) > max_states or total > MAX_TOTAL_STATES:
+            return layers, False
+        if deadline < math.inf and time.perf_counter() > deadline:
+            return layers, False
+        s, gg = ns, ng
+        layers.append((s, gg))
         if len(s) == 0:
             break
     return layers, True
@@ -315,12 +371,12 @@ def suffix_fronts(
 
     n = rel.sep.shape[0]
     layers, ok = _forward(
-        rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline, stop=n - first
+        rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline, stop=n - first, track=False
     )
     if not ok:
         return None
     fronts: list[tuple[list[float], list[float]]] = [([], []) for _ in range(n + 1)]
-    for k, (s, g, _, _) in enumerate(layers):  # layer k: the last k nodes
+    for k, (s, g, *_) in enumerate(layers):  # layer k: the last k nodes
         fronts[n - k] = (g[::-1].tolist(), s[::-1].tolist())
     return fronts
 

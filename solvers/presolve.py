@@ -18,14 +18,20 @@ Two rules, both exact (every optimal plan of the original problem survives, up t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import numpy as np
 
-from solvers.model import Candidate, SelectionProblem, accuracy_floor, budget_limit, within
+from solvers.model import (
+    Candidate,
+    SelectionProblem,
+    accuracy_floor,
+    budget_limit,
+    per_row,
+    within,
+)
 
 _ELSEWHERE = "breaks the {} budget even with the best choices elsewhere"
 
@@ -59,19 +65,6 @@ def _longest_before_after(
     return head, tail
 
 
-def _per_row(problem: SelectionProblem, value: Callable[[Candidate], float]) -> list[list[float]]:
-    """``value`` of every candidate, as [node][row]; a candidate tuple that several nodes
-    share is evaluated once (the rows are shared: read only)."""
-    memo: dict[int, list[float]] = {}
-    table = []
-    for cs in problem.candidates:
-        row = memo.get(id(cs))
-        if row is None:
-            row = memo[id(cs)] = [value(c) for c in cs]
-        table.append(row)
-    return table
-
-
 def presolve(problem: SelectionProblem) -> PresolveResult:
     """Apply the module's rules; returns the reduced problem and the reasons."""
     n = problem.n_nodes
@@ -99,18 +92,18 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                     reasons[v][i] = "breaks the memory budget alone"
 
     if b.energy_j is not None:
-        energy = _per_row(problem, lambda c: c.energy_j)
-        load_j = _per_row(problem, lambda c: loads[c.key][1])
+        energy = per_row(problem, lambda c: c.energy_j)
+        load_j = per_row(problem, lambda c: loads[c.key][1])
     if b.cost_usd is not None:
-        cost = _per_row(problem, lambda c: c.cost_usd)
+        cost = per_row(problem, lambda c: c.cost_usd)
     if b.min_accuracy is not None:
-        log_acc = _per_row(problem, lambda c: math.log(c.accuracy))
+        log_acc = per_row(problem, lambda c: math.log(c.accuracy))
     if b.latency_ms is not None:
         shape = problem.shape
-        dur = _per_row(problem, problem.duration)
+        dur = per_row(problem, problem.duration)
         # S + its own key's load + (omega + pi) d_i: what candidate i adds itself
         scale = shape.work + shape.path
-        own_ms = _per_row(problem, lambda c: loads[c.key][0] + scale * problem.duration(c))
+        own_ms = per_row(problem, lambda c: loads[c.key][0] + scale * problem.duration(c))
     changed = True
     while changed and all(alive):
         changed = False
@@ -159,14 +152,19 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
     if empty is None:
         _drop_dominated(problem, alive, reasons)
     kept = tuple(tuple(a) for a in alive)
-    reduced = (
-        replace(
-            problem,
-            candidates=tuple(tuple(cands[v][i] for i in kept[v]) for v in range(n)),
-        )
-        if empty is None
-        else problem
-    )
+    reduced = problem
+    if empty is None:
+        # nodes that shared a candidate tuple and kept the same rows share the reduced one
+        # (the searches read a shared tuple once)
+        shared: dict[tuple[int, tuple[int, ...]], tuple[Candidate, ...]] = {}
+        left: list[tuple[Candidate, ...]] = []
+        for v in range(n):
+            key = (id(cands[v]), kept[v])
+            kept_rows = shared.get(key)
+            if kept_rows is None:
+                kept_rows = shared[key] = tuple(cands[v][i] for i in kept[v])
+            left.append(kept_rows)
+        reduced = replace(problem, candidates=tuple(left))
     return PresolveResult(reduced, kept, tuple(reasons), empty)
 
 
