@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
 
 from planner.errors import SolveError
 from planner.machine import Machine
@@ -34,7 +37,9 @@ from solvers import Budgets as SolverBudgets
 from solvers import Weights as SolverWeights
 from solvers.api import DEFAULT_TIME_LIMIT_S, SolveOutcome
 from solvers.backends import get_backend
-from solvers.schedule import Schedule, bottom_levels, list_schedule
+from solvers.schedule import Schedule, adjacency, bottom_levels, list_schedule
+
+T = TypeVar("T")
 
 
 def load_cost(machine: Machine, model: ModelProfile) -> tuple[float, float]:
@@ -69,7 +74,8 @@ class Compiled:
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
         graph = problem.graph
-        self.order: list[str] = graph.topological_order()
+        dependencies = graph.dependency_edges()
+        self.order: list[str] = graph.topological_order(dependencies)
         index = {node_id: i for i, node_id in enumerate(self.order)}
         task_of = {node.id: node.task for node in graph.nodes}
         #: the task of each node, by index
@@ -81,7 +87,7 @@ class Compiled:
         for rows in by_task.values():  # `Problem.candidates_for`'s order
             rows.sort(key=lambda m: m.id)
         self.rows: list[list[ModelProfile]] = [by_task[task] for task in self.tasks]
-        edges = tuple(sorted((index[u], index[v]) for u, v in graph.dependency_edges()))
+        edges = tuple(sorted((index[u], index[v]) for u, v in dependencies))
         b = problem.budgets
         machine = problem.machine
         parallel = problem.execution == "parallel"
@@ -90,18 +96,7 @@ class Compiled:
 
         # one Candidate per profile row, shared by the nodes of its task
         made = {
-            task: tuple(
-                Candidate(
-                    m.id,
-                    m.accuracy,
-                    m.latency_ms,
-                    m.energy_j,
-                    m.memory_mb,
-                    m.cost_usd,
-                    *load_cost(machine, m),
-                )
-                for m in rows
-            )
+            task: tuple(_candidate(m, *load_cost(machine, m)) for m in rows)
             for task, rows in by_task.items()
         }
 
@@ -121,6 +116,58 @@ class Compiled:
         )
 
 
+#: Immutable objects built from one profile row (its solver `Candidate`, its predicted
+#: `Metrics`, its `CandidateView` per reason) are kept per row object: a service solves
+#: request after request over the same catalog rows. Keyed by the row's id plus what else
+#: the object depends on; the entry holds the row itself, so the id cannot be reused while
+#: it is kept. At most ROW_CACHE entries (then it starts over).
+ROW_CACHE = 8192
+_by_row: dict[tuple[Any, ...], tuple[ModelProfile, Any]] = {}
+
+
+def _row_object(m: ModelProfile, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """``build()`` for row ``m`` and ``key``, made once per row object (see ROW_CACHE)."""
+    full = (id(m), *key)
+    hit = _by_row.get(full)
+    if hit is not None and hit[0] is m:
+        made: T = hit[1]
+        return made
+    made = build()
+    if len(_by_row) >= ROW_CACHE:
+        _by_row.clear()
+    _by_row[full] = (m, made)
+    return made
+
+
+def _candidate(m: ModelProfile, load_ms: float, load_j: float) -> Candidate:
+    """The solver's `Candidate` of profile row ``m`` with these cold-load costs."""
+    return _row_object(
+        m,
+        ("candidate", load_ms, load_j),
+        lambda: Candidate(
+            m.id, m.accuracy, m.latency_ms, m.energy_j, m.memory_mb, m.cost_usd, load_ms, load_j
+        ),
+    )
+
+
+def _view(m: ModelProfile, chosen: bool, reason: str) -> CandidateView:
+    """The `CandidateView` of row ``m`` (chosen or not, with ``reason``)."""
+    return _row_object(
+        m,
+        ("view", chosen, reason),
+        lambda: CandidateView(
+            model=m.id,
+            accuracy=m.accuracy,
+            latency_ms=m.latency_ms,
+            energy_j=m.energy_j,
+            memory_mb=m.memory_mb,
+            cost_usd=m.cost_usd,
+            chosen=chosen,
+            reason=reason,
+        ),
+    )
+
+
 def _schedule(
     compiled: Compiled, choice: tuple[int, ...]
 ) -> tuple[ScheduleInfo, Schedule, list[float], list[str]]:
@@ -129,8 +176,9 @@ def _schedule(
     sel = compiled.selection
     chosen = [sel.candidates[v][i] for v, i in enumerate(choice)]
     durations = [sel.duration(c) for c in chosen]
-    prio = bottom_levels(durations, sel.edges)
-    sim = list_schedule(durations, sel.edges, compiled.workers, prio)
+    adj = adjacency(sel.n_nodes, sel.edges)
+    prio = bottom_levels(durations, sel.edges, adj)
+    sim = list_schedule(durations, sel.edges, compiled.workers, prio, adj)
     loads = sel.load_by_key
     cold = sorted({c.key for c in chosen if loads[c.key] != (0.0, 0.0)})
     load_ms = math.fsum(loads[k][0] for k in cold)
@@ -158,7 +206,7 @@ def _schedule(
     # the successor with the largest bottom level (ties to the lower index: deterministic)
     crit: list[str] = []
     if sel.n_nodes:
-        preds, succs = sel.predecessors(), sel.successors()
+        preds, succs = adj
         v = max((u for u in range(sel.n_nodes) if not preds[u]), key=lambda u: (prio[u], -u))
         crit.append(compiled.order[v])
         while succs[v]:
@@ -262,10 +310,8 @@ def _plan(
         totals = Metrics.of(evaluate(sel, choice, makespan=sim.makespan))
         offset = info.startup_ms + info.load_ms
 
-    # views and predicted metrics are immutable: a row that serves several nodes in the
-    # same state (same reason) shares one instance instead of being validated per node
-    views_of: dict[tuple[int, bool, str], CandidateView] = {}
-    metrics_of: dict[int, Metrics] = {}
+    # views and predicted metrics are immutable: a row in the same state (same reason)
+    # shares one instance across nodes and solves (`_row_object`)
     nodes: list[NodePlan] = []
     for v, node_id in enumerate(compiled.order):
         rows = compiled.rows[v]
@@ -282,26 +328,11 @@ def _plan(
                 reason = "no feasible plan"
             else:
                 reason = NOT_ANALYSED
-            key = (id(m), chosen, reason)
-            view = views_of.get(key)
-            if view is None:
-                view = views_of[key] = CandidateView(
-                    model=m.id,
-                    accuracy=m.accuracy,
-                    latency_ms=m.latency_ms,
-                    energy_j=m.energy_j,
-                    memory_mb=m.memory_mb,
-                    cost_usd=m.cost_usd,
-                    chosen=chosen,
-                    reason=reason,
-                )
-            views.append(view)
+            views.append(_view(m, chosen, reason))
         model = rows[pick] if choice is not None else None
         predicted = None
         if model is not None:
-            predicted = metrics_of.get(id(model))
-            if predicted is None:
-                predicted = metrics_of[id(model)] = Metrics.of(model)
+            predicted = _row_object(model, ("metrics",), partial(Metrics.of, model))
         nodes.append(
             NodePlan(
                 id=node_id,

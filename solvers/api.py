@@ -12,7 +12,7 @@ from solvers.backends import available_backends as available_backends  # re-expo
 from solvers.bnb import branch_and_bound
 from solvers.formulation import build_milp, start_values
 from solvers.lagrange import flow_dual
-from solvers.model import SelectionProblem, evaluate, objective_value, violations
+from solvers.model import SelectionProblem, evaluate, objective_value, per_row, violations
 from solvers.presolve import PresolveResult, presolve
 from solvers.status import SolverError, SolveResult, Status
 
@@ -52,15 +52,20 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
-    choice = []
-    for cands in problem.candidates:
-        scores = [
+    rows = per_row(
+        problem,
+        lambda c: (
             w.energy * c.energy_j / e_ref
             + w.latency * shape.work * problem.duration(c) / l_ref
             + w.cost * c.cost_usd / c_ref
-            for c in cands
-        ]
-        choice.append(min(range(len(cands)), key=lambda i: (scores[i], i)))
+        ),
+    )
+    best: dict[int, int] = {}  # per shared row: its first least score
+    choice = []
+    for scores in rows:
+        if id(scores) not in best:
+            best[id(scores)] = min(range(len(scores)), key=lambda i: (scores[i], i))
+        choice.append(best[id(scores)])
     return tuple(choice)
 
 

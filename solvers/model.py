@@ -298,12 +298,19 @@ def reference_scales(problem: SelectionProblem) -> tuple[float, float, float]:
     Every plan is at most these, so dividing by them maps each term into [0, 1]. They depend
     on the problem as given only, so presolve removing candidates never changes them.
     """
-    worst_e = [max((c.energy_j for c in cs), default=0.0) for cs in problem.candidates]
-    worst_d = [
-        max((c.latency_ms for c in cs), default=0.0) + problem.dispatch_ms
-        for cs in problem.candidates
-    ]
-    worst_c = [max((c.cost_usd for c in cs), default=0.0) for cs in problem.candidates]
+    # per distinct candidate tuple (nodes of one task share theirs), then per node
+    worst: dict[int, tuple[float, float, float]] = {}
+    for cs in problem.candidates:
+        if id(cs) not in worst:
+            worst[id(cs)] = (
+                max((c.energy_j for c in cs), default=0.0),
+                max((c.latency_ms for c in cs), default=0.0) + problem.dispatch_ms,
+                max((c.cost_usd for c in cs), default=0.0),
+            )
+    rows = [worst[id(cs)] for cs in problem.candidates]
+    worst_e = [r[0] for r in rows]
+    worst_d = [r[1] for r in rows]
+    worst_c = [r[2] for r in rows]
     loads = problem.load_by_key
     e_ref = math.fsum(worst_e) + math.fsum(e for _, e in loads.values())
     l_ref = (

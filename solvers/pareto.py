@@ -306,7 +306,8 @@ def _forward_values(
         ok = (ng <= rooms[d][0]) & (ns <= rooms[d][1])
         if bound is not None:
             ok &= ns + bound(d + 1, g_limit - ng) < below
-        ns, ng = ns[ok], ng[ok]
+        if not ok.all():
+            ns, ng = ns[ok], ng[ok]
         if len(ns) > 1:
             o = ns.argsort(kind="stable")
             ns, ng = ns[o], ng[o]

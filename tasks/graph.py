@@ -163,12 +163,13 @@ class TaskGraph(BaseModel):
                 return node
         raise KeyError(node_id)
 
-    def topological_order(self) -> list[str]:
+    def topological_order(self, edges: list[tuple[str, str]] | None = None) -> list[str]:
         """Deterministic topological order: the smallest ready node id first (the order of
-        `networkx.lexicographical_topological_sort`, computed without building a graph)."""
+        `networkx.lexicographical_topological_sort`, computed without building a graph).
+        ``edges``: `dependency_edges` when the caller has them already."""
         succs: dict[str, list[str]] = {node.id: [] for node in self.nodes}
         waiting = dict.fromkeys(succs, 0)
-        for src, dst in self.dependency_edges():
+        for src, dst in self.dependency_edges() if edges is None else edges:
             succs[src].append(dst)
             waiting[dst] += 1
         ready = [node_id for node_id, count in waiting.items() if count == 0]
