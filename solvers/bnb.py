@@ -98,7 +98,9 @@ class _Data:
         for v in range(n):
             floor = floors[v] if floors is not None else None
             self.allowed.append(
-                [i for i, c in enumerate(cands[v]) if floor is None or c.accuracy >= floor]
+                list(range(len(cands[v])))
+                if floor is None
+                else [i for i, c in enumerate(cands[v]) if c.accuracy >= floor]
             )
         shape = problem.shape
         dispatch = problem.dispatch_ms
@@ -152,7 +154,16 @@ class _Data:
         self.path = shape.path
         self.preds = problem.predecessors()
         inf = math.inf
-        fastest = [min((self.lat[v][i] for i in self.allowed[v]), default=inf) for v in range(n)]
+        allowed = self.allowed
+
+        def least(rows: list[list[float]], v: int) -> float:
+            """The least of ``rows[v]`` over node v's allowed candidates (inf: none)."""
+            row = rows[v]
+            if len(allowed[v]) == len(row):  # all of them: the same minimum, at C speed
+                return min(row, default=inf)
+            return min((row[i] for i in allowed[v]), default=inf)
+
+        fastest = [least(self.lat, v) for v in range(n)]
         succs = problem.successors()
         self.tail = [0.0] * n
         for v in reversed(range(n)):
@@ -171,14 +182,12 @@ class _Data:
         # suffix minima: sep and each additive budget
         self.suf_sep = [0.0] * (n + 1)
         for v in reversed(range(n)):
-            self.suf_sep[v] = self.suf_sep[v + 1] + min(
-                (self.sep[v][i] for i in self.allowed[v]), default=inf
-            )
+            self.suf_sep[v] = self.suf_sep[v + 1] + least(self.sep, v)
         self.suf_res = []
         for coef, _ in self.res:
             suf = [0.0] * (n + 1)
             for v in reversed(range(n)):
-                suf[v] = suf[v + 1] + min((coef[v][i] for i in self.allowed[v]), default=inf)
+                suf[v] = suf[v + 1] + least(coef, v)
             self.suf_res.append(suf)
         self._tables_ready = False
 
