@@ -239,8 +239,11 @@ def _drop_dominated(
             ).reshape(len(cands[v]), 7)
         m[b, : len(alive[v])] = table[alive[v]]
     # le[b, j, i]: row j no worse than row i at node b; lt: strictly better somewhere
-    le = np.all(m[:, :, None, :] <= m[:, None, :, :], axis=3)
-    lt = np.any(m[:, :, None, :] < m[:, None, :, :], axis=3)
+    # (the metric axis first, so the reductions run over whole slices)
+    mt = np.ascontiguousarray(m.transpose(2, 0, 1))
+    rows_j, rows_i = mt[:, :, :, None], mt[:, :, None, :]
+    le = np.logical_and.reduce(rows_j <= rows_i, axis=0)
+    lt = np.logical_or.reduce(rows_j < rows_i, axis=0)
     order = np.arange(width)
     dominates = le & (lt | (order[:, None] < order[None, :]))
     dominates[:, order, order] = False
