@@ -53,13 +53,20 @@ class Metrics(BaseModel):
     @classmethod
     def of(cls, source: HasMetrics) -> Metrics:
         """The metrics of a profile row (`ModelProfile`) or of plan totals (`solvers.Totals`)."""
+        if isinstance(source, BaseModel):
+            # a pydantic row: its field or extra, looked up without raising (a missing
+            # attribute costs a raised AttributeError in pydantic's __getattr__)
+            extra = source.__pydantic_extra__ or {}
+            bound = source.__dict__.get("latency_bound_ms", extra.get("latency_bound_ms"))
+        else:
+            bound = getattr(source, "latency_bound_ms", None)
         return cls(
             accuracy=source.accuracy,
             latency_ms=source.latency_ms,
             energy_j=source.energy_j,
             memory_mb=source.memory_mb,
             cost_usd=source.cost_usd,
-            latency_bound_ms=getattr(source, "latency_bound_ms", None),
+            latency_bound_ms=bound,
         )
 
     def for_budget(self, name: str) -> float:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
+from typing import Any, TypeVar
 
 from planner.errors import SolveError
 from planner.machine import Machine
@@ -34,7 +37,9 @@ from solvers import Budgets as SolverBudgets
 from solvers import Weights as SolverWeights
 from solvers.api import DEFAULT_TIME_LIMIT_S, SolveOutcome
 from solvers.backends import get_backend
-from solvers.schedule import Schedule, bottom_levels, list_schedule
+from solvers.schedule import Schedule, adjacency, bottom_levels, list_schedule
+
+T = TypeVar("T")
 
 
 def load_cost(machine: Machine, model: ModelProfile) -> tuple[float, float]:
@@ -68,35 +73,37 @@ class Compiled:
 
     def __init__(self, problem: Problem) -> None:
         self.problem = problem
-        self.order: list[str] = problem.graph.topological_order()
+        graph = problem.graph
+        dependencies = graph.dependency_edges()
+        self.order: list[str] = graph.topological_order(dependencies)
         index = {node_id: i for i, node_id in enumerate(self.order)}
-        self.rows: list[list[ModelProfile]] = [
-            problem.candidates_for(problem.graph.node(node_id).task) for node_id in self.order
-        ]
-        edges = tuple(sorted((index[u], index[v]) for u, v in problem.graph.dependency_edges()))
+        task_of = {node.id: node.task for node in graph.nodes}
+        #: the task of each node, by index
+        self.tasks: list[str] = [task_of[node_id] for node_id in self.order]
+        by_task: dict[str, list[ModelProfile]] = {task: [] for task in self.tasks}
+        for m in problem.candidates:
+            if m.task in by_task:
+                by_task[m.task].append(m)
+        for rows in by_task.values():  # `Problem.candidates_for`'s order
+            rows.sort(key=lambda m: m.id)
+        self.rows: list[list[ModelProfile]] = [by_task[task] for task in self.tasks]
+        edges = tuple(sorted((index[u], index[v]) for u, v in dependencies))
         b = problem.budgets
         machine = problem.machine
         parallel = problem.execution == "parallel"
         self.workers = machine.resolved_workers() if parallel else 1
         floors = tuple(b.node_min_accuracy.get(node_id) for node_id in self.order)
 
-        def candidate(m: ModelProfile) -> Candidate:
-            load_ms, load_j = load_cost(machine, m)
-            return Candidate(
-                m.id,
-                m.accuracy,
-                m.latency_ms,
-                m.energy_j,
-                m.memory_mb,
-                m.cost_usd,
-                load_ms,
-                load_j,
-            )
+        # one Candidate per profile row, shared by the nodes of its task
+        made = {
+            task: tuple(_candidate(m, *load_cost(machine, m)) for m in rows)
+            for task, rows in by_task.items()
+        }
 
         self.selection = SelectionProblem(
             n_nodes=len(self.order),
             edges=edges,
-            candidates=tuple(tuple(candidate(m) for m in rows) for rows in self.rows),
+            candidates=tuple(made[task] for task in self.tasks),
             budgets=selection_budgets(b),
             weights=SolverWeights(
                 problem.weights.energy, problem.weights.latency, problem.weights.cost
@@ -110,6 +117,58 @@ class Compiled:
         )
 
 
+#: Immutable objects built from one profile row (its solver `Candidate`, its predicted
+#: `Metrics`, its `CandidateView` per reason) are kept per row object: a service solves
+#: request after request over the same catalog rows. Keyed by the row's id plus what else
+#: the object depends on; the entry holds the row itself, so the id cannot be reused while
+#: it is kept. At most ROW_CACHE entries (then it starts over).
+ROW_CACHE = 8192
+_by_row: dict[tuple[Any, ...], tuple[ModelProfile, Any]] = {}
+
+
+def _row_object(m: ModelProfile, key: tuple[Any, ...], build: Callable[[], T]) -> T:
+    """``build()`` for row ``m`` and ``key``, made once per row object (see ROW_CACHE)."""
+    full = (id(m), *key)
+    hit = _by_row.get(full)
+    if hit is not None and hit[0] is m:
+        made: T = hit[1]
+        return made
+    made = build()
+    if len(_by_row) >= ROW_CACHE:
+        _by_row.clear()
+    _by_row[full] = (m, made)
+    return made
+
+
+def _candidate(m: ModelProfile, load_ms: float, load_j: float) -> Candidate:
+    """The solver's `Candidate` of profile row ``m`` with these cold-load costs."""
+    return _row_object(
+        m,
+        ("candidate", load_ms, load_j),
+        lambda: Candidate(
+            m.id, m.accuracy, m.latency_ms, m.energy_j, m.memory_mb, m.cost_usd, load_ms, load_j
+        ),
+    )
+
+
+def _view(m: ModelProfile, chosen: bool, reason: str) -> CandidateView:
+    """The `CandidateView` of row ``m`` (chosen or not, with ``reason``)."""
+    return _row_object(
+        m,
+        ("view", chosen, reason),
+        lambda: CandidateView(
+            model=m.id,
+            accuracy=m.accuracy,
+            latency_ms=m.latency_ms,
+            energy_j=m.energy_j,
+            memory_mb=m.memory_mb,
+            cost_usd=m.cost_usd,
+            chosen=chosen,
+            reason=reason,
+        ),
+    )
+
+
 def _schedule(
     compiled: Compiled, choice: tuple[int, ...]
 ) -> tuple[ScheduleInfo, Schedule, list[float], list[str]]:
@@ -118,8 +177,9 @@ def _schedule(
     sel = compiled.selection
     chosen = [sel.candidates[v][i] for v, i in enumerate(choice)]
     durations = [sel.duration(c) for c in chosen]
-    prio = bottom_levels(durations, sel.edges)
-    sim = list_schedule(durations, sel.edges, compiled.workers, prio)
+    adj = adjacency(sel.n_nodes, sel.edges)
+    prio = bottom_levels(durations, sel.edges, adj)
+    sim = list_schedule(durations, sel.edges, compiled.workers, prio, adj)
     loads = sel.load_by_key
     cold = sorted({c.key for c in chosen if loads[c.key] != (0.0, 0.0)})
     base = compiled.problem.machine.base_load_ms()  # counted in sel.startup_ms, shown here
@@ -148,7 +208,7 @@ def _schedule(
     # the successor with the largest bottom level (ties to the lower index: deterministic)
     crit: list[str] = []
     if sel.n_nodes:
-        preds, succs = sel.predecessors(), sel.successors()
+        preds, succs = adj
         v = max((u for u in range(sel.n_nodes) if not preds[u]), key=lambda u: (prio[u], -u))
         crit.append(compiled.order[v])
         while succs[v]:
@@ -248,42 +308,39 @@ def _plan(
     prio: list[float] = []
     offset = 0.0
     if choice is not None:
-        totals = Metrics.of(evaluate(sel, choice))
         info, sim, prio, crit = _schedule(compiled, choice)
+        totals = Metrics.of(evaluate(sel, choice, makespan=sim.makespan))
         offset = info.startup_ms + info.load_ms
 
+    # views and predicted metrics are immutable: a row in the same state (same reason)
+    # shares one instance across nodes and solves (`_row_object`)
     nodes: list[NodePlan] = []
     for v, node_id in enumerate(compiled.order):
+        rows = compiled.rows[v]
+        dropped = pre.reasons[v] if pre is not None else {}
+        pick = choice[v] if choice is not None else -1
         views = []
-        for i, m in enumerate(compiled.rows[v]):
-            chosen = choice is not None and choice[v] == i
+        for i, m in enumerate(rows):
+            chosen = i == pick
             if chosen:
                 reason = "chosen"
-            elif pre is not None and i in pre.reasons[v]:
-                reason = pre.reasons[v][i]
+            elif i in dropped:
+                reason = dropped[i]
             elif choice is None:
                 reason = "no feasible plan"
             else:
                 reason = NOT_ANALYSED
-            views.append(
-                CandidateView(
-                    model=m.id,
-                    accuracy=m.accuracy,
-                    latency_ms=m.latency_ms,
-                    energy_j=m.energy_j,
-                    memory_mb=m.memory_mb,
-                    cost_usd=m.cost_usd,
-                    chosen=chosen,
-                    reason=reason,
-                )
-            )
-        model = compiled.rows[v][choice[v]] if choice is not None else None
+            views.append(_view(m, chosen, reason))
+        model = rows[pick] if choice is not None else None
+        predicted = None
+        if model is not None:
+            predicted = _row_object(model, ("metrics",), partial(Metrics.of, model))
         nodes.append(
             NodePlan(
                 id=node_id,
-                task=problem.graph.node(node_id).task,
+                task=compiled.tasks[v],
                 model=model.id if model else None,
-                predicted=Metrics.of(model) if model else None,
+                predicted=predicted,
                 start_ms=offset + sim.start[v] if sim is not None else None,
                 finish_ms=offset + sim.finish[v] if sim is not None else None,
                 worker=sim.worker[v] if sim is not None else None,

@@ -12,7 +12,7 @@ from solvers.backends import available_backends as available_backends  # re-expo
 from solvers.bnb import branch_and_bound
 from solvers.formulation import build_milp, start_values
 from solvers.lagrange import flow_dual
-from solvers.model import SelectionProblem, evaluate, objective_value, violations
+from solvers.model import SelectionProblem, evaluate, objective_value, per_row, violations
 from solvers.presolve import PresolveResult, presolve
 from solvers.status import SolverError, SolveResult, Status
 
@@ -52,15 +52,20 @@ def _separable_optimum(problem: SelectionProblem) -> tuple[int, ...] | None:
         return None
     assert problem.scales is not None
     e_ref, l_ref, c_ref = problem.scales
-    choice = []
-    for cands in problem.candidates:
-        scores = [
+    rows = per_row(
+        problem,
+        lambda c: (
             w.energy * c.energy_j / e_ref
             + w.latency * shape.work * problem.duration(c) / l_ref
             + w.cost * c.cost_usd / c_ref
-            for c in cands
-        ]
-        choice.append(min(range(len(cands)), key=lambda i: (scores[i], i)))
+        ),
+    )
+    best: dict[int, int] = {}  # per shared row: its first least score
+    choice = []
+    for scores in rows:
+        if id(scores) not in best:
+            best[id(scores)] = min(range(len(scores)), key=lambda i: (scores[i], i))
+        choice.append(best[id(scores)])
     return tuple(choice)
 
 
@@ -108,8 +113,9 @@ def solve_selection(
     fast_bound: float | None = None
     if engine.solves_milp:
         quick = _separable_optimum(work)
-        if quick is not None and not violations(work, quick):
-            totals = evaluate(work, quick, simulate=False)
+        totals = evaluate(work, quick, simulate=False) if quick is not None else None
+        if quick is not None and not violations(work, quick, totals):
+            assert totals is not None
             obj = objective_value(work, totals)
             found = SolveResult(Status.OPTIMAL, backend, quick, obj, obj, 0.0)
             shortcut = "unconstrained optimum meets every budget"
@@ -210,7 +216,8 @@ def solve_selection(
         )
         return SolveOutcome(bad, pre, shortcut)
     choice = pre.lift(result.choice) if pre is not None else result.choice
-    broken = violations(problem, choice)
+    totals = evaluate(problem, choice, simulate=False)
+    broken = violations(problem, choice, totals)
     if broken:
         bad = SolveResult(
             Status.ERROR,
@@ -220,7 +227,7 @@ def solve_selection(
             "the solver misbehaved (try another --backend)",
         )
         return SolveOutcome(bad, pre, shortcut)
-    objective = objective_value(problem, evaluate(problem, choice, simulate=False))
+    objective = objective_value(problem, totals)
     # every proven lower bound counts: the backend's and the fast path's (both are bounds
     # on the same presolved problem, whose optimum equals the original's)
     bounds = [b for b in (result.bound, fast_bound) if b is not None and math.isfinite(b)]

@@ -47,6 +47,7 @@ from solvers.model import (
     budget_limit,
     evaluate,
     objective_value,
+    per_row,
     violations,
 )
 from solvers.pareto import Relaxation, additive_relaxation, lagrangian_bound, suffix_fronts
@@ -97,42 +98,45 @@ class _Data:
         for v in range(n):
             floor = floors[v] if floors is not None else None
             self.allowed.append(
-                [i for i, c in enumerate(cands[v]) if floor is None or c.accuracy >= floor]
+                list(range(len(cands[v])))
+                if floor is None
+                else [i for i, c in enumerate(cands[v]) if c.accuracy >= floor]
             )
         shape = problem.shape
-        dur = problem.duration
-        self.sep = [
-            [
-                w.energy * c.energy_j / e_ref
-                + w.cost * c.cost_usd / c_ref
-                + w.latency * shape.work * dur(c) / l_ref
-                for c in cs
-            ]
-            for cs in cands
-        ]
+        dispatch = problem.dispatch_ms
+        # durations (`SelectionProblem.duration`); rows of a shared candidate tuple are
+        # computed once (`per_row`; read only)
+        self.lat = per_row(problem, lambda c: c.latency_ms + dispatch)
+        we, wc, wl = w.energy, w.cost, w.latency * shape.work
+        self.sep = per_row(
+            problem,
+            lambda c: (
+                we * c.energy_j / e_ref
+                + wc * c.cost_usd / c_ref
+                + wl * (c.latency_ms + dispatch) / l_ref
+            ),
+        )
         # additive budgets: coefficient per candidate, loosened limit
         self.res: list[tuple[list[list[float]], float]] = []
         if b.energy_j is not None:
-            self.res.append(([[c.energy_j for c in cs] for cs in cands], _loose(b.energy_j)))
+            self.res.append((per_row(problem, lambda c: c.energy_j), _loose(b.energy_j)))
         if b.cost_usd is not None:
-            self.res.append(([[c.cost_usd for c in cs] for cs in cands], _loose(b.cost_usd)))
+            self.res.append((per_row(problem, lambda c: c.cost_usd), _loose(b.cost_usd)))
         if b.min_accuracy is not None:
             self.res.append(
                 (
-                    [[-math.log(c.accuracy) for c in cs] for cs in cands],
+                    per_row(problem, lambda c: -math.log(c.accuracy)),
                     -accuracy_floor(b.min_accuracy, PRUNE_SLACK),
                 )
             )
         if b.latency_ms is not None and shape.path == 0:  # S + loads + W <= B_L
-            self.res.append(
-                ([[dur(c) for c in cs] for cs in cands], _loose(b.latency_ms) - problem.startup_ms)
-            )
+            self.res.append((self.lat, _loose(b.latency_ms) - problem.startup_ms))
         # memory: key index per candidate
         self.mem_limit = _loose(b.memory_mb) if b.memory_mb is not None else None
         mem_by_key = problem.memory_by_key
         keys = sorted(mem_by_key)
         key_id = {k: j for j, k in enumerate(keys)}
-        self.key = [[key_id[c.key] for c in cs] for cs in cands]
+        self.key = per_row(problem, lambda c: key_id[c.key])
         self.key_mem = [mem_by_key[k] for k in keys]
         # cold loads, paid once per key: (latency, objective) added when a key first loads
         loads = problem.load_by_key
@@ -148,10 +152,18 @@ class _Data:
         self.lat_limit = _loose(b.latency_ms) if b.latency_ms is not None else math.inf
         self.w_time = w.latency * shape.path / l_ref
         self.path = shape.path
-        self.lat = [[dur(c) for c in cs] for cs in cands]
         self.preds = problem.predecessors()
         inf = math.inf
-        fastest = [min((self.lat[v][i] for i in self.allowed[v]), default=inf) for v in range(n)]
+        allowed = self.allowed
+
+        def least(rows: list[list[float]], v: int) -> float:
+            """The least of ``rows[v]`` over node v's allowed candidates (inf: none)."""
+            row = rows[v]
+            if len(allowed[v]) == len(row):  # all of them: the same minimum, at C speed
+                return min(row, default=inf)
+            return min((row[i] for i in allowed[v]), default=inf)
+
+        fastest = [least(self.lat, v) for v in range(n)]
         succs = problem.successors()
         self.tail = [0.0] * n
         for v in reversed(range(n)):
@@ -170,14 +182,12 @@ class _Data:
         # suffix minima: sep and each additive budget
         self.suf_sep = [0.0] * (n + 1)
         for v in reversed(range(n)):
-            self.suf_sep[v] = self.suf_sep[v + 1] + min(
-                (self.sep[v][i] for i in self.allowed[v]), default=inf
-            )
+            self.suf_sep[v] = self.suf_sep[v + 1] + least(self.sep, v)
         self.suf_res = []
         for coef, _ in self.res:
             suf = [0.0] * (n + 1)
             for v in reversed(range(n)):
-                suf[v] = suf[v + 1] + min((coef[v][i] for i in self.allowed[v]), default=inf)
+                suf[v] = suf[v + 1] + least(coef, v)
             self.suf_res.append(suf)
         self._tables_ready = False
 
@@ -277,7 +287,7 @@ def _completion(
 ) -> _Completion | None:
     import numpy as np
 
-    fronts = suffix_fronts(rel, cutoff, max_states, deadline)
+    fronts = suffix_fronts(rel, cutoff, max_states, deadline, first=1)  # expand reads 1..n
     if fronts is None:
         return None
     g = rel.g if rel.g is not None else np.zeros_like(rel.sep)
@@ -335,8 +345,17 @@ def branch_and_bound(
     static = d.w_time * d.static_time + d.const
     rel = additive_relaxation(problem, separable_part=True)
     if rel is not None:
-        root_bound = lagrangian_bound(rel) + static
-        base = max(root_bound, 1e-12)
+        # a small problem searched once with its full fronts from no plan, gap 0: a plan
+        # it finds is optimal and is its own bound, so the Lagrangian root bound is only
+        # computed (by `root`) where an answer reports it
+        lazy = d.n <= SMALL_NODES and best is None and not dive_only and gap_rel <= 0
+
+        def root() -> float:
+            assert rel is not None
+            return lagrangian_bound(rel) + static
+
+        root_bound = math.nan if lazy else root()
+        base = 1e-12 if lazy else max(root_bound, 1e-12)
         if d.n > SMALL_NODES and best is None:
             # a first plan from a short dive (Lagrangian bounds), so that a search stopped
             # by its limits still has a plan to hand over
@@ -373,6 +392,7 @@ def branch_and_bound(
                 deadline,
             )
             if comp is None or time.perf_counter() > deadline:
+                root_bound = root() if lazy else root_bound
                 if time.perf_counter() > deadline:
                     return BnbResult(
                         False, best, best_obj if best is not None else None, root_bound, nodes
@@ -382,14 +402,17 @@ def branch_and_bound(
                 problem, d, cutoff, round_nodes, deadline, comp, gap_rel
             )
             nodes += count
+            if found is not None and not stopped:
+                # lazy: gap 0, so the bound is the plan's objective itself
+                return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
+            root_bound = root() if lazy else root_bound
+            lazy = False
             if stopped:
                 if found is not None and obj < best_obj:
                     best, best_obj = found, obj
                 return BnbResult(
                     False, best, best_obj if best is not None else None, root_bound, nodes
                 )
-            if found is not None:
-                return BnbResult(True, found, obj, _bound(root_bound, obj, gap_rel), nodes)
             if final:  # nothing below the incumbent (or infeasible)
                 if best is None:
                     return BnbResult(True, None, None, root_bound, nodes)
@@ -485,59 +508,71 @@ def _search(
         out = []
         nxt = depth + 1
         prev = acc_res[depth]
+        # this depth's rows and sums, read once per expansion (same arithmetic as per child)
+        checks = [(prev[r], res[r][0][depth], suf_res[r][nxt], res[r][1]) for r in range(n_res)]
         start_t = max((finish[u] for u in preds[depth]), default=0.0) if track_time else 0.0
         limit = prune_at()
+        keys_d, lat_d, sep_d = keys[depth], lat[depth], sep[depth]
+        mem0, lms0, lobj0 = acc_mem[depth], acc_lms[depth], acc_lobj[depth]
+        t0, w0, s0, tail_d, suf_w_next = (
+            acc_t[depth],
+            acc_w[depth],
+            acc_sep[depth],
+            tail[depth],
+            suf_w[nxt],
+        )
+        if comp is not None:
+            g0, comp_g_d = acc_g[depth], comp_g[depth]
+            uses, costs = fronts[nxt]
         for i in allowed[depth]:
             values = []
-            ok = True
-            for r in range(n_res):
-                value = prev[r] + res[r][0][depth][i]
-                if value + suf_res[r][nxt] > res[r][1]:
-                    ok = False
+            for p, coef, suf, lim in checks:
+                value = p + coef[i]
+                if value + suf > lim:
                     break
                 values.append(value)
-            if not ok:
-                continue
-            key = keys[depth][i]
-            mem = acc_mem[depth]
-            lms = acc_lms[depth]
-            lobj = acc_lobj[depth]
-            if loaded[key] == 0:
-                mem += key_mem[key]
-                if mem_limit is not None and mem > mem_limit:
-                    continue
-                lms += key_load_ms[key]
-                lobj += key_load_obj[key]
-            t_bound = acc_t[depth]
-            f = 0.0
-            wk = acc_w[depth] + lat[depth][i]
-            if track_time:
-                f = start_t + lat[depth][i]
-                reach = f + tail[depth]
-                if reach > t_bound:
-                    t_bound = reach
-                if lat_budget and (
-                    startup + lms + work * (wk + suf_w[nxt]) + path * t_bound > lat_limit
-                ):
-                    continue
-            s = acc_sep[depth] + sep[depth][i]
-            time_part = lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
-            gsum = 0.0
-            if comp is not None:
-                gsum = acc_g[depth] + comp_g[depth][i]
-                uses, costs = fronts[nxt]
-                k = bisect_right(uses, g_limit - gsum) - 1
-                if k < 0:
-                    continue
-                rest = costs[k]
-                if s + rest > cap:
-                    continue
-                bound = s + rest + time_part
             else:
-                bound = s + d.lagrange(nxt, values) + time_part
-            if bound >= limit:
-                continue
-            out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
+                key = keys_d[i]
+                mem = mem0
+                lms = lms0
+                lobj = lobj0
+                if loaded[key] == 0:
+                    mem += key_mem[key]
+                    if mem_limit is not None and mem > mem_limit:
+                        continue
+                    lms += key_load_ms[key]
+                    lobj += key_load_obj[key]
+                t_bound = t0
+                f = 0.0
+                wk = w0 + lat_d[i]
+                if track_time:
+                    f = start_t + lat_d[i]
+                    reach = f + tail_d
+                    if reach > t_bound:
+                        t_bound = reach
+                    if lat_budget and (
+                        startup + lms + work * (wk + suf_w_next) + path * t_bound > lat_limit
+                    ):
+                        continue
+                s = s0 + sep_d[i]
+                time_part = (
+                    lobj + const + w_time * (t_bound if t_bound > static_time else static_time)
+                )
+                gsum = 0.0
+                if comp is not None:
+                    gsum = g0 + comp_g_d[i]
+                    k = bisect_right(uses, g_limit - gsum) - 1
+                    if k < 0:
+                        continue
+                    rest = costs[k]
+                    if s + rest > cap:
+                        continue
+                    bound = s + rest + time_part
+                else:
+                    bound = s + d.lagrange(nxt, values) + time_part
+                if bound >= limit:
+                    continue
+                out.append((bound, i, s, values, mem, t_bound, f, gsum, wk, lms, lobj))
         out.sort(key=lambda kid: (kid[0], kid[1]))
         return out
 
@@ -560,8 +595,9 @@ def _search(
         loaded[keys[depth][i]] += 1
         if nxt == n:
             choice = tuple(chosen)
-            if not violations(problem, choice):
-                obj = objective_value(problem, evaluate(problem, choice, simulate=False))
+            totals = evaluate(problem, choice, simulate=False)
+            if not violations(problem, choice, totals):
+                obj = objective_value(problem, totals)
                 if obj < best_obj:
                     best_obj, best = obj, choice
                     found_plan = True

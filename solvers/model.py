@@ -8,9 +8,13 @@ topological order, ``edges`` are ``(u, v)`` index pairs with ``u`` before ``v``,
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from solvers.schedule import critical_path, list_schedule, wider_than
+
+T = TypeVar("T")
 
 #: Relative tolerance used when checking a total against a budget.
 BUDGET_RTOL = 1e-9
@@ -183,21 +187,30 @@ class SelectionProblem:
             raise ValueError("workers must be at least 1 (or None: one per node)")
         if self.dispatch_ms < 0 or self.startup_ms < 0:
             raise ValueError("dispatch_ms and startup_ms must be >= 0")
-        if self.model_memory is None:
+        if self.model_memory is None or self.model_load is None:
+            # the largest row of each key; a tuple shared by several nodes is read once
             mem: dict[str, float] = {}
-            for cands in self.candidates:
-                for c in cands:
-                    mem[c.key] = max(mem.get(c.key, 0.0), c.memory_mb)
-            object.__setattr__(self, "model_memory", tuple(sorted(mem.items())))
-        if self.model_load is None:
             load: dict[str, tuple[float, float]] = {}
+            seen: set[int] = set()
             for cands in self.candidates:
+                if id(cands) in seen:
+                    continue
+                seen.add(id(cands))
                 for c in cands:
-                    ms, j = load.get(c.key, (0.0, 0.0))
-                    load[c.key] = (max(ms, c.load_ms), max(j, c.load_energy_j))
-            object.__setattr__(
-                self, "model_load", tuple((k, ms, j) for k, (ms, j) in sorted(load.items()))
-            )
+                    key = c.key
+                    old = mem.get(key, 0.0)
+                    mem[key] = c.memory_mb if c.memory_mb > old else old
+                    ms, j = load.get(key, (0.0, 0.0))
+                    load[key] = (
+                        c.load_ms if c.load_ms > ms else ms,
+                        c.load_energy_j if c.load_energy_j > j else j,
+                    )
+            if self.model_memory is None:
+                object.__setattr__(self, "model_memory", tuple(sorted(mem.items())))
+            if self.model_load is None:
+                object.__setattr__(
+                    self, "model_load", tuple((k, ms, j) for k, (ms, j) in sorted(load.items()))
+                )
         if self.shape is None:
             shape = LatencyShape.of(self.n_nodes, self.edges, self.workers, self.parallel)
             object.__setattr__(self, "shape", shape)
@@ -255,6 +268,19 @@ class SelectionProblem:
         return succ
 
 
+def per_row(problem: SelectionProblem, value: Callable[[Candidate], T]) -> list[list[T]]:
+    """``value`` of every candidate, as [node][row]; a candidate tuple that several nodes
+    share is evaluated once (its row list is then shared too: read only)."""
+    memo: dict[int, list[T]] = {}
+    table = []
+    for cs in problem.candidates:
+        row = memo.get(id(cs))
+        if row is None:
+            row = memo[id(cs)] = [value(c) for c in cs]
+        table.append(row)
+    return table
+
+
 def longest_path(n: int, edges: tuple[tuple[int, int], ...], weight: list[float]) -> float:
     """Longest node-weighted path of a DAG whose edges go from lower to higher index
     (`solvers.schedule.critical_path`; kept as the model's one name for it)."""
@@ -272,12 +298,19 @@ def reference_scales(problem: SelectionProblem) -> tuple[float, float, float]:
     Every plan is at most these, so dividing by them maps each term into [0, 1]. They depend
     on the problem as given only, so presolve removing candidates never changes them.
     """
-    worst_e = [max((c.energy_j for c in cs), default=0.0) for cs in problem.candidates]
-    worst_d = [
-        max((c.latency_ms for c in cs), default=0.0) + problem.dispatch_ms
-        for cs in problem.candidates
-    ]
-    worst_c = [max((c.cost_usd for c in cs), default=0.0) for cs in problem.candidates]
+    # per distinct candidate tuple (nodes of one task share theirs), then per node
+    worst: dict[int, tuple[float, float, float]] = {}
+    for cs in problem.candidates:
+        if id(cs) not in worst:
+            worst[id(cs)] = (
+                max((c.energy_j for c in cs), default=0.0),
+                max((c.latency_ms for c in cs), default=0.0) + problem.dispatch_ms,
+                max((c.cost_usd for c in cs), default=0.0),
+            )
+    rows = [worst[id(cs)] for cs in problem.candidates]
+    worst_e = [r[0] for r in rows]
+    worst_d = [r[1] for r in rows]
+    worst_c = [r[2] for r in rows]
     loads = problem.load_by_key
     e_ref = math.fsum(worst_e) + math.fsum(e for _, e in loads.values())
     l_ref = (
@@ -290,7 +323,10 @@ def reference_scales(problem: SelectionProblem) -> tuple[float, float, float]:
 
 
 def evaluate(
-    problem: SelectionProblem, choice: tuple[int, ...] | list[int], simulate: bool = True
+    problem: SelectionProblem,
+    choice: tuple[int, ...] | list[int],
+    simulate: bool = True,
+    makespan: float | None = None,
 ) -> Totals:
     """Totals of ``choice`` (candidate index per node) under the problem's semantics:
 
@@ -304,7 +340,9 @@ def evaluate(
     - energy = the chosen energies + the load energy of the distinct cold keys used.
 
     ``simulate=False`` skips the simulation (``latency_ms`` is then the bound too): for the
-    searches, whose budgets and objective read the bound only.
+    searches, whose budgets and objective read the bound only. ``makespan``: the list
+    schedule's makespan of these durations when the caller has simulated it already (with
+    the default bottom-level priorities), so it is not simulated twice.
     """
     chosen = [problem.candidates[v][i] for v, i in enumerate(choice)]
     keys = sorted({c.key for c in chosen})
@@ -317,7 +355,12 @@ def evaluate(
     fixed = problem.startup_ms + load_ms
     shape = problem.shape
     bound = fixed + shape.bound(durations, problem.edges)
-    latency = fixed + shape.makespan(durations, problem.edges) if simulate else bound
+    if not simulate:
+        latency = bound
+    elif makespan is not None and not shape.exact:
+        latency = fixed + makespan
+    else:
+        latency = fixed + shape.makespan(durations, problem.edges)
     accuracy = math.prod(c.accuracy for c in chosen)
     mem_by_key = problem.memory_by_key
     memory = math.fsum(mem_by_key[k] for k in keys)
@@ -355,9 +398,14 @@ def accuracy_floor(min_accuracy: float, extra_rel: float = 0.0) -> float:
     return log_floor - BUDGET_ATOL - extra_rel * max(1.0, abs(log_floor))
 
 
-def violations(problem: SelectionProblem, choice: tuple[int, ...] | list[int]) -> list[str]:
-    """Names of the budgets (and node floors) that ``choice`` breaks; empty if feasible."""
-    totals = evaluate(problem, choice, simulate=False)
+def violations(
+    problem: SelectionProblem, choice: tuple[int, ...] | list[int], totals: Totals | None = None
+) -> list[str]:
+    """Names of the budgets (and node floors) that ``choice`` breaks; empty if feasible.
+    ``totals``: ``evaluate(problem, choice)`` when the caller has it already (budgets read
+    the latency bound, so a simulated one serves as well)."""
+    if totals is None:
+        totals = evaluate(problem, choice, simulate=False)
     b = problem.budgets
     broken: list[str] = []
     if b.energy_j is not None and not within(totals.energy_j, b.energy_j):

@@ -90,19 +90,15 @@ def additive_relaxation(
     if b.latency_ms is not None and shape.path == 0:
         # the latency bound is S + loads + W: W <= B_L - S (loads >= 0 are relaxed away)
         resources.append(("latency_ms", _loose(b.latency_ms) - problem.startup_ms))
-    pad = [width - len(c) for c in problem.candidates]
-
-    def table(values: list[list[float]]) -> np.ndarray:
-        import numpy as np
-
-        return np.array(
-            [row + [0.0] * p for row, p in zip(values, pad, strict=True)], dtype=float
-        ).reshape(n, width)
-
-    energy = table([[c.energy_j for c in cs] for cs in problem.candidates])
-    cost = table([[c.cost_usd for c in cs] for cs in problem.candidates])
-    latency = table([[problem.duration(c) for c in cs] for cs in problem.candidates])
-    accuracy = table([[c.accuracy for c in cs] for cs in problem.candidates])
+    # one (node, candidate, metric) table; padding rows are zeros
+    flat: list[float] = []
+    dispatch = problem.dispatch_ms
+    for cs in problem.candidates:
+        for c in cs:
+            flat += (c.energy_j, c.cost_usd, c.latency_ms + dispatch, c.accuracy)
+        flat += [0.0] * (4 * (width - len(cs)))
+    metrics = np.array(flat, dtype=float).reshape(n, width, 4)
+    energy, cost, latency, accuracy = (metrics[:, :, j] for j in range(4))
     real = np.arange(width)[None, :] < np.array([len(c) for c in problem.candidates])[:, None]
     if floors is not None:
         floor_arr = np.array([f if f is not None else 0.0 for f in floors])[:, None]
@@ -146,9 +142,14 @@ def _proportional(sep: np.ndarray, g: np.ndarray, finite: np.ndarray) -> float |
         return None
     ratios = gg / s
     r = float(ratios[0])
-    if r <= 0 or not np.allclose(ratios, r, rtol=1e-12, atol=0.0):
+    if r <= 0:
         return None
-    return r
+    if math.isfinite(r) and np.isfinite(ratios).all():
+        # `np.allclose(ratios, r, rtol=1e-12, atol=0)` on finite values, without its checks
+        close = bool((np.abs(ratios - r) <= 1e-12 * abs(r)).all())
+    else:
+        close = np.allclose(ratios, r, rtol=1e-12, atol=0.0)
+    return r if close else None
 
 
 @dataclass(frozen=True)
@@ -204,9 +205,18 @@ def _forward(
     cutoff: float,
     max_states: int = MAX_STATES,
     deadline: float = math.inf,
+    stop: int | None = None,
+    track: bool = True,
 ) -> tuple[list[tuple[np.ndarray, ...]], bool]:
     """Pareto layers along ``order``; layer d holds the states after ``order[:d]`` as
-    (cost ascending, use descending, parent state, candidate)."""
+    (cost ascending, use descending, parent state, candidate). ``stop``: build layers
+    ``0..stop`` only (default: all ``n + 1``). ``track=False``: the values only, (cost,
+    use), for callers that never walk back to the choices (fewer array operations).
+
+    Each layer is the Pareto front of every (state, candidate) pair. The pairs are laid
+    out candidate-major, so they form one cost-sorted run per candidate (the states are
+    sorted by cost); a stable sort merges the runs cheaply, and among pairs of equal cost
+    only the least use survives, as a sort by (cost, use) would keep."""
     import numpy as np
 
     sep = rel.sep[order]
@@ -225,29 +235,99 @@ def _forward(
         (s, gg, np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))
     ]
     total = 0
-    for d in range(n):
-        cols = np.flatnonzero(finite[d])
-        width = len(cols)
-        ns = (s[:, None] + sep[d, cols]).ravel()
-        ng = (gg[:, None] + g[d, cols]).ravel()
-        ok = (ng <= room_g[d + 1]) & (ns <= room_s[d + 1])
+    last = n if stop is None else min(n, stop)
+    # per layer: its real columns and their coefficients, as column vectors
+    cols_of = [np.flatnonzero(finite[d]) for d in range(last)]
+    sep_of = [sep[d, cols][:, None] for d, cols in enumerate(cols_of)]
+    g_of = [g[d, cols][:, None] for d, cols in enumerate(cols_of)]
+    rooms = list(zip(room_g[1:].tolist(), room_s[1:].tolist(), strict=True))
+    if not track:
+        return _forward_values(
+            layers, sep_of, g_of, rooms, bound, rel.g_limit, cutoff - tol, max_states, deadline
+        )
+    for d in range(last):
+        cols = cols_of[d]
+        m = len(s)
+        # pair p = column j * m + state k: sep[d, cols[j]] + s[k], sorted in k for each j
+        ns = (sep_of[d] + s).ravel()
+        ng = (g_of[d] + gg).ravel()
+        ok = (ng <= rooms[d][0]) & (ns <= rooms[d][1])
         if bound is not None:
             ok &= ns + bound(d + 1, rel.g_limit - ng) < cutoff - tol
         idx = np.flatnonzero(ok)
         if len(idx) > 1:
-            idx = idx[np.lexsort((ng[idx], ns[idx]))]
+            idx = idx[np.argsort(ns[idx], kind="stable")]
             use = ng[idx]
             keep = np.empty(len(idx), dtype=bool)
             keep[0] = True
             keep[1:] = use[1:] < np.minimum.accumulate(use)[:-1]
             idx = idx[keep]
+            if len(idx) > 1:
+                # kept uses strictly decrease: of kept pairs of equal cost, the last has
+                # the least use and dominates the others
+                cost = ns[idx]
+                keep = np.empty(len(idx), dtype=bool)
+                keep[-1] = True
+                keep[:-1] = cost[:-1] != cost[1:]
+                idx = idx[keep]
         total += len(idx)
         if len(idx) > max_states or total > MAX_TOTAL_STATES:
             return layers, False
         if deadline < math.inf and time.perf_counter() > deadline:
             return layers, False
         s, gg = ns[idx], ng[idx]
-        layers.append((s, gg, idx // width, cols[idx % width]))
+        layers.append((s, gg, idx % m, cols[idx // m]))
+        if len(s) == 0:
+            break
+    return layers, True
+
+
+def _forward_values(
+    layers: list[tuple[np.ndarray, ...]],
+    sep_of: list[np.ndarray],
+    g_of: list[np.ndarray],
+    rooms: list[tuple[float, float]],
+    bound: _Bound | None,
+    g_limit: float,
+    below: float,
+    max_states: int,
+    deadline: float,
+) -> tuple[list[tuple[np.ndarray, ...]], bool]:
+    """`_forward`'s loop on the values alone: the same states in the same order (the
+    pairs that pass are compressed in place of their indices), without parent and
+    candidate, which ``track=False`` callers never read."""
+    import numpy as np
+
+    s, gg = layers[0][0], layers[0][1]
+    total = 0
+    for d in range(len(sep_of)):
+        ns = (sep_of[d] + s).ravel()
+        ng = (g_of[d] + gg).ravel()
+        ok = (ng <= rooms[d][0]) & (ns <= rooms[d][1])
+        if bound is not None:
+            ok &= ns + bound(d + 1, g_limit - ng) < below
+        if not ok.all():
+            ns, ng = ns[ok], ng[ok]
+        if len(ns) > 1:
+            o = ns.argsort(kind="stable")
+            ns, ng = ns[o], ng[o]
+            keep = np.empty(len(ns), dtype=bool)
+            keep[0] = True
+            np.less(ng[1:], np.minimum.accumulate(ng)[:-1], out=keep[1:])
+            ns, ng = ns[keep], ng[keep]
+            if len(ns) > 1:
+                same = ns[1:] == ns[:-1]  # equal costs: the last (least use) dominates
+                if same.any():
+                    keep = np.ones(len(ns), dtype=bool)
+                    keep[:-1] = ~same
+                    ns, ng = ns[keep], ng[keep]
+        total += len(ns)
+        if len(ns) > max_states or total > MAX_TOTAL_STATES:
+            return layers, False
+        if deadline < math.inf and time.perf_counter() > deadline:
+            return layers, False
+        s, gg = ns, ng
+        layers.append((s, gg))
         if len(s) == 0:
             break
     return layers, True
@@ -280,19 +360,24 @@ def suffix_fronts(
     cutoff: float = math.inf,
     max_states: int = MAX_STATES,
     deadline: float = math.inf,
+    first: int = 0,
 ) -> list[tuple[list[float], list[float]]] | None:
     """fronts[d] = (use ascending, cost descending) of the Pareto states of nodes d..n-1
     whose cost plus a bound on nodes 0..d-1 is below ``cutoff``; fronts[n] = ([0], [0]).
     The cheapest completion of a prefix with budget ``room`` left is the state with the
-    largest use <= room. None when the state guard or ``deadline`` stopped the programme."""
+    largest use <= room. None when the state guard or ``deadline`` stopped the programme.
+    Only fronts[first..n] are built (the others are left empty): a search that fixes node
+    0 first never reads fronts[0], the largest."""
     import numpy as np
 
     n = rel.sep.shape[0]
-    layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline)
+    layers, ok = _forward(
+        rel, np.arange(n)[::-1].copy(), cutoff, max_states, deadline, stop=n - first, track=False
+    )
     if not ok:
         return None
     fronts: list[tuple[list[float], list[float]]] = [([], []) for _ in range(n + 1)]
-    for k, (s, g, _, _) in enumerate(layers):  # layer k: the last k nodes
+    for k, (s, g, *_) in enumerate(layers):  # layer k: the last k nodes
         fronts[n - k] = (g[::-1].tolist(), s[::-1].tolist())
     return fronts
 

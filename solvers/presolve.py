@@ -18,14 +18,20 @@ Two rules, both exact (every optimal plan of the original problem survives, up t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    import numpy as np
 
-from solvers.model import Candidate, SelectionProblem, accuracy_floor, budget_limit, within
+from solvers.model import (
+    Candidate,
+    SelectionProblem,
+    accuracy_floor,
+    budget_limit,
+    per_row,
+    within,
+)
 
 _ELSEWHERE = "breaks the {} budget even with the best choices elsewhere"
 
@@ -85,33 +91,37 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                     alive[v].remove(i)
                     reasons[v][i] = "breaks the memory budget alone"
 
+    if b.energy_j is not None:
+        energy = per_row(problem, lambda c: c.energy_j)
+        load_j = per_row(problem, lambda c: loads[c.key][1])
+    if b.cost_usd is not None:
+        cost = per_row(problem, lambda c: c.cost_usd)
+    if b.min_accuracy is not None:
+        log_acc = per_row(problem, lambda c: math.log(c.accuracy))
+    if b.latency_ms is not None:
+        shape = problem.shape
+        dur = per_row(problem, problem.duration)
+        # S + its own key's load + (omega + pi) d_i: what candidate i adds itself
+        scale = shape.work + shape.path
+        own_ms = per_row(problem, lambda c: loads[c.key][0] + scale * problem.duration(c))
     changed = True
     while changed and all(alive):
         changed = False
         if b.energy_j is not None:
-            changed |= _drop_sum(
-                problem,
-                alive,
-                reasons,
-                lambda c: c.energy_j,
-                lambda c: loads[c.key][1],
-                b.energy_j,
-                "energy",
-            )
+            changed |= _drop_sum(alive, reasons, energy, load_j, b.energy_j, "energy")
         if b.cost_usd is not None and all(alive):
-            changed |= _drop_sum(
-                problem, alive, reasons, lambda c: c.cost_usd, lambda c: 0.0, b.cost_usd, "cost"
-            )
+            changed |= _drop_sum(alive, reasons, cost, None, b.cost_usd, "cost")
         if not all(alive):
             break
         if b.min_accuracy is not None:
-            best = [max(math.log(cands[v][i].accuracy) for i in alive[v]) for v in range(n)]
+            best = [max(log_acc[v][i] for i in alive[v]) for v in range(n)]
             total = math.fsum(best)
             floor = accuracy_floor(b.min_accuracy)
             for v in range(n):
                 rest = total - best[v]
+                row = log_acc[v]
                 for i in list(alive[v]):
-                    if math.log(cands[v][i].accuracy) + rest < floor:
+                    if row[i] + rest < floor:
                         alive[v].remove(i)
                         reasons[v][i] = _ELSEWHERE.format("accuracy")
                         changed = True
@@ -121,9 +131,7 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
             # the latency bound with candidate i at v and the fastest candidates elsewhere:
             # S + its own key's load + omega (d_i + rest of W) + pi (d_i + longest path
             # through v); every other term is >= 0
-            shape = problem.shape
-            dur = problem.duration
-            fastest = [min(dur(cands[v][i]) for i in alive[v]) for v in range(n)]
+            fastest = [min(dur[v][i] for i in alive[v]) for v in range(n)]
             head, tail = _longest_before_after(problem, fastest)
             work_total = math.fsum(fastest)
             cap = budget_limit(b.latency_ms)  # `within`, computed once
@@ -133,10 +141,9 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
                     + shape.work * (work_total - fastest[v])
                     + shape.path * (head[v] + tail[v])
                 )
+                row = own_ms[v]
                 for i in list(alive[v]):
-                    c = cands[v][i]
-                    own = loads[c.key][0] + (shape.work + shape.path) * dur(c)
-                    if own + rest > cap:
+                    if row[i] + rest > cap:
                         alive[v].remove(i)
                         reasons[v][i] = _ELSEWHERE.format("latency")
                         changed = True
@@ -145,38 +152,44 @@ def presolve(problem: SelectionProblem) -> PresolveResult:
     if empty is None:
         _drop_dominated(problem, alive, reasons)
     kept = tuple(tuple(a) for a in alive)
-    reduced = (
-        replace(
-            problem,
-            candidates=tuple(tuple(cands[v][i] for i in kept[v]) for v in range(n)),
-        )
-        if empty is None
-        else problem
-    )
+    reduced = problem
+    if empty is None:
+        # nodes that shared a candidate tuple and kept the same rows share the reduced one
+        # (the searches read a shared tuple once)
+        shared: dict[tuple[int, tuple[int, ...]], tuple[Candidate, ...]] = {}
+        left: list[tuple[Candidate, ...]] = []
+        for v in range(n):
+            key = (id(cands[v]), kept[v])
+            kept_rows = shared.get(key)
+            if kept_rows is None:
+                kept_rows = shared[key] = tuple(cands[v][i] for i in kept[v])
+            left.append(kept_rows)
+        reduced = replace(problem, candidates=tuple(left))
     return PresolveResult(reduced, kept, tuple(reasons), empty)
 
 
 def _drop_sum(
-    problem: SelectionProblem,
     alive: list[list[int]],
     reasons: list[dict[int, str]],
-    value: Callable[[Candidate], float],
-    own_extra: Callable[[Candidate], float],
+    value: list[list[float]],
+    own_extra: list[list[float]] | None,
     limit: float,
     label: str,
 ) -> bool:
     """Drop candidates whose value (plus ``own_extra``: its own key's one-off load, paid
     whenever it is chosen) and the least values elsewhere already break ``limit``."""
-    cands = problem.candidates
-    best = [min(value(cands[v][i]) for i in alive[v]) for v in range(problem.n_nodes)]
+    n = len(alive)
+    best = [min(value[v][i] for i in alive[v]) for v in range(n)]
     total = math.fsum(best)
     changed = False
     cap = budget_limit(limit)  # `within`, computed once
-    for v in range(problem.n_nodes):
+    for v in range(n):
         rest = total - best[v]
+        row = value[v]
+        extra = own_extra[v] if own_extra is not None else None
         for i in list(alive[v]):
-            c = cands[v][i]
-            if value(c) + own_extra(c) + rest > cap:
+            own = row[i] + extra[i] if extra is not None else row[i]
+            if own + rest > cap:
                 alive[v].remove(i)
                 reasons[v][i] = _ELSEWHERE.format(label)
                 changed = True
@@ -199,42 +212,65 @@ def _drop_dominated(
             for i in alive[v]:
                 nodes_of_key.setdefault(cands[v][i].key, set()).add(v)
     mem_by_key = problem.memory_by_key
-    for v in range(problem.n_nodes):
-        idx = alive[v]
-        if len(idx) < 2:
-            continue
-        # columns: smaller is better (accuracy negated)
-        m = np.array(
-            [
+    nodes = [v for v in range(problem.n_nodes) if len(alive[v]) >= 2]
+    if not nodes:
+        return
+    width = max(len(alive[v]) for v in nodes)
+    # one table for every node at once, padded with rows no real row is worse than;
+    # columns: smaller is better (accuracy negated); a shared candidate tuple is read once
+    m = np.full((len(nodes), width, 7), math.inf)
+    tables: dict[int, np.ndarray] = {}
+    for b, v in enumerate(nodes):
+        table = tables.get(id(cands[v]))
+        if table is None:
+            table = tables[id(cands[v])] = np.array(
                 [
-                    -cands[v][i].accuracy,
-                    cands[v][i].energy_j,
-                    cands[v][i].latency_ms,
-                    cands[v][i].cost_usd,
-                    mem_by_key[cands[v][i].key],
-                    loads[cands[v][i].key][0],
-                    loads[cands[v][i].key][1],
-                ]
-                for i in idx
-            ]
-        )
-        le = np.all(m[:, None, :] <= m[None, :, :], axis=2)  # le[j, i]: j no worse than i
-        lt = np.any(m[:, None, :] < m[None, :, :], axis=2)
-        order = np.arange(len(idx))
-        dominates = le & (lt | (order[:, None] < order[None, :]))
-        np.fill_diagonal(dominates, False)
+                    (
+                        -c.accuracy,
+                        c.energy_j,
+                        c.latency_ms,
+                        c.cost_usd,
+                        mem_by_key[c.key],
+                        *loads[c.key],
+                    )
+                    for c in cands[v]
+                ],
+                dtype=float,
+            ).reshape(len(cands[v]), 7)
+        m[b, : len(alive[v])] = table[alive[v]]
+    # le[b, j, i]: row j no worse than row i at node b; lt: strictly better somewhere
+    # (the metric axis first, so the reductions run over whole slices)
+    mt = np.ascontiguousarray(m.transpose(2, 0, 1))
+    rows_j, rows_i = mt[:, :, :, None], mt[:, :, None, :]
+    le = np.logical_and.reduce(rows_j <= rows_i, axis=0)
+    lt = np.logical_or.reduce(rows_j < rows_i, axis=0)
+    order = np.arange(width)
+    dominates = le & (lt | (order[:, None] < order[None, :]))
+    dominates[:, order, order] = False
+    dominated = dominates.any(axis=1).tolist()  # [node][i]
+    first = dominates.argmax(axis=1).tolist()  # the first dominating row
+    for b, v in enumerate(nodes):
+        idx = alive[v]
+        if not any(dominated[b][: len(idx)]):
+            continue
         drop: list[int] = []
         for col, i in enumerate(idx):
-            rows = np.nonzero(dominates[:, col])[0]
+            if not dominated[b][col]:
+                continue
             if memory_budgeted:
                 key = cands[v][i].key
                 private = nodes_of_key.get(key, set()) <= {v}
-                rows = np.array(
-                    [r for r in rows if private or cands[v][idx[r]].key == key], dtype=int
-                )
+                by = [
+                    r
+                    for r in np.nonzero(dominates[b, :, col])[0]
+                    if private or cands[v][idx[r]].key == key
+                ]
+                if not by:
+                    continue
+                j = idx[int(by[0])]
+            else:
+                j = idx[first[b][col]]
             # a dominator that is itself dropped is dominated by a survivor (transitivity)
-            if len(rows):
-                j = idx[int(rows[0])]
-                drop.append(i)
-                reasons[v][i] = f"dominated by {cands[v][j].key}"
+            drop.append(i)
+            reasons[v][i] = f"dominated by {cands[v][j].key}"
         alive[v] = [i for i in idx if i not in drop]

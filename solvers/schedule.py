@@ -56,10 +56,21 @@ def _adjacency(n: int, edges: Sequence[tuple[int, int]]) -> tuple[list[list[int]
     return preds, succs
 
 
-def bottom_levels(durations: Sequence[float], edges: Sequence[tuple[int, int]]) -> list[float]:
+Adjacency = tuple[list[list[int]], list[list[int]]]
+
+
+def adjacency(n: int, edges: Sequence[tuple[int, int]]) -> Adjacency:
+    """(predecessors, successors) of each node, checked: for callers that run several of
+    this module's functions on one DAG (pass it as ``adj``)."""
+    return _adjacency(n, edges)
+
+
+def bottom_levels(
+    durations: Sequence[float], edges: Sequence[tuple[int, int]], adj: Adjacency | None = None
+) -> list[float]:
     """Longest remaining path from each node to a sink, the node's own duration included."""
     n = len(durations)
-    _, succs = _adjacency(n, edges)
+    _, succs = adj if adj is not None else _adjacency(n, edges)
     level = [0.0] * n
     for v in reversed(range(n)):
         level[v] = float(durations[v]) + max((level[s] for s in succs[v]), default=0.0)
@@ -76,6 +87,7 @@ def list_schedule(
     edges: Sequence[tuple[int, int]],
     workers: int | None,
     priority: Sequence[float] | None = None,
+    adj: Adjacency | None = None,
 ) -> Schedule:
     """Simulate the module's policy on ``workers`` slots (``None``: one slot per node).
 
@@ -87,8 +99,8 @@ def list_schedule(
     k = n if workers is None else workers
     if k < 1:
         raise ValueError(f"workers must be at least 1, got {workers}")
-    preds, succs = _adjacency(n, edges)
-    prio = list(priority) if priority is not None else bottom_levels(durations, edges)
+    preds, succs = adj if adj is not None else _adjacency(n, edges)
+    prio = list(priority) if priority is not None else bottom_levels(durations, edges, adj)
     waiting = [len(p) for p in preds]
     ready: list[tuple[float, int]] = [(-prio[v], v) for v in range(n) if waiting[v] == 0]
     heapq.heapify(ready)
@@ -130,13 +142,15 @@ def dag_width(n: int, edges: Sequence[tuple[int, int]]) -> int:
     transitive closure's bipartite split)."""
     if n == 0:
         return 0
-    import networkx as nx  # only when a worker limit is below the node count
-
     preds, _ = _adjacency(n, edges)
     reach: list[set[int]] = [set() for _ in range(n)]  # ancestors of each node
     for v in range(n):
         for u in preds[v]:
             reach[v] |= reach[u] | {u}
+    if n <= SMALL_MATCHING:
+        return n - _matching_size(n, reach)
+    import networkx as nx  # only when a worker limit is below the node count
+
     bip = nx.Graph()
     left = [("a", u) for u in range(n)]
     bip.add_nodes_from(left, bipartite=0)
@@ -144,6 +158,33 @@ def dag_width(n: int, edges: Sequence[tuple[int, int]]) -> int:
     bip.add_edges_from((("a", u), ("b", v)) for v in range(n) for u in reach[v])
     matching = nx.bipartite.hopcroft_karp_matching(bip, top_nodes=left)
     return n - len(matching) // 2
+
+
+#: Up to this many nodes `dag_width` matches by simple augmenting paths (Kuhn) in plain
+#: Python, which is faster there than building a networkx graph for Hopcroft-Karp; both
+#: find a maximum matching, whose size is unique.
+SMALL_MATCHING = 64
+
+
+def _matching_size(n: int, ancestors: list[set[int]]) -> int:
+    """Size of a maximum matching of the bipartite split (u on the left, v on the right,
+    an edge when u is an ancestor of v)."""
+    descendants: list[list[int]] = [[] for _ in range(n)]
+    for v in range(n):
+        for u in sorted(ancestors[v]):
+            descendants[u].append(v)
+    owner = [-1] * n  # right node v -> its matched left node
+
+    def augment(u: int, seen: list[bool]) -> bool:
+        for v in descendants[u]:
+            if not seen[v]:
+                seen[v] = True
+                if owner[v] < 0 or augment(owner[v], seen):
+                    owner[v] = u
+                    return True
+        return False
+
+    return sum(1 for u in range(n) if augment(u, [False] * n))
 
 
 def wider_than(n: int, edges: Sequence[tuple[int, int]], k: int) -> bool:

@@ -7,6 +7,7 @@ dependency edge ``node-id -> this node``. Explicit ``edges`` are ``[source, targ
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -127,10 +128,12 @@ class TaskGraph(BaseModel):
                     )
                 if ref == node.id:
                     raise ValueError(f"node {node.id!r} refers to its own output '<{ref}>'")
+        if len(self.topological_order()) == len(self.nodes):  # every node ordered: acyclic
+            return self
         graph = self._build_nx()
         try:
             cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
+        except nx.NetworkXNoCycle:  # pragma: no cover - the order above found a cycle
             return self
         path = " -> ".join([str(u) for u, _ in cycle] + [str(cycle[0][0])])
         raise ValueError(f"the graph has a cycle: {path}; remove one of these edges")
@@ -160,9 +163,26 @@ class TaskGraph(BaseModel):
                 return node
         raise KeyError(node_id)
 
-    def topological_order(self) -> list[str]:
-        """Deterministic topological order (lexicographic among ready nodes)."""
-        return list(nx.lexicographical_topological_sort(self._build_nx()))
+    def topological_order(self, edges: list[tuple[str, str]] | None = None) -> list[str]:
+        """Deterministic topological order: the smallest ready node id first (the order of
+        `networkx.lexicographical_topological_sort`, computed without building a graph).
+        ``edges``: `dependency_edges` when the caller has them already."""
+        succs: dict[str, list[str]] = {node.id: [] for node in self.nodes}
+        waiting = dict.fromkeys(succs, 0)
+        for src, dst in self.dependency_edges() if edges is None else edges:
+            succs[src].append(dst)
+            waiting[dst] += 1
+        ready = [node_id for node_id, count in waiting.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            node_id = heapq.heappop(ready)
+            order.append(node_id)
+            for dst in succs[node_id]:
+                waiting[dst] -= 1
+                if waiting[dst] == 0:
+                    heapq.heappush(ready, dst)
+        return order
 
     def predecessors(self) -> dict[str, list[str]]:
         graph = self._build_nx()

@@ -324,3 +324,28 @@ def test_lean_path_is_optimal_and_explain_plan_adds_the_analysis(weights):  # ty
         reasons = [c.reason for n in full.nodes for c in n.candidates]
         assert NOT_ANALYSED not in reasons
         assert full == solve(problem, explain=True).model_copy(update={"solver": full.solver})
+
+
+def test_objects_kept_per_row_never_go_stale(monkeypatch: pytest.MonkeyPatch) -> None:
+    # `planner.solve` keeps each catalog row's Candidate, view and predicted metrics per row
+    # object: a new row with other numbers (same model id) must be read afresh, and the
+    # cache stays within its bound
+    import importlib
+
+    from benchmarks.instances import instance, problem_data
+    from planner import problem_from_data
+
+    solve_module = importlib.import_module("planner.solve")
+    monkeypatch.setattr(solve_module, "ROW_CACHE", 50)
+    data = problem_data(instance(6, 4, 0), "rows")
+    first = solve(problem_from_data(data))
+    assert len(solve_module._by_row) <= 50
+    assert first == solve(problem_from_data(data)).model_copy(update={"solver": first.solver})
+    changed = dict(data)
+    changed["models"] = [{**m, "accuracy": 0.999, "energy_j": 1e-4} for m in data["models"]]
+    second = solve(problem_from_data(changed))
+    assert second.status == "optimal" and second.totals is not None
+    for node in second.nodes:
+        assert all(c.accuracy == 0.999 and c.energy_j == 1e-4 for c in node.candidates)
+        assert node.predicted is not None and node.predicted.energy_j == 1e-4
+    assert len(solve_module._by_row) <= 50

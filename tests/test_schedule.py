@@ -59,6 +59,21 @@ def test_width_matches_a_brute_force_antichain() -> None:
         assert dag_width(n, edges) == best
 
 
+def test_small_graph_matching_agrees_with_networkx(monkeypatch: pytest.MonkeyPatch) -> None:
+    # graphs up to SMALL_MATCHING nodes use plain augmenting paths; larger ones networkx's
+    # Hopcroft-Karp: both must give the same width on every graph
+    import solvers.schedule as schedule
+
+    rng = random.Random(11)
+    for _ in range(60):
+        n = rng.randint(1, 40)
+        edges = _random_dag(rng, n, rng.random() * 0.4)
+        small = dag_width(n, edges)
+        monkeypatch.setattr(schedule, "SMALL_MATCHING", 0)
+        assert dag_width(n, edges) == small
+        monkeypatch.setattr(schedule, "SMALL_MATCHING", 64)
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3, 4, None])
 def test_every_schedule_respects_precedence_workers_and_the_bound(workers: int | None) -> None:
     rng = random.Random(11)

@@ -141,6 +141,23 @@ def test_reservation_is_replaced_by_what_was_measured(tmp_path: Path) -> None:
     assert tracker.overhead_j["run"] == 0.0  # measured under the plan: no overhead
 
 
+def test_serving_power_is_the_window_s_joules_over_its_span(tmp_path: Path) -> None:
+    # the tracker keeps the window's joules as a running sum: it must equal the samples'
+    meter, clock = Meter(), Clock()
+    tracker = EnergyBudgetTracker(
+        SlotStore(tmp_path / "s.db"), meter, 100.0, 100.0, clock=clock, window_s=2.0
+    )
+    for step in range(40):
+        clock.t += 0.25
+        meter.j += 0.1 * (step % 3)
+        tracker.sample()
+        samples = list(tracker._serving)
+        span = samples[-1][1] - samples[0][0]
+        expected = sum(j for _, _, j in samples) / max(span, min(tracker.window_s, 1.0))
+        assert tracker.serving_w == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert samples[0][1] >= clock.t - 2.0  # old samples left the window
+
+
 def test_concurrent_requests_share_the_meter_equally(tmp_path: Path) -> None:
     meter, clock = Meter(), Clock()
     tracker = EnergyBudgetTracker(SlotStore(tmp_path / "s.db"), meter, 10.0, 100.0, clock=clock)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -180,3 +181,32 @@ def test_backend_stopped_by_its_limit_keeps_the_better_search_plan() -> None:
     # a proven answer is never replaced
     done = SolveResult(Status.OPTIMAL, "cbc", best.choice, best.objective, best.objective, 0.0)
     assert _keep_better(problem, done, best.choice, "cbc") is done
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_value_only_fronts_equal_the_tracked_programme(seed: int) -> None:
+    # suffix_fronts runs the values-only loop; the tracked loop (parent and candidate kept)
+    # must produce the very same states, with and without a cutoff
+    import numpy as np
+
+    from solvers.pareto import (
+        _forward,
+        additive_relaxation,
+        lagrangian_bound,
+        suffix_fronts,
+    )
+
+    for tight in (0.3, 0.7):
+        problem = presolve(instance(10, 6, seed, tight_acc=tight)).problem
+        rel = additive_relaxation(problem, separable_part=True)
+        assert rel is not None
+        n = rel.sep.shape[0]
+        for cutoff in (math.inf, lagrangian_bound(rel) * 1.05):
+            fronts = suffix_fronts(rel, cutoff)
+            layers, ok = _forward(rel, np.arange(n)[::-1].copy(), cutoff, track=True)
+            assert ok and fronts is not None
+            for k, (cost, use, _, _) in enumerate(layers):
+                assert fronts[n - k] == (use[::-1].tolist(), cost[::-1].tolist())
+            for use_list, cost_list in fronts:  # uses ascend strictly, costs descend
+                assert all(a < b for a, b in itertools.pairwise(use_list))
+                assert all(a > b for a, b in itertools.pairwise(cost_list))

@@ -67,12 +67,17 @@ class Outcome:
     """A finished request: the JSON body to answer, already encoded (inside the request's
     measured window, so its energy counts)."""
 
-    body: dict[str, Any]
     payload: bytes
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The answer, decoded (the service itself only sends ``payload``)."""
+        body: dict[str, Any] = json.loads(self.payload)
+        return body
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Outcome:
-        return cls(body, json.dumps(body, allow_nan=False, default=str).encode("utf-8"))
+        return cls(json.dumps(body, allow_nan=False, default=str).encode("utf-8"))
 
 
 class Service:
@@ -212,7 +217,7 @@ class Service:
             plan, degraded, available, ms = self._choose(problem, res, body.goal)
             self._record(plan, degraded)
             info = self._info(res, plan, available, degraded, queued_s, ms)
-            return Outcome.of(_plan_body(plan, info))
+            return Outcome(_plan_payload(plan, info))
         except (NoFit, ServiceError, PlannerError):
             learn = False
             raise
@@ -293,7 +298,7 @@ class Service:
             "source": getattr(self.counter, "source", "unknown"),
         }
         tail = json.dumps(answer["energy"]).encode("utf-8")
-        return Outcome(answer, head[:-1] + b', "energy": ' + tail + b"}")
+        return Outcome(head[:-1] + b', "energy": ' + tail + b"}")
 
     # ------------------------------------------------------------ selection
 
@@ -656,6 +661,14 @@ def _plan_body(plan: Plan, info: ServeInfo) -> dict[str, Any]:
     data = plan.model_dump(mode="json")
     data["serve"] = info.model_dump(mode="json")
     return data
+
+
+def _plan_payload(plan: Plan, info: ServeInfo) -> bytes:
+    """`_plan_body` encoded by pydantic's own serializer: the same JSON values (compact, in
+    field order) at a third of the time of ``json.dumps`` over the dumped dict, which
+    matters on the `/v1/plan` hot path (a 10-node plan is about 35 kB)."""
+    head = plan.model_dump_json().encode("utf-8")
+    return head[:-1] + b',"serve":' + info.model_dump_json().encode("utf-8") + b"}"
 
 
 def _graph_of(data: Any) -> TaskGraph:

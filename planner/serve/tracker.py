@@ -111,6 +111,7 @@ class EnergyBudgetTracker:
         self.forecast = forecast
         self.window_s = window_s if window_s is not None else min(10.0, max(1.0, slot_s / 2))
         self._serving: deque[tuple[float, float, float]] = deque()  # (t0, t1, joules)
+        self._serving_j = 0.0  # the joules in ``_serving``, kept as it changes (O(1) reads)
         self._lock = threading.RLock()
         self._active: dict[str, Reservation] = {}
         self.overhead_j: dict[str, float] = dict.fromkeys(KINDS, 0.0)
@@ -183,8 +184,11 @@ class EnergyBudgetTracker:
             self.slot.attributed_j += remainder
         if dt > 0:
             self._serving.append((self._last_t, now, max(0.0, serving)))
+            self._serving_j += max(0.0, serving)
         while self._serving and self._serving[0][1] < now - self.window_s:
-            self._serving.popleft()
+            self._serving_j -= self._serving.popleft()[2]
+        if not self._serving:
+            self._serving_j = 0.0  # no round-off carried over
         self._last_j, self._last_t = reading, now
         self.samples += 1
         if delta > 0 or remainder != delta:
@@ -306,7 +310,7 @@ class EnergyBudgetTracker:
         span = self._serving[-1][1] - self._serving[0][0]
         if span <= 0:
             return 0.0
-        return sum(j for _, _, j in self._serving) / max(span, min(self.window_s, 1.0))
+        return max(0.0, self._serving_j) / max(span, min(self.window_s, 1.0))
 
     def forecast_j(self) -> float:
         """Serving energy expected in the rest of the slot (0 unless ``forecast``)."""
