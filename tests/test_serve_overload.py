@@ -418,7 +418,7 @@ def test_a_refusal_is_counted_without_the_trackers_lock_and_saved_by_the_next_sa
     tracker = EnergyBudgetTracker(SlotStore(tmp_path / "s.db"), Meter(), 10.0, 100.0, clock=Clock())
     counted: list[bool] = []
     with tracker._lock:  # a request's thread in the middle of a SQLite write
-        refusal = threading.Thread(target=lambda: counted.append(tracker.count_rejection() is None))
+        refusal = threading.Thread(target=lambda: (tracker.count_rejection(), counted.append(True)))
         refusal.start()
         refusal.join(5.0)
         assert counted == [True]  # the event loop did not wait for it
