@@ -47,6 +47,11 @@ def register(app: typer.Typer) -> None:
         max_inflight: int | None = typer.Option(
             None, "--max-inflight", help="Requests admitted at once (default 4 x workers)."
         ),
+        request_threads: int | None = typer.Option(
+            None,
+            "--request-threads",
+            help="Threads that plan and run admitted requests (default: --workers).",
+        ),
         queue_max: int = typer.Option(16, "--queue-max", help="Requests queued (policy queue)."),
         request_timeout_s: float = typer.Option(
             30.0, "--request-timeout", help="Per request, seconds."
@@ -97,6 +102,7 @@ def register(app: typer.Typer) -> None:
             "memory_mb": memory_mb,
             "preload": preload,
             "max_inflight": max_inflight,
+            "request_threads": request_threads,
             "queue_max": queue_max,
             "request_timeout_s": request_timeout_s,
             "max_body_bytes": max_body_bytes,
@@ -126,21 +132,25 @@ def register(app: typer.Typer) -> None:
             file=sys.stderr,
             flush=True,
         )
+        asgi = build(service)
         server = uvicorn.Server(
             uvicorn.Config(
-                build(service),
+                asgi,
                 host=host,
                 port=port,
                 log_level="warning",
                 access_log=False,
                 limit_concurrency=config.inflight_limit + config.queue_max + 64,
                 timeout_keep_alive=5,
-                http=guarded_protocol(),  # slow or non-reading clients are dropped
+                # slow or non-reading clients are dropped; /healthz and refusals under
+                # overload are answered by the protocol itself, before h11 and any task
+                http=guarded_protocol(early=asgi.early),
                 lifespan="on",
             )
         )
-        # the event loop (accepting, /healthz) waits for the GIL behind the worker threads:
-        # a 1 ms switch interval instead of 5 ms keeps it answering under a flood
+        # the event loop (accepting, /healthz) waits for the GIL behind the request and
+        # worker threads after every socket call: a 0.05 ms switch interval instead of 5 ms
+        # keeps it answering under a flood (benchmarks/results/serve_flood.md)
         sys.setswitchinterval(min(sys.getswitchinterval(), SWITCH_INTERVAL_S))
         # and a full collection of the start-up heap (imports, catalog) holds the GIL for
         # tens of ms: moved out of the collector's way once, it is not walked again
@@ -155,7 +165,7 @@ def register(app: typer.Typer) -> None:
 
 
 #: GIL switch interval of the server process (s).
-SWITCH_INTERVAL_S = 0.0002
+SWITCH_INTERVAL_S = 0.00005
 
 
 def _check_port(host: str, port: int) -> None:

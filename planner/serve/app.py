@@ -10,14 +10,18 @@ Errors are ``{"error": "one line"}``; refusals carry ``Retry-After``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import math
 import sys
+import threading
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import Depends, FastAPI, Request
@@ -27,9 +31,11 @@ from fastapi.responses import JSONResponse, Response
 from planner.errors import PlannerError
 from planner.serve.admission import Overloaded, QueueFull
 from planner.serve.metrics import CONTENT_TYPE
+from planner.serve.protocol import EarlyAnswers
 from planner.serve.schemas import ErrorBody, PlanRequest, RunRequest
 from planner.serve.service import NoFit, Outcome, Service, ServiceError
 
+T = TypeVar("T")
 ASGIApp = Callable[[dict[str, Any], Any, Any], Awaitable[None]]
 
 
@@ -48,11 +54,11 @@ def error_response(
 def create_app(service: Service) -> FastAPI:
     """The application over ``service`` (started and closed with the app's lifespan)."""
     config = service.config
-    limiter: list[anyio.CapacityLimiter] = []
+    threads: list[RequestThreads] = []
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        limiter.append(anyio.CapacityLimiter(config.inflight_limit))
+        threads[:] = [RequestThreads(config.thread_limit)]  # this event loop's
         service.start()
         try:
             yield
@@ -113,18 +119,13 @@ def create_app(service: Service) -> FastAPI:
                 service.metrics.rejections.labels("overload").inc()
                 return error_response(503, str(exc), retry_after_s=1.0)
 
-            def job(queued: float = queued_s) -> Outcome:
-                try:
-                    return work(body, queued)
-                finally:
-                    service.admission.leave()
-
             try:
-                with anyio.move_on_after(max(0.0, deadline - time.perf_counter())) as scope:
-                    outcome = await anyio.to_thread.run_sync(
-                        job, limiter=limiter[0], abandon_on_cancel=True
-                    )
-                if scope.cancelled_caught:
+                outcome = await threads[0].run(
+                    partial(work, body, queued_s),
+                    service.admission.leave,
+                    deadline - time.perf_counter(),
+                )
+                if outcome is None:
                     service.metrics.rejections.labels("timeout").inc()
                     return error_response(
                         504,
@@ -190,6 +191,79 @@ def create_app(service: Service) -> FastAPI:
         return service.health()
 
     return app
+
+
+class _Ticket:
+    """Taken once: by a request's job when a thread starts it, or by the request itself
+    when it stops waiting first."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._taken = False
+
+    def take(self) -> bool:
+        with self._lock:
+            if self._taken:
+                return False
+            self._taken = True
+            return True
+
+
+class RequestThreads:
+    """The few threads that plan and run admitted requests (``--request-threads``).
+
+    All their Python work shares one interpreter lock with the event loop, which waits
+    behind every thread that wants it; so an admitted request waits here, on the event loop
+    and without a thread, until one of ``size`` is free. A slot is held until the job itself
+    ends, also when its request stopped waiting (504) and left it running: at most ``size``
+    jobs ever run at once (anyio's limiter alone lets an abandoned thread run on outside its
+    count). ``done`` (giving the admission slot back) runs exactly once per call: when the
+    job ends, or at once when the request stops waiting before its job started, and that
+    job then does nothing.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._slots = anyio.CapacityLimiter(size)
+        self._threads = anyio.CapacityLimiter(size)
+
+    @property
+    def busy(self) -> int:
+        """Jobs running now (including any whose request stopped waiting)."""
+        return int(self._slots.borrowed_tokens)
+
+    async def run(
+        self, fn: Callable[[], T], done: Callable[[], None], timeout_s: float
+    ) -> T | None:
+        """``fn()`` in a request thread; None when ``timeout_s`` passed first (a job that
+        started then still runs to its end)."""
+        ticket = _Ticket()
+        loop = asyncio.get_running_loop()
+        held = False
+
+        def job() -> T:
+            if not ticket.take():
+                raise RuntimeError("the request stopped waiting before its job started")
+            try:
+                return fn()
+            finally:
+                done()
+                with contextlib.suppress(RuntimeError):  # the loop is closed: stopping
+                    loop.call_soon_threadsafe(self._slots.release_on_behalf_of, ticket)
+
+        try:
+            with anyio.move_on_after(max(0.0, timeout_s)):
+                await self._slots.acquire_on_behalf_of(ticket)
+                held = True
+                return await anyio.to_thread.run_sync(
+                    job, limiter=self._threads, abandon_on_cancel=True
+                )
+            return None
+        finally:
+            if ticket.take():  # its job never started, and now never will
+                done()
+                if held:
+                    self._slots.release_on_behalf_of(ticket)
 
 
 #: Seconds a request body may take to arrive in full (408 after it): a client that trickles
@@ -274,6 +348,14 @@ class BodyLimit:
             return result
 
         await self.app(scope, replay, send)
+
+    @property
+    def early(self) -> EarlyAnswers | None:
+        """The same ``/healthz`` answer and refusals, for the protocol to give before h11
+        parses a request (`planner.serve.protocol.EarlyAnswers`)."""
+        if self.health is None or self.shed is None:
+            return None
+        return EarlyAnswers(self.health, self.shed, self.limit)
 
     async def _too_large(self, send: Any) -> None:
         await self._refuse(

@@ -54,6 +54,9 @@ class ModelCache:
         self._entries: OrderedDict[str, _Entry] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+        # the resident ids, replaced (under the lock) whenever a model is loaded or evicted:
+        # read without the lock by `/healthz`, which must never wait for a request's thread
+        self.resident_ids: tuple[str, ...] = ()
         self.loads = 0
         self.hits = 0
         self.evictions = 0
@@ -142,6 +145,7 @@ class ModelCache:
             with self._lock:
                 self._make_room(profile)
                 self._entries[profile.id] = _Entry(runner, profile.memory_mb, holders=1)
+                self.resident_ids = tuple(sorted(self._entries))
                 self.loads += 1
                 lease.models.add(profile.id)
                 lease.cold.add(profile.id)
@@ -162,6 +166,7 @@ class ModelCache:
             entry = self._entries[model]
             if entry.holders == 0:
                 del self._entries[model]
+                self.resident_ids = tuple(sorted(self._entries))
                 self.factory.release({model})
                 used -= entry.memory_mb
                 self.evictions += 1

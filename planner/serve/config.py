@@ -64,6 +64,12 @@ class ServeConfig(BaseModel):
         ge=1,
         description="Requests admitted at once (default 4 x workers); more are answered 503.",
     )
+    request_threads: int | None = Field(
+        default=None,
+        ge=1,
+        description="Threads that plan and run admitted requests (default: workers); the "
+        "other admitted requests wait for one, without a thread.",
+    )
     queue_max: int = Field(
         default=16,
         ge=0,
@@ -101,6 +107,13 @@ class ServeConfig(BaseModel):
     @property
     def inflight_limit(self) -> int:
         return self.max_inflight or 4 * self.workers
+
+    @property
+    def thread_limit(self) -> int:
+        """Requests planned or run at once: a small pool, because all their Python work
+        shares one interpreter lock with the event loop (answering, accepting,
+        ``/healthz``), which waits behind every thread that wants it."""
+        return min(self.request_threads or self.workers, self.inflight_limit)
 
     def resolved_state_dir(self) -> Path:
         if self.state_dir is not None:

@@ -184,11 +184,13 @@ class Service:
         return view
 
     def health(self) -> dict[str, Any]:
+        """Liveness: answered on the event loop, so it takes no lock a request's thread
+        may hold, and touches neither the solver nor SQLite."""
         return {
             "status": "ok",
             "uptime_s": round(time.time() - self.started_unix, 3),
             "models": len(self.catalog),
-            "resident_models": self.cache.resident(),
+            "resident_models": list(self.cache.resident_ids),
             "workers": self.config.workers,
             "inflight": self.admission.inflight,
             "queued": self.admission.queued,

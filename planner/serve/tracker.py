@@ -113,6 +113,10 @@ class EnergyBudgetTracker:
         self._serving: deque[tuple[float, float, float]] = deque()  # (t0, t1, joules)
         self._serving_j = 0.0  # the joules in ``_serving``, kept as it changes (O(1) reads)
         self._lock = threading.RLock()
+        # refusals not yet in the slot: counted under a lock of their own, which nothing
+        # holds for longer than an addition (the event loop counts them)
+        self._rejections = 0
+        self._rejections_lock = threading.Lock()
         self._active: dict[str, Reservation] = {}
         self.overhead_j: dict[str, float] = dict.fromkeys(KINDS, 0.0)
         self._overhead_seen: dict[str, int] = dict.fromkeys(KINDS, 0)
@@ -156,6 +160,9 @@ class EnergyBudgetTracker:
             self._sample_locked()
 
     def _sample_locked(self) -> None:
+        with self._rejections_lock:
+            refused, self._rejections = self._rejections, 0
+        self.slot.rejected += refused  # before a roll-over: they were refused in this slot
         now = self.clock()
         reading = self.counter.read_j()
         delta = max(0.0, reading - self._last_j)
@@ -191,7 +198,7 @@ class EnergyBudgetTracker:
             self._serving_j = 0.0  # no round-off carried over
         self._last_j, self._last_t = reading, now
         self.samples += 1
-        if delta > 0 or remainder != delta:
+        if delta > 0 or remainder != delta or refused:
             self.store.save_slot(self.slot)
 
     def close(self) -> None:
@@ -290,9 +297,11 @@ class EnergyBudgetTracker:
             return measured
 
     def count_rejection(self) -> None:
-        with self._lock:
-            self.slot.rejected += 1
-            self.store.save_slot(self.slot)
+        """One more request refused in this slot. The event loop calls it for every 429, so
+        it neither waits for the tracker's lock (a request's thread may hold it across a
+        SQLite write) nor writes: the next sample, at most ``sample_s`` later, saves it."""
+        with self._rejections_lock:
+            self._rejections += 1
 
     def record_plan(
         self, energy_j: float, accuracy: float, models: list[str], degraded: bool = False
