@@ -50,6 +50,11 @@ FORBIDDEN_CALLS = {
         "planner/cli/__init__.py": "fixed typer/click module names",
         "planner/cli/run.py": "the fixed module tasks.decompose",
         "planner/measure.py": "the fixed module profiles.energy",
+        "planner/run/calibration.py": (
+            "the shared base's modules, which a fresh interpreter imported loading the shipped"
+            " catalog (benchmarks/cold_loads.py); no catalog names its adapter, so a plan that"
+            " does is refused by planner.trust"
+        ),
     },
 }
 FORBIDDEN_IMPORTS = {"pickle", "marshal", "shelve", "dill", "cloudpickle"}
@@ -204,6 +209,26 @@ def test_plan_with_foreign_python_adapter_is_refused(
     assert "not in your catalog" in err and "tests.run_models:echo" in err
     assert "--trust-plan" in err and "--catalog" in err
     assert not (tmp_path / "r").exists()  # nothing ran
+
+
+@pytest.mark.usefixtures("_check_trust")
+def test_plan_naming_the_cold_base_loader_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The calibration's module importer is vetted only because no catalog names it."""
+    rows = own_models()
+    rows[0]["adapter"] = {
+        "kind": "python",
+        "target": "planner.run.calibration:base_noop",
+        "load": "planner.run.calibration:import_modules",
+        "options": {"modules": ["antigravity"]},
+    }
+    plan = write_plan(tmp_path, rows)
+    capsys.readouterr()
+    code = main(["run", str(plan), "-q", "--out", str(tmp_path / "r")])
+    err = " ".join(capsys.readouterr().err.split())
+    assert code == 2 and "not in your catalog" in err
+    assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.usefixtures("_check_trust")
